@@ -1,0 +1,335 @@
+"""`JtlDatabase`: the `db` backend of the JTL adapter (eazybusiness over SQLAlchemy).
+
+The drivers (pymssql, pyodbc, sqlite3) block, so every call runs in a worker thread on a sync
+engine; the async methods are what the workflows await.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import threading
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from datetime import datetime
+from decimal import Decimal
+from functools import partial
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+from sqlalchemy import Connection, Engine, Row, create_engine, inspect
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
+
+from jobwerk.modules.temu.jtl import _queries as q
+from jobwerk.modules.temu.jtl._schema import OPTIONAL_IMPORT_COLUMNS, SCHEMAS, tXMLBestellImport
+from jobwerk.modules.temu.jtl._types import (
+    Article,
+    Customer,
+    ImportState,
+    ImportStatus,
+    JtlError,
+    JtlHealth,
+    JtlUnavailable,
+    QueueResult,
+    ShippingMethod,
+    StockLevel,
+    TrackingPackage,
+)
+
+MAX_MARKETPLACE_STOCK = 1_000_000
+"""TEMU accepts stock values up to this quantity."""
+
+DEFAULT_PLATFORM = 5
+"""`tXMLBestellImport.nPlattform` production connectors use (meaning not documented)."""
+
+_T = TypeVar("_T")
+
+IMPORT_TABLE = tXMLBestellImport.name
+
+
+def create_jtl_engine(url: str, **engine_kwargs: Any) -> Engine:
+    """A sync engine for an eazybusiness URL (`mssql+pymssql://…`, `mssql+pyodbc://…`).
+
+    For `sqlite://` URLs (the replica) the schema names `dbo`, `Verkauf`, … are mapped to the one
+    SQLite database, which has no schemas.
+    """
+    engine = create_engine(url, pool_pre_ping=True, **engine_kwargs)
+    if engine.dialect.name == "sqlite":
+        return engine.execution_options(schema_translate_map=dict.fromkeys(SCHEMAS))
+    return engine
+
+
+def _normalise(sku: str) -> str:
+    # SQL Server compares cArtNr case-insensitively and ignores trailing spaces.
+    return sku.strip().casefold()
+
+
+def _stock_level(row: Row[Any]) -> StockLevel:
+    stock = Decimal(row.fBestand or 0)
+    buffer = int(row.nPuffer or 0)
+    available = min(max(math.floor(stock - buffer), 0), MAX_MARKETPLACE_STOCK)
+    return StockLevel(row.kArtikel, row.cArtNr, stock, buffer, available)
+
+
+class JtlDatabase:
+    """Reads stock, tracking and customers from eazybusiness; queues orders for JTL-Worker.
+
+    Args:
+        engine: a sync engine, see `create_jtl_engine`.
+        warehouse_ids: `kWarenLager` ids whose stock is summed; empty = all warehouses, with
+            open-order reservations subtracted (`dbo.tlagerbestand.fVerfuegbar`).
+        platform: `nPlattform` written with each queued order.
+        create_invoice: `nRechnung` written with each queued order.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        warehouse_ids: Sequence[int] = (),
+        platform: int = DEFAULT_PLATFORM,
+        create_invoice: int = 0,
+    ) -> None:
+        self.engine = engine
+        self.warehouse_ids = tuple(warehouse_ids)
+        self.platform = platform
+        self.create_invoice = create_invoice
+        self._import_columns: frozenset[str] | None = None
+        self._queue_lock = threading.Lock()
+
+    @classmethod
+    def from_url(cls, url: str, **kwargs: Any) -> Self:
+        """Create the adapter with its own engine for `url`."""
+        return cls(create_jtl_engine(url), **kwargs)
+
+    async def close(self) -> None:
+        """Close all pooled connections."""
+        await asyncio.to_thread(self.engine.dispose)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def _run(self, work: Callable[[], _T]) -> _T:
+        return await asyncio.to_thread(self._guarded, work)
+
+    @staticmethod
+    def _guarded(work: Callable[[], _T]) -> _T:
+        try:
+            return work()
+        except (OperationalError, InterfaceError) as exc:
+            raise JtlUnavailable(f"JTL database unavailable: {exc.orig or exc}") from exc
+        except SQLAlchemyError as exc:
+            raise JtlError(f"JTL database error: {exc}") from exc
+
+    def _probe_import_columns(self) -> frozenset[str]:
+        # Columns move between Wawi versions; ask the catalogue instead of assuming them.
+        if self._import_columns is None:
+            schema = None if self.engine.dialect.name == "sqlite" else "dbo"
+            with self.engine.connect() as conn:
+                present = {c["name"] for c in inspect(conn).get_columns(IMPORT_TABLE, schema)}
+            self._import_columns = frozenset(c for c in OPTIONAL_IMPORT_COLUMNS if c in present)
+        return self._import_columns
+
+    async def check(self) -> JtlHealth:
+        """Check that eazybusiness answers; probe the optional import-table columns.
+
+        Raises:
+            JtlUnavailable: the database cannot be reached.
+        """
+
+        def work() -> JtlHealth:
+            with self.engine.connect() as conn:
+                version = conn.execute(q.version_query()).scalar_one_or_none()
+            columns = self._probe_import_columns()
+            return JtlHealth(version, {"dZugelesen", "cFehlerText"} <= columns)
+
+        return await self._run(work)
+
+    async def read_articles(self, skus: Iterable[str]) -> dict[str, Article]:
+        """Articles (not deleted) by article number, keyed by the SKU as requested."""
+        wanted = {_normalise(s): s for s in skus}
+
+        def work() -> dict[str, Article]:
+            found: dict[str, Article] = {}
+            with self.engine.connect() as conn:
+                for batch in q.batched(list(wanted.values())):
+                    for row in conn.execute(q.articles_query(batch)):
+                        key = wanted.get(_normalise(row.cArtNr), row.cArtNr)
+                        found[key] = Article(
+                            row.kArtikel,
+                            row.cArtNr,
+                            row.cBarcode or None,
+                            row.cName,
+                            row.fVKNetto,
+                            bool(row.nIstVater),
+                        )
+            return found
+
+        return await self._run(work)
+
+    async def read_stock(self, skus: Iterable[str]) -> dict[str, StockLevel]:
+        """Marketplace stock (stock − buffer) per SKU; unknown SKUs are absent from the result."""
+        wanted = {_normalise(s): s for s in skus}
+
+        def work() -> dict[str, StockLevel]:
+            found: dict[str, StockLevel] = {}
+            with self.engine.connect() as conn:
+                for batch in q.batched(list(wanted.values())):
+                    stmt = q.stock_query(warehouse_ids=self.warehouse_ids, skus=batch)
+                    for row in conn.execute(stmt):
+                        found[wanted.get(_normalise(row.cArtNr), row.cArtNr)] = _stock_level(row)
+            return found
+
+        return await self._run(work)
+
+    async def read_all_stock(self, page_size: int = 5000) -> AsyncIterator[list[StockLevel]]:
+        """Stock of every active article, in pages ordered by article id (keyset paging)."""
+        after: int | None = None
+        while True:
+            page = await self._run(partial(self._stock_page, after, page_size))
+            if not page:
+                return
+            yield page
+            if len(page) < page_size:
+                return
+            after = page[-1].article_id
+
+    def _stock_page(self, after: int | None, size: int) -> list[StockLevel]:
+        stmt = q.stock_query(warehouse_ids=self.warehouse_ids, after_article_id=after, limit=size)
+        with self.engine.connect() as conn:
+            return [_stock_level(row) for row in conn.execute(stmt)]
+
+    async def queue_order_xml(self, external_order_number: str, xml: bytes) -> QueueResult:
+        """Insert one order XML into `dbo.tXMLBestellImport` unless the order is known.
+
+        Idempotent by external order number: when a Wawi order or an import row for it exists,
+        nothing is written and `queued` is False.
+        """
+        if not 0 < len(external_order_number) <= 50:
+            raise JtlError(
+                f"external order number must have 1-50 characters: {external_order_number!r}"
+            )
+        text = xml.decode("iso-8859-1")
+
+        def work() -> QueueResult:
+            columns = self._probe_import_columns()
+            with self._queue_lock, self.engine.begin() as conn:
+                return self._queue(conn, external_order_number, text, columns)
+
+        return await self._run(work)
+
+    def _queue(
+        self, conn: Connection, number: str, text: str, columns: frozenset[str]
+    ) -> QueueResult:
+        if conn.execute(q.existing_order_query(number)).first() is not None:
+            return QueueResult(number, False, None, "order already exists in JTL-Wawi")
+        has_number = "cBestellungInetBestellNr" in columns
+        queued = conn.execute(q.queued_import_query(number, has_number_column=has_number)).first()
+        if queued is not None:
+            return QueueResult(number, False, queued.kXMLBestellImport, "order already queued")
+        values: dict[str, Any] = {
+            "cText": text,
+            "nPlattform": self.platform,
+            "nRechnung": self.create_invoice,
+        }
+        if has_number:
+            values["cBestellungInetBestellNr"] = number
+        if "dErstellt" in columns:
+            # Wawi stores local server time without a zone.
+            values["dErstellt"] = datetime.now().replace(microsecond=0)
+        result = conn.execute(q.insert_import_query(values))
+        key = result.inserted_primary_key
+        if key is None:
+            raise JtlError(f"no key returned for the queued order {number}")
+        import_id = int(key[0])
+        return QueueResult(number, True, import_id, "queued")
+
+    async def order_import_status(self, numbers: Iterable[str]) -> dict[str, ImportStatus]:
+        """Import state per external order number (Wawi order first, then the import row)."""
+        wanted = list(dict.fromkeys(numbers))
+
+        def work() -> dict[str, ImportStatus]:
+            has_rows = "cBestellungInetBestellNr" in self._probe_import_columns()
+            imports: dict[str, Row[Any]] = {}
+            orders: dict[str, Row[Any]] = {}
+            with self.engine.connect() as conn:
+                for batch in q.batched(wanted):
+                    for row in conn.execute(q.orders_query(batch)):
+                        orders.setdefault(row.cExterneAuftragsnummer, row)
+                    if has_rows:
+                        for row in conn.execute(q.import_rows_query(batch)):
+                            imports[row.cBestellungInetBestellNr] = row
+            return {n: _import_status(n, orders.get(n), imports.get(n)) for n in wanted}
+
+        return await self._run(work)
+
+    async def read_tracking(self, numbers: Iterable[str]) -> dict[str, list[TrackingPackage]]:
+        """Packages with tracking numbers per external order number (absent: none yet)."""
+        wanted = list(dict.fromkeys(numbers))
+
+        def work() -> dict[str, list[TrackingPackage]]:
+            found: dict[str, list[TrackingPackage]] = {}
+            with self.engine.connect() as conn:
+                for batch in q.batched(wanted):
+                    for row in conn.execute(q.tracking_query(batch)):
+                        found.setdefault(row.cBestellungInetBestellNr, []).append(
+                            TrackingPackage(
+                                row.cBestellungInetBestellNr,
+                                row.cLieferscheinNr,
+                                row.kInternePaketnummer,
+                                row.cTrackingId,
+                                row.cVersandartName,
+                                row.dVersendet,
+                            )
+                        )
+            return found
+
+        return await self._run(work)
+
+    async def find_customer_by_email(self, email: str) -> Customer | None:
+        """The existing customer with this e-mail address, if any."""
+        address = email.strip()
+        if not address:
+            return None
+
+        def work() -> Customer | None:
+            with self.engine.connect() as conn:
+                row = conn.execute(q.customer_by_email_query(address)).first()
+            return None if row is None else Customer(row.kKunde, row.cKundenNr)
+
+        return await self._run(work)
+
+    async def read_shipping_methods(self) -> list[ShippingMethod]:
+        """All shipping methods; their names are what the carrier mapping maps."""
+
+        def work() -> list[ShippingMethod]:
+            with self.engine.connect() as conn:
+                rows = conn.execute(q.shipping_methods_query()).all()
+            return [ShippingMethod(r.kVersandArt, r.cName or "", r.cAktiv == "Y") for r in rows]
+
+        return await self._run(work)
+
+
+def _import_status(number: str, order: Row[Any] | None, imp: Row[Any] | None) -> ImportStatus:
+    import_id = None if imp is None else imp.kXMLBestellImport
+    if order is not None:
+        return ImportStatus(
+            number,
+            ImportState.IMPORTED,
+            import_id=import_id,
+            order_id=order.kAuftrag,
+            order_number=order.cAuftragsNr,
+            cancelled=bool(order.nStorno),
+        )
+    if imp is None:
+        return ImportStatus(number, ImportState.MISSING)
+    if imp.cFehlerText:
+        return ImportStatus(number, ImportState.FAILED, import_id=import_id, error=imp.cFehlerText)
+    return ImportStatus(number, ImportState.QUEUED, import_id=import_id)

@@ -1,0 +1,220 @@
+"""The adapter's queries, written once in SQLAlchemy Core for SQL Server and the SQLite replica.
+
+Every builder is a pure function returning a statement, so tests can compile each one for the
+`mssql` dialect. Lists of values are bound per batch of `BATCH_SIZE`, well below SQL Server's
+2,100-parameter limit (JTL integrators use ≤ 1,000 per `IN` list).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, Insert, Select, and_, func, select, type_coerce
+
+from jobwerk.modules.temu.jtl._schema import (
+    JtlDecimal,
+    lvKunde,
+    lvLieferschein,
+    lvLieferscheinpaket,
+    tArtikel,
+    tArtikelBeschreibung,
+    tAuftrag,
+    tlagerbestand,
+    tlagerbestandProLagerLagerartikel,
+    tversandart,
+    tversion,
+    tXMLBestellImport,
+)
+
+BATCH_SIZE = 1000
+"""Values bound per `IN (…)` list; each statement stays far below 2,100 parameters."""
+
+_T = TypeVar("_T")
+
+_LOCK_HINT = "WITH (UPDLOCK, HOLDLOCK)"
+"""Serialises the duplicate check and the insert of one order number on SQL Server."""
+
+
+def batched(values: Sequence[_T], size: int = BATCH_SIZE) -> Iterator[Sequence[_T]]:
+    """Split `values` into consecutive slices of at most `size` items."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def version_query() -> Select[Any]:
+    """`SELECT TOP 1 cVersion FROM dbo.tversion` — the reachability and version probe."""
+    return select(tversion.c.cVersion).limit(1)
+
+
+def _active_articles() -> ColumnElement[bool]:
+    # Parents carry no stock of their own and are never pushed to a marketplace.
+    return and_(tArtikel.c.nDelete == 0, tArtikel.c.nIstVater == 0)
+
+
+def articles_query(skus: Sequence[str]) -> Select[Any]:
+    """Articles by article number with their German default name (`kSprache = 1`)."""
+    name = (
+        select(tArtikelBeschreibung.c.cName)
+        .where(
+            tArtikelBeschreibung.c.kArtikel == tArtikel.c.kArtikel,
+            tArtikelBeschreibung.c.kSprache == 1,
+            tArtikelBeschreibung.c.kPlattform == 1,
+        )
+        .order_by(tArtikelBeschreibung.c.kShop)
+        .limit(1)
+        .scalar_subquery()
+    )
+    return select(
+        tArtikel.c.kArtikel,
+        tArtikel.c.cArtNr,
+        tArtikel.c.cBarcode,
+        name.label("cName"),
+        tArtikel.c.fVKNetto,
+        tArtikel.c.nIstVater,
+    ).where(tArtikel.c.nDelete == 0, tArtikel.c.cArtNr.in_(list(skus)))
+
+
+def stock_query(
+    *,
+    warehouse_ids: Sequence[int],
+    skus: Sequence[str] | None = None,
+    after_article_id: int | None = None,
+    limit: int | None = None,
+) -> Select[Any]:
+    """Free stock and buffer per article, by SKU list or as a keyset page over all articles.
+
+    Without warehouses the aggregate `dbo.tlagerbestand.fVerfuegbar` is used (open orders
+    already reserved); with warehouses, `fBestand − fVerfuegbarGesperrt` summed over them.
+    """
+    if warehouse_ids:
+        per_lager = tlagerbestandProLagerLagerartikel
+        free = per_lager.c.fBestand - func.coalesce(per_lager.c.fVerfuegbarGesperrt, 0)
+        stock = type_coerce(func.coalesce(func.sum(free), 0), JtlDecimal).label("fBestand")
+        stmt = (
+            select(tArtikel.c.kArtikel, tArtikel.c.cArtNr, tArtikel.c.nPuffer, stock)
+            .select_from(
+                tArtikel.outerjoin(
+                    per_lager,
+                    and_(
+                        per_lager.c.kArtikel == tArtikel.c.kArtikel,
+                        per_lager.c.kWarenlager.in_(list(warehouse_ids)),
+                    ),
+                )
+            )
+            .group_by(tArtikel.c.kArtikel, tArtikel.c.cArtNr, tArtikel.c.nPuffer)
+        )
+    else:
+        available = type_coerce(func.coalesce(tlagerbestand.c.fVerfuegbar, 0), JtlDecimal)
+        stmt = select(
+            tArtikel.c.kArtikel, tArtikel.c.cArtNr, tArtikel.c.nPuffer, available.label("fBestand")
+        ).select_from(
+            tArtikel.outerjoin(tlagerbestand, tlagerbestand.c.kArtikel == tArtikel.c.kArtikel)
+        )
+    stmt = stmt.where(_active_articles())
+    if skus is not None:
+        stmt = stmt.where(tArtikel.c.cArtNr.in_(list(skus)))
+    if after_article_id is not None:
+        stmt = stmt.where(tArtikel.c.kArtikel > after_article_id)
+    if limit is not None:
+        stmt = stmt.order_by(tArtikel.c.kArtikel).limit(limit)
+    return stmt
+
+
+def existing_order_query(external_order_number: str) -> Select[Any]:
+    """Wawi orders (`Verkauf.tAuftrag`) carrying this marketplace order number."""
+    return select(tAuftrag.c.kAuftrag).where(
+        tAuftrag.c.cExterneAuftragsnummer == external_order_number
+    )
+
+
+def queued_import_query(external_order_number: str, *, has_number_column: bool) -> Select[Any]:
+    """Import rows for this order number, locked until the transaction ends (SQL Server).
+
+    Older Wawi versions lack `cBestellungInetBestellNr`; then the XML text is searched for the
+    exact `<cExterneBestellNr>` element.
+    """
+    imp = tXMLBestellImport
+    if has_number_column:
+        condition = imp.c.cBestellungInetBestellNr == external_order_number
+    else:
+        needle = f"<cExterneBestellNr>{external_order_number}</cExterneBestellNr>"
+        condition = imp.c.cText.contains(needle, autoescape=True)
+    return select(imp.c.kXMLBestellImport).with_hint(imp, _LOCK_HINT, "mssql").where(condition)
+
+
+def insert_import_query(values: dict[str, Any]) -> Insert:
+    """Insert one order XML into `dbo.tXMLBestellImport`, returning its key."""
+    return tXMLBestellImport.insert().values(**values)
+
+
+def import_rows_query(numbers: Sequence[str]) -> Select[Any]:
+    """Import rows and their processing state for a batch of order numbers (newer Wawi)."""
+    imp = tXMLBestellImport
+    return (
+        select(
+            imp.c.kXMLBestellImport,
+            imp.c.cBestellungInetBestellNr,
+            imp.c.dZugelesen,
+            imp.c.cFehlerText,
+        )
+        .where(imp.c.cBestellungInetBestellNr.in_(list(numbers)))
+        .order_by(imp.c.kXMLBestellImport)
+    )
+
+
+def orders_query(numbers: Sequence[str]) -> Select[Any]:
+    """Wawi orders for a batch of marketplace order numbers."""
+    return (
+        select(
+            tAuftrag.c.kAuftrag,
+            tAuftrag.c.cAuftragsNr,
+            tAuftrag.c.cExterneAuftragsnummer,
+            tAuftrag.c.nStorno,
+        )
+        .where(tAuftrag.c.cExterneAuftragsnummer.in_(list(numbers)))
+        .order_by(tAuftrag.c.kAuftrag)
+    )
+
+
+def tracking_query(numbers: Sequence[str]) -> Select[Any]:
+    """Packages with a tracking number for a batch of marketplace order numbers.
+
+    Reads the shipping views `Versand.lvLieferschein` and `Versand.lvLieferscheinpaket`; the
+    carrier is the shipping method's name (`tVersand.cLogistiker` is usually empty).
+    """
+    ls, pkg = lvLieferschein, lvLieferscheinpaket
+    tracking = func.ltrim(func.rtrim(pkg.c.cTrackingId))
+    return (
+        select(
+            ls.c.cBestellungInetBestellNr,
+            ls.c.cLieferscheinNr,
+            pkg.c.kInternePaketnummer,
+            tracking.label("cTrackingId"),
+            pkg.c.cVersandartName,
+            pkg.c.dVersendet,
+        )
+        .select_from(ls.join(pkg, pkg.c.kLieferschein == ls.c.kLieferschein))
+        .where(
+            ls.c.cBestellungInetBestellNr.in_(list(numbers)),
+            func.nullif(tracking, "").is_not(None),
+        )
+        .order_by(ls.c.cBestellungInetBestellNr, ls.c.dErstellt, pkg.c.kInternePaketnummer)
+    )
+
+
+def customer_by_email_query(email: str) -> Select[Any]:
+    """The oldest customer with this e-mail and a customer number (`Kunde.lvKunde`)."""
+    return (
+        select(lvKunde.c.kKunde, lvKunde.c.cKundenNr)
+        .where(lvKunde.c.cEMail == email, func.coalesce(lvKunde.c.cKundenNr, "") != "")
+        .order_by(lvKunde.c.kKunde)
+        .limit(1)
+    )
+
+
+def shipping_methods_query() -> Select[Any]:
+    """All shipping methods (`dbo.tversandart`)."""
+    return select(tversandart.c.kVersandArt, tversandart.c.cName, tversandart.c.cAktiv).order_by(
+        tversandart.c.kVersandArt
+    )
