@@ -101,10 +101,10 @@ class Settings(BaseSettings):
     modules: list[str] | None = Field(
         None, description="Only load these modules (default: every installed module)"
     )
-    api: ApiSettings = Field(default_factory=ApiSettings)  # type: ignore[arg-type]
-    database: DatabaseSettings = Field(default_factory=DatabaseSettings)  # type: ignore[arg-type]
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     log: LogSettings = Field(default_factory=LogSettings)
-    engine: EngineSettings = Field(default_factory=EngineSettings)  # type: ignore[arg-type]
+    engine: EngineSettings = Field(default_factory=EngineSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -1,0 +1,39 @@
+"""The ``jobwerk`` command line: servers, database, jobs, runs and instances."""
+
+from __future__ import annotations
+
+import typer
+
+from jobwerk.cli import db, instances, jobs, runs
+from jobwerk.cli._serve import demo, serve
+
+app = typer.Typer(
+    name="jobwerk",
+    help="Self-hosted job server for shop integrations.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.command(help="Start the server (API, dashboard, scheduler, executor).")(serve)
+app.command(help="Start the server with demo data, ready to click through.")(demo)
+app.add_typer(db.app, name="db", help="Database migrations.")
+app.add_typer(jobs.app, name="jobs", help="Configured, schedulable jobs.")
+app.add_typer(runs.app, name="runs", help="Runs of workflows.")
+app.add_typer(instances.app, name="instances", help="Module instances.")
+
+
+def _add_module_commands() -> None:
+    from jobwerk.modules.registry import ModuleRegistry
+
+    registry = ModuleRegistry()
+    registry.discover()
+    for module in registry.loaded():
+        command = module.cli()
+        if isinstance(command, typer.Typer):
+            app.add_typer(command)
+        elif command is not None:
+            app.command()(command)
+
+
+def main() -> None:
+    _add_module_commands()
+    app()

@@ -1,0 +1,92 @@
+"""Shared CLI plumbing: settings, the runtime, output for people and ``--json`` for scripts."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import datetime
+from typing import Any, TypeVar
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from jobwerk.config import Settings, load_settings
+from jobwerk.core.runtime import Runtime
+from jobwerk.errors import AppError, InvalidInput
+from jobwerk.logging import configure_logging
+from jobwerk.modules.registry import ModuleRegistry
+
+T = TypeVar("T")
+console = Console()
+errors = Console(stderr=True)
+JsonOption = typer.Option(False, "--json", help="Print JSON for scripts")
+
+
+def settings(*, serving: bool = False) -> Settings:
+    """The settings, or a clear message and exit code 2 when they are invalid.
+
+    Commands other than the servers log warnings only, so their own output stays readable.
+    """
+    try:
+        loaded = load_settings()
+    except ValidationError as exc:
+        errors.print("[bold red]Invalid settings:[/]")
+        for error in exc.errors(include_url=False):
+            where = ".".join(str(part) for part in error["loc"])
+            errors.print(f"  JOBWERK_{where.upper().replace('.', '__')}: {error['msg']}")
+        raise typer.Exit(2) from None
+    level = loaded.log.level if serving or loaded.log.level != "INFO" else "WARNING"
+    configure_logging(level, loaded.log.format)
+    return loaded
+
+
+def run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a command's coroutine; an ``AppError`` becomes a message and exit code 1."""
+    try:
+        return asyncio.run(coroutine)
+    except AppError as exc:
+        errors.print(f"[bold red]Error:[/] {exc.message}")
+        if isinstance(exc, InvalidInput):
+            for error in exc.errors:
+                errors.print(f"  {'.'.join(map(str, error['loc']))}: {error['msg']}")
+        raise typer.Exit(1) from None
+
+
+async def with_runtime(action: Callable[[Runtime], Awaitable[T]]) -> T:
+    """Open the database (migrated) with every module's workflows registered."""
+    runtime = Runtime(settings())
+    modules = ModuleRegistry()
+    modules.discover(runtime.settings.modules)
+    modules.attach(runtime)
+    await runtime.db.upgrade()
+    await modules.startup(runtime, hooks=False)
+    try:
+        return await action(runtime)
+    finally:
+        await runtime.db.dispose()
+
+
+def print_json(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, default=_default, ensure_ascii=False))
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
+    output = Table(title=title, title_justify="left")
+    for column in columns:
+        output.add_column(column)
+    for row in rows:
+        output.add_row(*("" if cell is None else str(cell) for cell in row))
+    console.print(output)
+
+
+def when(value: datetime | None) -> str:
+    return value.astimezone().strftime("%Y-%m-%d %H:%M:%S") if value else "—"

@@ -1,0 +1,1 @@
+"""The job engine: workflows, runs, executors, scheduler and events."""

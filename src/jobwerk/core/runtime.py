@@ -1,0 +1,97 @@
+"""The engine assembled for one process: database, workflows, events, executor, scheduler."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from jobwerk.config import Settings
+from jobwerk.core.context import InstanceConfig
+from jobwerk.core.events import Event, EventBus
+from jobwerk.core.executors import Executor, LocalExecutor
+from jobwerk.core.executors._local import worker_name
+from jobwerk.core.instances import instance_config
+from jobwerk.core.runner import RunEnvironment
+from jobwerk.core.scheduler import Scheduler
+from jobwerk.core.secrets import SecretBox, load_or_create_key
+from jobwerk.core.workflow import WorkflowRegistry
+from jobwerk.storage.db import Database
+from jobwerk.storage.models import Instance
+
+log = structlog.get_logger("jobwerk.runtime")
+
+
+class Runtime:
+    """Everything the API, the CLI and the modules share in one process."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.started_at = time.time()
+        self.db = Database(
+            settings.database_url,
+            pool_size=settings.database.pool_size,
+            echo=settings.database.echo,
+        )
+        self.workflows = WorkflowRegistry()
+        self.bus = EventBus()
+        secret_key = settings.secret_key.get_secret_value() if settings.secret_key else None
+        self.box = SecretBox(load_or_create_key(settings.data_dir, secret_key))
+        self.env = RunEnvironment(
+            db=self.db,
+            workflows=self.workflows,
+            bus=self.bus,
+            data_dir=settings.data_dir,
+            worker=worker_name(),
+            heartbeat_seconds=settings.engine.heartbeat_seconds,
+            load_instance=self.load_instance,
+        )
+        self.executor: Executor = LocalExecutor(
+            self.env,
+            concurrency=settings.engine.concurrency,
+            poll_seconds=settings.engine.poll_seconds,
+            stale_after_seconds=settings.engine.stale_after_seconds,
+        )
+        self.scheduler = Scheduler(self.db, self.bus, self.executor.submit)
+        self._running: list[Any] = []
+
+    async def start(self, *, executor: bool = True, scheduler: bool | None = None) -> None:
+        """Migrate the database, then start the executor and (if configured) the scheduler."""
+        await self.db.upgrade()
+        if executor:
+            await self.executor.start()
+            self._running.append(self.executor)
+        if scheduler if scheduler is not None else self.settings.engine.scheduler:
+            await self.scheduler.start()
+            self._running.append(self.scheduler)
+
+    async def stop(self) -> None:
+        for part in reversed(self._running):
+            await part.stop()
+        self._running.clear()
+        await self.db.dispose()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A writing transaction; after it commits, enqueued runs start and events go out."""
+        async with self.db.write() as session:
+            yield session
+        self.after_commit(session.info)
+
+    def after_commit(self, info: dict[str, Any]) -> None:
+        for run_id in info.pop("enqueued", []):
+            self.executor.submit(run_id)
+        for event in info.pop("events", []):
+            self.publish(event)
+
+    def publish(self, event: Event) -> None:
+        self.bus.publish(event)
+
+    async def load_instance(self, instance_id: str) -> InstanceConfig | None:
+        async with self.db.session() as session:
+            instance = await session.get(Instance, instance_id)
+            return instance_config(self.box, instance) if instance else None

@@ -1,0 +1,198 @@
+"""Fires scheduled jobs: APScheduler triggers compute the times, the database makes them unique.
+
+Schedules live in the ``job`` table. Each due job is claimed with a compare-and-set on its
+``next_run_at``, and its run is inserted with the fire time, which is unique per job; so two
+processes sharing one database never fire the same (job, fire time) twice. Missed fires
+coalesce into one run, and a job whose previous run is still active skips the fire.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import structlog
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from jobwerk.core import events
+from jobwerk.errors import InvalidInput
+from jobwerk.storage.db import Database
+from jobwerk.storage.models import Job, Run, utcnow
+
+log = structlog.get_logger("jobwerk.scheduler")
+WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
+MAX_COALESCE_STEPS = 100_000
+
+
+def _cron_weekdays(field: str) -> str:
+    """Translate cron's numeric weekdays (0 or 7 = Sunday) into names APScheduler reads right."""
+    return re.sub(r"\d+", lambda match: WEEKDAYS[int(match.group()) % 8], field)
+
+
+def make_trigger(
+    *, interval_minutes: float | None, cron: str | None, timezone: str, start: datetime
+) -> BaseTrigger:
+    """The APScheduler trigger for a schedule.
+
+    Raises:
+        InvalidInput: when the interval, cron expression or timezone is not valid.
+    """
+    try:
+        zone = ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise _invalid("timezone", f"unknown timezone {timezone!r}") from None
+    if (interval_minutes is None) == (cron is None):
+        raise _invalid("schedule", "give either interval_minutes or cron")
+    if interval_minutes is not None:
+        if not 0 < interval_minutes <= 60 * 24 * 366:
+            raise _invalid("interval_minutes", "must be between 0 and 527040 minutes")
+        return IntervalTrigger(minutes=interval_minutes, start_date=start, timezone=zone)
+    assert cron is not None
+    fields = cron.split()
+    if len(fields) != 5:
+        raise _invalid("cron", "a cron expression has 5 fields: minute hour day month weekday")
+    fields[4] = _cron_weekdays(fields[4])
+    try:
+        return CronTrigger.from_crontab(" ".join(fields), timezone=zone)
+    except ValueError as exc:
+        raise _invalid("cron", f"invalid cron expression: {exc}") from None
+
+
+def _invalid(field: str, message: str) -> InvalidInput:
+    return InvalidInput(message, [{"loc": ["body", field], "msg": message, "type": "value_error"}])
+
+
+def job_trigger(job: Job) -> BaseTrigger | None:
+    if job.interval_minutes is None and job.cron is None:
+        return None
+    return make_trigger(
+        interval_minutes=job.interval_minutes,
+        cron=job.cron,
+        timezone=job.timezone,
+        start=job.created_at,
+    )
+
+
+def next_fire_after(trigger: BaseTrigger, moment: datetime) -> datetime | None:
+    """The first fire time strictly after ``moment``."""
+    fire: datetime | None = trigger.get_next_fire_time(None, moment + timedelta(microseconds=1))
+    return fire
+
+
+def upcoming_fires(trigger: BaseTrigger, after: datetime, count: int) -> list[datetime]:
+    fires: list[datetime] = []
+    moment = after
+    while len(fires) < count and (fire := next_fire_after(trigger, moment)) is not None:
+        fires.append(fire)
+        moment = fire
+    return fires
+
+
+def latest_due_fire(trigger: BaseTrigger, first: datetime, now: datetime) -> datetime:
+    """Coalesce: of the fires from ``first`` up to ``now``, the latest one."""
+    latest = first
+    for _ in range(MAX_COALESCE_STEPS):
+        fire = next_fire_after(trigger, latest)
+        if fire is None or fire > now:
+            break
+        latest = fire
+    return latest
+
+
+async def fire_due_jobs(
+    db: Database, now: datetime, on_run: Callable[[str], None] | None = None
+) -> list[str]:
+    """Create one run for every job that is due at ``now``; returns the new run ids."""
+    async with db.session() as session:
+        due = (
+            await session.scalars(select(Job).where(Job.enabled.is_(True), Job.next_run_at <= now))
+        ).all()
+    created: list[str] = []
+    for job in due:
+        run_id = await _fire(db, job, now)
+        if run_id is not None:
+            created.append(run_id)
+            if on_run is not None:
+                on_run(run_id)
+    return created
+
+
+async def _fire(db: Database, job: Job, now: datetime) -> str | None:
+    trigger = job_trigger(job)
+    assert job.next_run_at is not None
+    fire_at = job.next_run_at if trigger is None else latest_due_fire(trigger, job.next_run_at, now)
+    following = None if trigger is None else next_fire_after(trigger, max(fire_at, now))
+    async with db.session() as session:
+        claimed = await session.execute(
+            update(Job)
+            .where(Job.id == job.id, Job.next_run_at == job.next_run_at, Job.enabled.is_(True))
+            .values(next_run_at=following, last_fire_at=fire_at)
+        )
+        if not claimed.rowcount:  # type: ignore[attr-defined]
+            return None
+        run = Run(
+            workflow=job.workflow,
+            job_id=job.id,
+            instance_id=job.instance_id,
+            trigger="schedule",
+            params=dict(job.params),
+            fire_at=fire_at,
+        )
+        try:
+            async with session.begin_nested():
+                session.add(run)
+        except IntegrityError:
+            log.warning(
+                "fire skipped: the job's previous run is still active",
+                job_id=job.id,
+                fire_at=fire_at.isoformat(),
+            )
+            return None
+    log.info("job fired", job_id=job.id, run_id=run.id, fire_at=fire_at.isoformat())
+    return run.id
+
+
+class Scheduler:
+    """Checks for due jobs every ``tick_seconds`` and enqueues their runs."""
+
+    def __init__(
+        self,
+        db: Database,
+        bus: events.EventBus,
+        submit: Callable[[str], None],
+        *,
+        tick_seconds: float = 1.0,
+    ) -> None:
+        self.db = db
+        self.bus = bus
+        self.submit = submit
+        self.tick_seconds = tick_seconds
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="jobwerk-scheduler")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await fire_due_jobs(self.db, utcnow(), self._on_run)
+            except Exception:
+                log.exception("scheduler tick failed; retrying")
+            await asyncio.sleep(self.tick_seconds)
+
+    def _on_run(self, run_id: str) -> None:
+        self.submit(run_id)

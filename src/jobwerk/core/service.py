@@ -1,0 +1,395 @@
+"""Engine services: trigger, cancel, retry and query runs; configure jobs.
+
+Services take the caller's session and flush, never commit. Runs they enqueue are listed in
+``session.info["enqueued"]`` and events in ``session.info["events"]``; the runtime hands both to
+the executor and the event bus once the transaction has committed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from jobwerk.core import events
+from jobwerk.core.scheduler import job_trigger, make_trigger, next_fire_after
+from jobwerk.core.states import ACTIVE, RunStatus, transition_run
+from jobwerk.core.workflow import WorkflowRegistry
+from jobwerk.errors import Conflict, InvalidInput, Locked, NotFound
+from jobwerk.storage.models import Job, LogEntry, Run, utcnow
+
+JOB_ID = re.compile(r"^[a-z0-9][a-z0-9_.:@-]{0,127}$")
+
+
+def _after_commit(
+    session: AsyncSession, *, run_id: str | None = None, event: events.Event | None = None
+) -> None:
+    if run_id is not None:
+        session.info.setdefault("enqueued", []).append(run_id)
+    if event is not None:
+        session.info.setdefault("events", []).append(event)
+
+
+async def enqueue_run(
+    session: AsyncSession,
+    workflows: WorkflowRegistry,
+    workflow: str,
+    params: Mapping[str, Any] | None = None,
+    *,
+    job: Job | None = None,
+    instance_id: str | None = None,
+    trigger: str = "manual",
+    retry_of: Run | None = None,
+    request_id: str | None = None,
+) -> Run:
+    """Insert a queued run after validating its parameters.
+
+    Raises:
+        NotFound: the workflow is not registered.
+        InvalidInput: the parameters do not fit the workflow's model.
+        Conflict: the job already has a queued or running run.
+    """
+    validated = workflows.get(workflow).validate_params(params)
+    run = Run(
+        workflow=workflow,
+        job_id=job.id if job else None,
+        instance_id=instance_id if instance_id is not None else (job.instance_id if job else None),
+        trigger=trigger,
+        params=validated.model_dump(mode="json"),
+        retry_of_run_id=retry_of.id if retry_of else None,
+        request_id=request_id,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(run)
+    except IntegrityError:
+        raise Conflict(
+            f"job '{job.id if job else workflow}' already has a queued or running run; "
+            "wait for it to finish or cancel it"
+        ) from None
+    _after_commit(
+        session,
+        run_id=run.id,
+        event=events.run_status(run.id, run.job_id, status="queued", workflow=workflow),
+    )
+    return run
+
+
+async def get_job(session: AsyncSession, job_id: str) -> Job:
+    job = await session.get(Job, job_id)
+    if job is None:
+        raise NotFound(f"Job '{job_id}' not found")
+    return job
+
+
+async def trigger_job(
+    session: AsyncSession,
+    workflows: WorkflowRegistry,
+    job_id: str,
+    params: Mapping[str, Any] | None = None,
+    *,
+    trigger: str = "manual",
+    request_id: str | None = None,
+) -> Run:
+    """Start a job now with its default parameters overlaid by ``params``.
+
+    Raises:
+        NotFound: unknown job. Locked: the job is disabled. InvalidInput: bad parameters.
+        Conflict: a run of this job is already queued or running.
+    """
+    job = await get_job(session, job_id)
+    if not job.enabled:
+        raise Locked(f"Job '{job_id}' is disabled; enable it to run it")
+    merged = {**job.params, **(params or {})}
+    return await enqueue_run(
+        session, workflows, job.workflow, merged, job=job, trigger=trigger, request_id=request_id
+    )
+
+
+async def get_run(session: AsyncSession, run_id: str, *, with_steps: bool = False) -> Run:
+    statement = select(Run).where(Run.id == run_id)
+    if with_steps:
+        statement = statement.options(selectinload(Run.steps))
+    run = await session.scalar(statement)
+    if run is None:
+        raise NotFound(f"Run '{run_id}' not found")
+    return run
+
+
+async def cancel_run(session: AsyncSession, run_id: str) -> Run:
+    """Cancel a queued run at once, or ask a running one to stop between units of work.
+
+    Raises:
+        NotFound: unknown run. Conflict: the run has already finished.
+    """
+    run = await get_run(session, run_id)
+    if run.status == RunStatus.QUEUED and await transition_run(
+        session,
+        run_id,
+        RunStatus.CANCELLED,
+        sources=frozenset({RunStatus.QUEUED}),
+        reason="cancelled",
+    ):
+        _after_commit(session, event=events.run_status(run_id, run.job_id, status="cancelled"))
+    elif run.status in (RunStatus.QUEUED, RunStatus.RUNNING):
+        run.cancel_requested = True
+        _after_commit(
+            session,
+            event=events.Event(
+                "run.status", run_id, run.job_id, {"status": run.status, "cancel_requested": True}
+            ),
+        )
+    else:
+        raise Conflict(f"Run '{run_id}' has already finished ({run.status})")
+    await session.flush()
+    await session.refresh(run)
+    return run
+
+
+async def retry_run(
+    session: AsyncSession,
+    workflows: WorkflowRegistry,
+    run_id: str,
+    *,
+    request_id: str | None = None,
+) -> Run:
+    """Start a new run linked to a failed or cancelled one; it skips completed steps.
+
+    Raises:
+        NotFound: unknown run. Conflict: the run did not fail or was not cancelled, or its
+        job has another active run.
+    """
+    old = await get_run(session, run_id)
+    if old.status not in (RunStatus.FAILED, RunStatus.CANCELLED):
+        raise Conflict(f"only failed or cancelled runs can be retried; this one is {old.status}")
+    job = await session.get(Job, old.job_id) if old.job_id else None
+    return await enqueue_run(
+        session,
+        workflows,
+        old.workflow,
+        old.params,
+        job=job,
+        instance_id=old.instance_id,
+        trigger="retry",
+        retry_of=old,
+        request_id=request_id,
+    )
+
+
+async def delete_run(session: AsyncSession, run_id: str) -> None:
+    """Delete a finished run with its steps and logs.
+
+    Raises:
+        NotFound: unknown run. Conflict: the run is still active (cancel it first).
+    """
+    run = await get_run(session, run_id)
+    if run.status in ACTIVE:
+        raise Conflict(f"Run '{run_id}' is {run.status}; cancel it first")
+    await session.execute(delete(Run).where(Run.id == run_id))
+
+
+@dataclass(frozen=True)
+class RunFilter:
+    status: Sequence[str] = ()
+    workflow: str | None = None
+    instance_id: str | None = None
+    job_id: str | None = None
+    since: datetime | None = None
+    limit: int = 50
+    offset: int = 0
+
+
+def _filtered(statement: Select[Any], query: RunFilter) -> Select[Any]:
+    if query.status:
+        statement = statement.where(Run.status.in_(list(query.status)))
+    if query.workflow:
+        statement = statement.where(Run.workflow == query.workflow)
+    if query.instance_id:
+        statement = statement.where(Run.instance_id == query.instance_id)
+    if query.job_id:
+        statement = statement.where(Run.job_id == query.job_id)
+    if query.since:
+        statement = statement.where(Run.created_at >= query.since)
+    return statement
+
+
+async def list_runs(session: AsyncSession, query: RunFilter) -> tuple[list[Run], int]:
+    """Runs newest first, and how many match in total."""
+    total = await session.scalar(_filtered(select(func.count()).select_from(Run), query))
+    rows = await session.scalars(
+        _filtered(select(Run), query)
+        .order_by(Run.created_at.desc(), Run.id)
+        .limit(query.limit)
+        .offset(query.offset)
+    )
+    return list(rows), int(total or 0)
+
+
+async def list_logs(
+    session: AsyncSession,
+    run_id: str,
+    *,
+    level: str | None = None,
+    step: str | None = None,
+    text: str | None = None,
+    after_id: int = 0,
+    limit: int = 200,
+    offset: int = 0,
+) -> tuple[list[LogEntry], int]:
+    """A run's log lines in order, filtered by minimum level, step and text."""
+    await get_run(session, run_id)
+    statement = select(LogEntry).where(LogEntry.run_id == run_id, LogEntry.id > after_id)
+    if level:
+        statement = statement.where(LogEntry.level.in_(levels_from(level)))
+    if step:
+        statement = statement.where(LogEntry.step == step)
+    if text:
+        statement = statement.where(LogEntry.message.contains(text, autoescape=True))
+    total = await session.scalar(select(func.count()).select_from(statement.subquery()))
+    rows = await session.scalars(statement.order_by(LogEntry.id).limit(limit).offset(offset))
+    return list(rows), int(total or 0)
+
+
+LEVELS = ("debug", "info", "warning", "error")
+
+
+def levels_from(level: str) -> list[str]:
+    """The levels at or above ``level``."""
+    if level not in LEVELS:
+        raise InvalidInput(
+            f"level must be one of {', '.join(LEVELS)}",
+            [{"loc": ["query", "level"], "msg": "unknown level", "type": "enum"}],
+        )
+    return list(LEVELS[LEVELS.index(level) :])
+
+
+async def list_jobs(session: AsyncSession, instance_id: str | None = None) -> list[Job]:
+    statement = select(Job).order_by(Job.id)
+    if instance_id:
+        statement = statement.where(Job.instance_id == instance_id)
+    return list(await session.scalars(statement))
+
+
+async def last_runs(session: AsyncSession, job_ids: Sequence[str]) -> dict[str, Run]:
+    """The latest run of each job (for job status views)."""
+    if not job_ids:
+        return {}
+    latest = (
+        select(Run.job_id, func.max(Run.created_at).label("created_at"))
+        .where(Run.job_id.in_(list(job_ids)))
+        .group_by(Run.job_id)
+        .subquery()
+    )
+    rows = await session.scalars(
+        select(Run).join(
+            latest, (Run.job_id == latest.c.job_id) & (Run.created_at == latest.c.created_at)
+        )
+    )
+    return {run.job_id: run for run in rows if run.job_id}
+
+
+async def save_job(
+    session: AsyncSession,
+    workflows: WorkflowRegistry,
+    job_id: str,
+    workflow: str,
+    *,
+    instance_id: str | None = None,
+    params: Mapping[str, Any] | None = None,
+    title: str = "",
+    interval_minutes: float | None = None,
+    cron: str | None = None,
+    timezone: str = "UTC",
+    enabled: bool = True,
+    replace: bool = False,
+) -> Job:
+    """Create a job (or, with ``replace``, overwrite it); its params are validated.
+
+    Raises:
+        InvalidInput: bad id, parameters or schedule. Conflict: the id exists.
+    """
+    if not JOB_ID.match(job_id):
+        raise InvalidInput(
+            "job id must be lower case letters, digits and _.:@-",
+            [{"loc": ["body", "job_id"], "msg": "invalid id", "type": "pattern"}],
+        )
+    validated = workflows.get(workflow).validate_params(params)
+    job = await session.get(Job, job_id)
+    if job is not None and not replace:
+        raise Conflict(f"Job '{job_id}' already exists")
+    if job is None:
+        job = Job(id=job_id, created_at=utcnow())
+        session.add(job)
+    job.workflow, job.instance_id, job.title = workflow, instance_id, title
+    job.params = validated.model_dump(mode="json", exclude_unset=True)
+    job.enabled = enabled
+    _apply_schedule(job, interval_minutes, cron, timezone)
+    await session.flush()
+    _after_commit(session, event=events.job_changed(job.id, action="saved"))
+    return job
+
+
+def _apply_schedule(
+    job: Job, interval_minutes: float | None, cron: str | None, timezone: str
+) -> None:
+    job.timezone = timezone
+    if interval_minutes is None and cron is None:
+        job.interval_minutes = job.cron = job.next_run_at = None
+        return
+    now = utcnow()
+    trigger = make_trigger(
+        interval_minutes=interval_minutes, cron=cron, timezone=timezone, start=now
+    )
+    job.interval_minutes, job.cron, job.created_at = interval_minutes, cron, job.created_at or now
+    if interval_minutes is not None:
+        job.created_at = now  # an interval counts from when it was set
+    job.next_run_at = next_fire_after(trigger, now) if job.enabled else None
+
+
+async def set_schedule(
+    session: AsyncSession,
+    job_id: str,
+    *,
+    interval_minutes: float | None = None,
+    cron: str | None = None,
+    timezone: str = "UTC",
+) -> Job:
+    """Change a job's schedule; it applies from now on. Raises NotFound / InvalidInput."""
+    job = await get_job(session, job_id)
+    _apply_schedule(job, interval_minutes, cron, timezone)
+    await session.flush()
+    _after_commit(session, event=events.job_changed(job.id, action="scheduled"))
+    return job
+
+
+async def set_enabled(session: AsyncSession, job_id: str, enabled: bool | None = None) -> Job:
+    """Enable or disable a job (``None`` toggles); a disabled job neither fires nor runs."""
+    job = await get_job(session, job_id)
+    job.enabled = (not job.enabled) if enabled is None else enabled
+    trigger = job_trigger(job)
+    job.next_run_at = next_fire_after(trigger, utcnow()) if trigger and job.enabled else None
+    await session.flush()
+    _after_commit(session, event=events.job_changed(job.id, action="toggled", enabled=job.enabled))
+    return job
+
+
+def next_run_of(job: Job) -> datetime | None:
+    return job.next_run_at if job.enabled else None
+
+
+async def count_runs_by_status(session: AsyncSession) -> dict[str, int]:
+    rows = await session.execute(select(Run.status, func.count()).group_by(Run.status))
+    return dict(rows.tuples())
+
+
+async def delete_job(session: AsyncSession, job_id: str) -> None:
+    job = await get_job(session, job_id)
+    await session.delete(job)
+    _after_commit(session, event=events.job_changed(job_id, action="deleted"))

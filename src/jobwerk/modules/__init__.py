@@ -1,0 +1,1 @@
+"""Modules: packages that contribute workflows, settings, routes and commands."""

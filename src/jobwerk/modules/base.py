@@ -1,0 +1,82 @@
+"""The module contract: what a module contributes to jobwerk.
+
+A module is an object exposed through the entry-point group ``jobwerk.modules``; its package may
+be installed separately. jobwerk discovers it at start, registers its workflows, mounts its HTTP
+routers and CLI commands, creates its default jobs and calls its start-up and shut-down hooks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import BaseModel
+
+from jobwerk.core.workflow import Workflow
+
+if TYPE_CHECKING:
+    from jobwerk.core.runtime import Runtime
+    from jobwerk.storage.models import Instance
+
+CONTRACT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A job a module wants to exist (created once; users may change it afterwards)."""
+
+    id: str
+    workflow: str
+    title: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+    interval_minutes: float | None = None
+    cron: str | None = None
+    timezone: str = "UTC"
+    enabled: bool = True
+
+
+class Module:
+    """Base class of jobwerk modules; override what your module contributes.
+
+    Attributes:
+        name: lower-case module name, the prefix of its workflows (``temu``).
+        version: the module's version.
+        title: a human name for the dashboard.
+        settings_model: pydantic model of an instance's settings; ``SecretStr`` fields are
+            stored encrypted and never returned. ``None``: the module has no instances.
+        contract_version: the module contract the module was written for.
+    """
+
+    name: ClassVar[str]
+    version: ClassVar[str] = "0.0.0"
+    title: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    settings_model: ClassVar[type[BaseModel] | None] = None
+    contract_version: ClassVar[int] = CONTRACT_VERSION
+
+    def workflows(self) -> Sequence[Workflow[Any]]:
+        """The workflows this module registers (named ``<module>.<name>``)."""
+        return ()
+
+    def routers(self) -> Sequence[Any]:
+        """FastAPI routers to mount (with their own prefixes)."""
+        return ()
+
+    def cli(self) -> Any | None:
+        """A Typer app or command to add to ``jobwerk`` (named after the module)."""
+        return None
+
+    def default_jobs(self, instance: Instance | None) -> Sequence[JobSpec]:
+        """Jobs to create for a new instance (or, with ``None``, once for the module)."""
+        return ()
+
+    async def startup(self, runtime: Runtime) -> None:
+        """Called once the runtime has started."""
+
+    async def shutdown(self, runtime: Runtime) -> None:
+        """Called before the runtime stops."""
+
+    async def health(self, runtime: Runtime, instance: Instance | None) -> dict[str, Any]:
+        """The module's own checks, e.g. ``{"temu": {"status": "ok"}}``."""
+        return {}

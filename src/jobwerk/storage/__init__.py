@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy models, database sessions and Alembic migrations."""
