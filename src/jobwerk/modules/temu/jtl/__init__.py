@@ -6,6 +6,14 @@ from jobwerk.modules.temu.jtl._adapter import (
     JtlDatabase,
     create_jtl_engine,
 )
+from jobwerk.modules.temu.jtl._carriers import (
+    CarrierMapper,
+    CarrierMatch,
+    TemuCarrier,
+    UnmappedCarrier,
+    parse_logistics_companies,
+)
+from jobwerk.modules.temu.jtl._order import JtlAddress, JtlOrder, JtlOrderLine, LineKind
 from jobwerk.modules.temu.jtl._queries import BATCH_SIZE
 from jobwerk.modules.temu.jtl._replica import (
     SHIPPING_METHODS,
@@ -34,6 +42,15 @@ from jobwerk.modules.temu.jtl._worker import (
     WorkerShipment,
     tracking_number_for,
 )
+from jobwerk.modules.temu.jtl._xml import (
+    XML_ENCODING,
+    JtlXmlInvalid,
+    is_latin1,
+    order_import_schema,
+    render_order_xml,
+    to_latin1,
+    validate_order_xml,
+)
 
 __all__ = [
     "BATCH_SIZE",
@@ -41,25 +58,41 @@ __all__ = [
     "MAX_MARKETPLACE_STOCK",
     "SHIPPING_METHODS",
     "WAREHOUSES",
+    "XML_ENCODING",
     "Article",
+    "CarrierMapper",
+    "CarrierMatch",
     "Customer",
     "ImportState",
     "ImportStatus",
+    "JtlAddress",
     "JtlDatabase",
     "JtlError",
     "JtlHealth",
+    "JtlOrder",
+    "JtlOrderLine",
     "JtlUnavailable",
     "JtlWorkerSimulator",
+    "JtlXmlInvalid",
+    "LineKind",
     "QueueResult",
     "ReplicaArticle",
     "ShippingMethod",
     "StockLevel",
+    "TemuCarrier",
     "TrackingPackage",
+    "UnmappedCarrier",
     "WorkerImport",
     "WorkerPackage",
     "WorkerShipment",
     "create_jtl_engine",
     "create_replica",
     "generate_articles",
+    "is_latin1",
+    "order_import_schema",
+    "parse_logistics_companies",
+    "render_order_xml",
+    "to_latin1",
     "tracking_number_for",
+    "validate_order_xml",
 ]

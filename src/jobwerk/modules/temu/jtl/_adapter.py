@@ -154,12 +154,12 @@ class JtlDatabase:
 
     async def read_articles(self, skus: Iterable[str]) -> dict[str, Article]:
         """Articles (not deleted) by article number, keyed by the SKU as requested."""
-        wanted = {_normalise(s): s for s in skus}
+        wanted = {_normalise(s): s for s in skus if s.strip()}
 
         def work() -> dict[str, Article]:
             found: dict[str, Article] = {}
             with self.engine.connect() as conn:
-                for batch in q.batched(list(wanted.values())):
+                for batch in q.batched([s.strip() for s in wanted.values()]):
                     for row in conn.execute(q.articles_query(batch)):
                         key = wanted.get(_normalise(row.cArtNr), row.cArtNr)
                         found[key] = Article(
@@ -176,12 +176,12 @@ class JtlDatabase:
 
     async def read_stock(self, skus: Iterable[str]) -> dict[str, StockLevel]:
         """Marketplace stock (stock − buffer) per SKU; unknown SKUs are absent from the result."""
-        wanted = {_normalise(s): s for s in skus}
+        wanted = {_normalise(s): s for s in skus if s.strip()}
 
         def work() -> dict[str, StockLevel]:
             found: dict[str, StockLevel] = {}
             with self.engine.connect() as conn:
-                for batch in q.batched(list(wanted.values())):
+                for batch in q.batched([s.strip() for s in wanted.values()]):
                     stmt = q.stock_query(warehouse_ids=self.warehouse_ids, skus=batch)
                     for row in conn.execute(stmt):
                         found[wanted.get(_normalise(row.cArtNr), row.cArtNr)] = _stock_level(row)

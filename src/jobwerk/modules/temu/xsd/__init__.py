@@ -1,0 +1,1 @@
+"""XML schemas the TEMU module ships (the JTL order import contract)."""
