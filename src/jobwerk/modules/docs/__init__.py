@@ -1,0 +1,1 @@
+"""Documentation scraper: crawl a docs site, extract its content, export Markdown/JSON/HTML/PDF."""

@@ -1,0 +1,422 @@
+"""The crawl loop: frontier, limits, de-duplication, progress and cancellation."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import inspect
+import time
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from ._browser import Renderer, chromium
+from ._cache import CacheEntry, CrawlCache
+from ._discovery import Robots, discover_sitemap_urls, fetch_robots
+from ._extract import decode_html, extract_page
+from ._fetch import Fetcher, FetchError, OutOfScopeRedirect, Response, UnsafeTarget
+from ._markdown import html_to_markdown
+from ._models import (
+    ChangeStatus,
+    CrawlResult,
+    Credentials,
+    FailedPage,
+    Page,
+    ScrapeProgress,
+    ScrapeRequest,
+    ScrapeSettings,
+    SkippedPage,
+)
+from ._urls import Scope, looks_binary, normalize_url, origin
+
+ProgressCallback = Callable[[ScrapeProgress], Awaitable[None] | None]
+CancelToken = asyncio.Event | Callable[[], bool]
+
+
+@dataclass(frozen=True)
+class _Item:
+    url: str
+    key: str
+    depth: int
+
+
+class _Stop(Exception):
+    """Raised inside the crawl when a budget is exhausted."""
+
+
+class Crawler:
+    """Crawls one documentation site as described by a ``ScrapeRequest``."""
+
+    def __init__(
+        self,
+        request: ScrapeRequest,
+        settings: ScrapeSettings,
+        *,
+        credentials: Credentials | None = None,
+        cache: CrawlCache | None = None,
+        on_progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> None:
+        self.request = request
+        self.options = request.options
+        self.settings = settings
+        self.start_url = str(request.url)
+        self.scope = Scope.for_start(
+            self.start_url, self.options.path_prefix, self.options.include, self.options.exclude
+        )
+        self.credentials = credentials
+        self.cache = cache if cache is not None else CrawlCache()
+        self._previous = dict(self.cache.entries)
+        self._on_progress = on_progress
+        self._cancel = cancel
+        self.progress = ScrapeProgress(max_pages=self.options.max_pages)
+        self._queue: asyncio.Queue[_Item] = asyncio.Queue()
+        self._seen: set[str] = set()
+        self._done_keys: set[str] = set()
+        self._hashes: dict[str, str] = {}
+        self._aliases: dict[str, str] = {}
+        self._pages: dict[str, Page] = {}
+        self._failed: list[FailedPage] = []
+        self._skipped: list[SkippedPage] = []
+        self._robots: dict[str, Robots] = {}
+        self._in_flight = 0
+        self._stop_reason: str | None = None
+        self._renderer: Renderer | None = None
+
+    def _key(self, url: str) -> str:
+        return normalize_url(url, keep_query=self.options.keep_query)
+
+    async def run(self) -> CrawlResult:
+        """Crawl until the frontier is empty, a limit is hit or the run is cancelled."""
+        started = time.monotonic()
+        async with AsyncExitStack() as stack:
+            fetcher = await stack.enter_async_context(self._fetcher())
+            if self.options.render_js:
+                browser = await stack.enter_async_context(chromium(self.settings.chromium_path))
+                self._renderer = Renderer(browser, fetcher.guard, self.options.timeout)
+            await self._seed(fetcher)
+            await self._report(None)
+            await self._crawl(fetcher)
+            self.progress.bytes_fetched = fetcher.bytes_fetched
+        self.progress.current_url = None
+        self.progress.pages_queued = 0
+        return self._result(time.monotonic() - started)
+
+    def _fetcher(self) -> Fetcher:
+        return Fetcher(
+            self.settings,
+            user_agent=self.options.user_agent,
+            timeout=self.options.timeout,
+            rate_limit=self.options.rate_limit,
+            concurrency=self.options.concurrency,
+            credentials=self.credentials,
+            auth_origin=origin(self.start_url),
+        )
+
+    async def _seed(self, fetcher: Fetcher) -> None:
+        await fetcher.guard.resolve(self.start_url)
+        self._enqueue(self.start_url, 0)
+        robots = None
+        if self.options.respect_robots or self.options.use_sitemaps:
+            robots = await self._robots_for(fetcher, self.start_url)
+        if self.options.use_sitemaps:
+            for url in await discover_sitemap_urls(fetcher, self.start_url, robots):
+                self._enqueue(url, 0)
+
+    async def _robots_for(self, fetcher: Fetcher, url: str) -> Robots:
+        key = origin(url)
+        robots = self._robots.get(key)
+        if robots is None:
+            robots = await fetch_robots(fetcher, url)
+            self._robots[key] = robots
+            delay = robots.crawl_delay()
+            if delay and self.options.respect_robots:
+                fetcher.set_crawl_delay(url, delay)
+        return robots
+
+    def _enqueue(self, url: str, depth: int) -> None:
+        url = url.split("#", 1)[0]
+        key = self._key(url)
+        if key in self._seen or not self.scope.contains(url) or looks_binary(url):
+            return
+        if depth > self.options.max_depth:
+            return
+        self._seen.add(key)
+        self._queue.put_nowait(_Item(url, key, depth))
+        self.progress.pages_queued = self._queue.qsize()
+
+    async def _crawl(self, fetcher: Fetcher) -> None:
+        workers = [
+            asyncio.create_task(self._worker(fetcher)) for _ in range(self.options.concurrency)
+        ]
+        joined = asyncio.create_task(self._queue.join())
+        watchers = {joined, asyncio.create_task(self._wait_cancel())}
+        try:
+            done, _ = await asyncio.wait(
+                watchers, timeout=self.options.max_duration_seconds, return_when="FIRST_COMPLETED"
+            )
+            if not done:
+                self._stop_reason = "time_budget"
+            elif joined not in done:
+                self._stop_reason = self._stop_reason or "cancelled"
+        finally:
+            for task in [*workers, *watchers]:
+                task.cancel()
+            await asyncio.gather(*workers, *watchers, return_exceptions=True)
+
+    async def _wait_cancel(self) -> None:
+        while True:
+            if self._stop_reason is not None:
+                return
+            if isinstance(self._cancel, asyncio.Event):
+                if self._cancel.is_set():
+                    return
+            elif self._cancel is not None and self._cancel():
+                return
+            await asyncio.sleep(0.05)
+
+    def _cancelled(self) -> bool:
+        if self._stop_reason is not None:
+            return True
+        if isinstance(self._cancel, asyncio.Event):
+            return self._cancel.is_set()
+        return self._cancel is not None and self._cancel()
+
+    async def _worker(self, fetcher: Fetcher) -> None:
+        while True:
+            item = await self._queue.get()
+            try:
+                if self._cancelled():
+                    continue
+                if len(self._pages) + self._in_flight >= self.options.max_pages:
+                    self._stop_reason = self._stop_reason or "max_pages"
+                    continue
+                self._in_flight += 1
+                try:
+                    await self._process(fetcher, item)
+                finally:
+                    self._in_flight -= 1
+                if fetcher.bytes_fetched > self.settings.max_total_bytes:
+                    self._stop_reason = "max_total_bytes"
+                self.progress.bytes_fetched = fetcher.bytes_fetched
+                self.progress.pages_queued = self._queue.qsize()
+                await self._report(item.url)
+            finally:
+                self._queue.task_done()
+
+    async def _process(self, fetcher: Fetcher, item: _Item) -> None:
+        self.progress.current_url = item.url
+        if self.options.respect_robots:
+            robots = await self._robots_for(fetcher, item.url)
+            if not robots.allows(item.url):
+                self._skip(item.url, "robots")
+                return
+        headers = self.cache.conditional_headers(item.key)
+        try:
+            response = await fetcher.get(item.url, extra_headers=headers, in_scope=self._in_scope)
+        except OutOfScopeRedirect as exc:
+            self._skip(item.url, f"out_of_scope redirect to {exc.target}")
+            return
+        except UnsafeTarget as exc:
+            self._fail(item.url, exc.message)
+            return
+        except FetchError as exc:
+            if exc.reason.startswith("not HTML"):
+                self._skip(item.url, "non_html")
+            else:
+                self._fail(item.url, exc.reason, exc.status_code)
+            return
+        await self._accept(item, response)
+
+    def _in_scope(self, url: str) -> bool:
+        return self.scope.contains(url)
+
+    async def _accept(self, item: _Item, response: Response) -> None:
+        final_key = self._key(response.final_url)
+        if final_key != item.key:
+            if final_key in self._done_keys:
+                self._alias(item.key, final_key)
+                self._skip(item.url, "duplicate")
+                return
+            self._seen.add(final_key)
+        self._done_keys.add(final_key)
+        if response.status_code == 304 and item.key in self._previous:
+            self._reuse(item, final_key, response)
+            return
+        text = decode_html(response.body, response.charset)
+        if self._renderer is not None:
+            text = await self._renderer.render(response.final_url, text)
+        extracted = extract_page(
+            text, response.final_url, content_selector=self.options.content_selector
+        )
+        if not extracted.nofollow:
+            for link in extracted.links:
+                self._enqueue(link, item.depth + 1)
+        canonical = extracted.canonical
+        if canonical and self.scope.contains(canonical) and self._key(canonical) != final_key:
+            canonical_key = self._key(canonical)
+            if canonical_key in self._done_keys:
+                self._alias(final_key, canonical_key)
+                self._skip(item.url, "duplicate")
+                return
+            self._seen.add(canonical_key)
+            self._done_keys.add(canonical_key)
+            self._alias(canonical_key, final_key)
+        if extracted.noindex:
+            self._skip(item.url, "noindex")
+            return
+        if extracted.content is None:
+            self._skip(item.url, "no_content")
+            return
+        markdown = strip_title_heading(html_to_markdown(extracted.content), extracted.title)
+        links = [self._key(u) for u in extracted.links if self.scope.contains(u)]
+        self._add_page(item, final_key, response, extracted.title, markdown, links)
+
+    def _add_page(
+        self,
+        item: _Item,
+        final_key: str,
+        response: Response,
+        title: str,
+        markdown: str,
+        links: list[str],
+    ) -> None:
+        digest = hashlib.sha256(markdown.encode()).hexdigest()
+        if digest in self._hashes:
+            self._alias(final_key, self._hashes[digest])
+            self._skip(item.url, "duplicate")
+            return
+        self._hashes[digest] = final_key
+        previous = self._previous.get(item.key)
+        change: ChangeStatus = "new"
+        if previous is not None:
+            change = "same" if previous.content_hash == digest else "changed"
+        page = Page(
+            url=item.url,
+            final_url=response.final_url,
+            title=title or response.final_url,
+            markdown=markdown,
+            depth=item.depth,
+            links=list(dict.fromkeys(links)),
+            content_hash=digest,
+            etag=response.headers.get("etag"),
+            last_modified=response.headers.get("last-modified"),
+            crawled_at=datetime.now(UTC),
+            change=change,
+        )
+        self._store(item.key, final_key, page)
+
+    def _reuse(self, item: _Item, final_key: str, response: Response) -> None:
+        entry = self._previous[item.key]
+        self._hashes[entry.content_hash] = final_key
+        for link in entry.links:
+            self._enqueue(link, item.depth + 1)
+        page = Page(
+            url=item.url,
+            final_url=entry.final_url,
+            title=entry.title,
+            markdown=entry.markdown,
+            depth=item.depth,
+            links=entry.links,
+            content_hash=entry.content_hash,
+            etag=response.headers.get("etag") or entry.etag,
+            last_modified=response.headers.get("last-modified") or entry.last_modified,
+            crawled_at=datetime.now(UTC),
+            change="same",
+        )
+        self._store(item.key, final_key, page)
+
+    def _store(self, key: str, final_key: str, page: Page) -> None:
+        self._pages[final_key] = page
+        if key != final_key:
+            self._alias(key, final_key)
+        self.cache.entries[key] = CacheEntry(
+            url=page.url,
+            final_url=page.final_url,
+            title=page.title,
+            markdown=page.markdown,
+            links=page.links,
+            content_hash=page.content_hash,
+            depth=page.depth,
+            etag=page.etag,
+            last_modified=page.last_modified,
+            crawled_at=page.crawled_at,
+        )
+        self.progress.pages_ok += 1
+        self.progress.pages_done += 1
+
+    def _alias(self, alias: str, target: str) -> None:
+        if alias != target:
+            self._aliases[alias] = target
+
+    def _skip(self, url: str, reason: str) -> None:
+        self._skipped.append(SkippedPage(url, reason))
+        bucket = reason.split(" ", 1)[0]
+        self.progress.skipped[bucket] = self.progress.skipped.get(bucket, 0) + 1
+        self.progress.pages_skipped += 1
+        self.progress.pages_done += 1
+
+    def _fail(self, url: str, reason: str, status_code: int | None = None) -> None:
+        self._failed.append(FailedPage(url, reason, status_code))
+        self.progress.pages_failed += 1
+        self.progress.pages_done += 1
+        self.progress.last_error = f"{url}: {reason}"
+
+    async def _report(self, current: str | None) -> None:
+        if self._on_progress is None:
+            return
+        self.progress.current_url = current
+        outcome = self._on_progress(self.progress)
+        if inspect.isawaitable(outcome):
+            await outcome
+
+    def _result(self, duration: float) -> CrawlResult:
+        start_key = self._aliases.get(self._key(self.start_url), self._key(self.start_url))
+        pages = site_order(self._pages, start_key, self._aliases)
+        complete = self._stop_reason is None
+        present = set(self._pages) | set(self._aliases)
+        removed = sorted(k for k in self._previous if k not in present) if complete else []
+        for key in removed:
+            self.cache.entries.pop(key, None)
+        return CrawlResult(
+            start_url=self.start_url,
+            pages=pages,
+            failed=self._failed,
+            skipped=self._skipped,
+            aliases=dict(self._aliases),
+            removed=removed,
+            cancelled=self._stop_reason == "cancelled",
+            stop_reason=self._stop_reason,
+            progress=self.progress,
+            duration_seconds=duration,
+        )
+
+
+def strip_title_heading(markdown: str, title: str) -> str:
+    """Drop the leading ``# Title`` line: the exports write the title themselves."""
+    first, _, rest = markdown.partition("\n")
+    if first.startswith("# ") and (not title or first[2:].strip() == title.strip()):
+        return rest.lstrip("\n")
+    return markdown
+
+
+def site_order(pages: dict[str, Page], start_key: str, aliases: dict[str, str]) -> list[Page]:
+    """Pages in site order: depth-first along each page's links (navigation order) from the start.
+
+    Pages not reachable that way (sitemap-only) follow in their discovery order.
+    """
+    ordered: list[Page] = []
+    visited: set[str] = set()
+    stack = [start_key]
+    while stack:
+        raw = stack.pop()
+        key = aliases.get(raw, raw)
+        if key in visited or key not in pages:
+            continue
+        visited.add(key)
+        ordered.append(pages[key])
+        children = [aliases.get(link, link) for link in pages[key].links]
+        stack.extend(reversed([c for c in children if c not in visited and c in pages]))
+    ordered.extend(page for key, page in pages.items() if key not in visited)
+    return ordered
