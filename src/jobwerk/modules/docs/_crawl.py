@@ -158,30 +158,27 @@ class Crawler:
             )
             if not done:
                 self._stop_reason = "time_budget"
-            elif joined not in done:
-                self._stop_reason = self._stop_reason or "cancelled"
+            elif self._stop_reason is None and self._cancel_requested():
+                self._stop_reason = "cancelled"
         finally:
             for task in [*workers, *watchers]:
                 task.cancel()
             await asyncio.gather(*workers, *watchers, return_exceptions=True)
 
     async def _wait_cancel(self) -> None:
-        while True:
-            if self._stop_reason is not None:
-                return
-            if isinstance(self._cancel, asyncio.Event):
-                if self._cancel.is_set():
-                    return
-            elif self._cancel is not None and self._cancel():
-                return
-            await asyncio.sleep(0.05)
+        if isinstance(self._cancel, asyncio.Event):
+            await self._cancel.wait()
+            return
+        while self._stop_reason is None and not self._cancel_requested():  # noqa: ASYNC110
+            await asyncio.sleep(0.05)  # a callable token can only be polled
 
-    def _cancelled(self) -> bool:
-        if self._stop_reason is not None:
-            return True
+    def _cancel_requested(self) -> bool:
         if isinstance(self._cancel, asyncio.Event):
             return self._cancel.is_set()
         return self._cancel is not None and self._cancel()
+
+    def _cancelled(self) -> bool:
+        return self._stop_reason is not None or self._cancel_requested()
 
     async def _worker(self, fetcher: Fetcher) -> None:
         while True:

@@ -6,6 +6,7 @@ import gzip
 import io
 import zlib
 from dataclasses import dataclass, field
+from urllib.parse import urljoin
 
 from lxml import etree
 from protego import Protego
@@ -109,7 +110,7 @@ async def discover_sitemap_urls(
 ) -> list[str]:
     """Page URLs from robots ``Sitemap:`` lines, ``/sitemap.xml`` and ``/sitemap_index.xml``."""
     base = _origin_url(start_url)
-    queue = list(robots.sitemaps if robots else [])
+    queue = [urljoin(base + "/", s) for s in (robots.sitemaps if robots else [])]
     queue += [base + "/sitemap.xml", base + "/sitemap_index.xml"]
     seen: set[str] = set()
     pages: list[str] = []

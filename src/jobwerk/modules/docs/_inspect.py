@@ -37,26 +37,28 @@ async def validate_target(
     scope = Scope.for_start(url, request.options.path_prefix)
     async with _fetcher(request, settings, credentials) as fetcher:
         try:
-            response = await fetcher.get(url, in_scope=scope.contains)
+            await fetcher.guard.resolve(url)
         except UnsafeTarget as exc:
             return _invalid(report, f"refused target: {exc.message}")
-        except OutOfScopeRedirect as exc:
-            report.recommendations.append(f"start from {exc.target} (the URL redirects there)")
-            return _invalid(report, "the start URL redirects out of scope")
-        except FetchError as exc:
-            report.status_code = exc.status_code
-            return _invalid(report, f"start URL not usable: {exc.reason}")
-        report.reachable, report.status_code = True, response.status_code
         robots = await fetch_robots(fetcher, url)
         report.robots_allowed = robots.allows(url)
         if robots.unreachable:
             report.warnings.append("robots.txt is unreachable (5xx/network): crawling is refused")
         if not report.robots_allowed and request.options.respect_robots:
-            report.valid = False
-            report.warnings.append("robots.txt disallows the start URL")
+            return _invalid(report, "robots.txt disallows the start URL")
         delay = robots.crawl_delay()
         if delay and delay > 1 / request.options.rate_limit:
             report.warnings.append(f"robots.txt asks for a crawl delay of {delay:g}s")
+        try:
+            response = await fetcher.get(url, in_scope=scope.contains)
+        except (UnsafeTarget, FetchError) as exc:
+            report.status_code = getattr(exc, "status_code", None)
+            reason = exc.message if isinstance(exc, UnsafeTarget) else exc.reason
+            return _invalid(report, f"start URL not usable: {reason}")
+        except OutOfScopeRedirect as exc:
+            report.recommendations.append(f"start from {exc.target} (the URL redirects there)")
+            return _invalid(report, "the start URL redirects out of scope")
+        report.reachable, report.status_code = True, response.status_code
         sitemap = [
             u for u in await discover_sitemap_urls(fetcher, url, robots) if scope.contains(u)
         ]
