@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
@@ -146,7 +146,7 @@ class BaseTemuClient:
         """Close the underlying HTTP connection pool."""
         await self._http.aclose()
 
-    async def __aenter__(self) -> BaseTemuClient:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

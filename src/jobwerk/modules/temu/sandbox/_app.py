@@ -1,0 +1,150 @@
+"""The sandbox's ASGI app: TEMU's router paths plus a ``/_sandbox`` control API."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ._common import SandboxConfig
+from ._faults import Fault
+from ._sandbox import TemuSandbox
+
+__all__ = ["create_sandbox_app"]
+
+_REGIONS = ("eu", "us", "global")
+
+
+def _sandbox(request: Request) -> TemuSandbox:
+    sandbox: TemuSandbox = request.app.state.sandbox
+    return sandbox
+
+
+def _peek_type(raw: bytes) -> str:
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return "*"
+    return str(body.get("type", "*")) if isinstance(body, dict) else "*"
+
+
+async def _router(request: Request) -> Response:
+    sandbox = _sandbox(request)
+    region = request.path_params.get("region")
+    if region is not None and region not in _REGIONS:
+        return JSONResponse({"detail": "unknown region"}, status_code=404)
+    raw = await request.body()
+    fault = sandbox.draw_fault(_peek_type(raw))
+    if fault is not None and fault.latency > 0:
+        await asyncio.sleep(fault.latency)
+    answer = sandbox.handle(raw, region, fault)
+    return Response(answer.body, status_code=answer.status, media_type=answer.media_type)
+
+
+async def _health(request: Request) -> Response:
+    sandbox = _sandbox(request)
+    state = sandbox.state
+    body = {"ok": True, "now": sandbox.now(), "orders": len(state.orders), "skus": len(state.skus)}
+    return JSONResponse(body)
+
+
+async def _get_order(request: Request) -> Response:
+    snapshot = _sandbox(request).order_snapshot(request.path_params["sn"])
+    if snapshot is None:
+        return JSONResponse({"detail": "order not found"}, status_code=404)
+    return JSONResponse(snapshot)
+
+
+async def _add_order(request: Request) -> Response:
+    body: dict[str, Any] = await request.json() if await request.body() else {}
+    sandbox = _sandbox(request)
+    try:
+        order = sandbox.add_order(status=int(body.get("status", 2)), sku_ids=body.get("skuIds"))
+    except (KeyError, ValueError, TypeError) as exc:
+        return JSONResponse({"detail": f"invalid order: {exc}"}, status_code=422)
+    return JSONResponse(sandbox.order_snapshot(order.parent_order_sn), status_code=201)
+
+
+async def _cancel_order(request: Request) -> Response:
+    sn = request.path_params["sn"]
+    try:
+        _sandbox(request).cancel_order(sn)
+    except KeyError:
+        return JSONResponse({"detail": "order not found"}, status_code=404)
+    except ValueError as exc:
+        return JSONResponse({"detail": str(exc)}, status_code=409)
+    return JSONResponse(_sandbox(request).order_snapshot(sn))
+
+
+async def _get_sku(request: Request) -> Response:
+    try:
+        snapshot = _sandbox(request).sku_snapshot(int(request.path_params["sku_id"]))
+    except ValueError:
+        snapshot = None
+    if snapshot is None:
+        return JSONResponse({"detail": "sku not found"}, status_code=404)
+    return JSONResponse(snapshot)
+
+
+async def _faults(request: Request) -> Response:
+    sandbox = _sandbox(request)
+    if request.method == "DELETE":
+        sandbox.clear_faults()
+    elif request.method == "POST":
+        body = await request.json()
+        try:
+            fault = Fault(**body)
+        except (TypeError, ValueError) as exc:
+            return JSONResponse({"detail": str(exc)}, status_code=422)
+        sandbox.inject_fault(fault.kind, fault.api_type, count=fault.count,
+                             probability=fault.probability, latency=fault.latency)  # fmt: skip
+    return JSONResponse({"faults": [f.to_dict() for f in sandbox.faults.list()]})
+
+
+async def _advance(request: Request) -> Response:
+    body = await request.json()
+    try:
+        now = _sandbox(request).advance(int(body["seconds"]))
+    except (KeyError, TypeError, ValueError):
+        return JSONResponse({"detail": 'body must be {"seconds": <int>}'}, status_code=422)
+    return JSONResponse({"now": now})
+
+
+def create_sandbox_app(
+    sandbox: TemuSandbox | None = None, config: SandboxConfig | None = None, **overrides: Any
+) -> Starlette:
+    """Build the sandbox ASGI app.
+
+    TEMU's router answers on ``POST /openapi/router`` (the shop's region) and on
+    ``POST /{eu|us|global}/openapi/router``; ``/_sandbox/…`` reads and changes state:
+    ``GET /_sandbox/health``, ``GET|POST /_sandbox/orders[/{sn}]``,
+    ``POST /_sandbox/orders/{sn}/cancel``, ``GET /_sandbox/skus/{sku_id}``,
+    ``GET|POST|DELETE /_sandbox/faults``, ``POST /_sandbox/advance``.
+
+    Args:
+        sandbox: an existing sandbox to serve; else one is built from ``config``/``overrides``.
+        config: sandbox configuration (seed, sizes, credentials, limits).
+        overrides: single :class:`SandboxConfig` fields, e.g. ``seed=7, orders=10_000``.
+
+    Returns:
+        A Starlette app; the sandbox is at ``app.state.sandbox``.
+    """
+    routes = [
+        Route("/openapi/router", _router, methods=["POST"]),
+        Route("/{region}/openapi/router", _router, methods=["POST"]),
+        Route("/_sandbox/health", _health, methods=["GET"]),
+        Route("/_sandbox/orders", _add_order, methods=["POST"]),
+        Route("/_sandbox/orders/{sn}", _get_order, methods=["GET"]),
+        Route("/_sandbox/orders/{sn}/cancel", _cancel_order, methods=["POST"]),
+        Route("/_sandbox/skus/{sku_id}", _get_sku, methods=["GET"]),
+        Route("/_sandbox/faults", _faults, methods=["GET", "POST", "DELETE"]),
+        Route("/_sandbox/advance", _advance, methods=["POST"]),
+    ]
+    app = Starlette(routes=routes)
+    app.state.sandbox = sandbox or TemuSandbox(config, **overrides)
+    return app
