@@ -8,7 +8,6 @@ file is read, and the seed's plain names (``API_HOST``, ``API_PORT``, ``API_CORS
 from __future__ import annotations
 
 import os
-from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -123,7 +122,7 @@ class Settings(BaseSettings):
             file_secret_settings,
         )
 
-    @cached_property
+    @property
     def database_url(self) -> str:
         """The configured database URL, or the SQLite file in the data folder."""
         if self.database.url:

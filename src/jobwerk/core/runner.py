@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+import traceback
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -207,8 +208,11 @@ class RunExecution:
             except AppError as exc:
                 return self._step_failed(state, exc.message, "step_failed")
             except Exception as exc:
-                log.exception("step crashed", step=step.name)
-                return self._step_failed(state, f"{type(exc).__name__}: {exc}", "step_failed")
+                log.debug("step raised", step=step.name, exc_info=True)
+                trace = "".join(traceback.format_exception(exc))
+                return self._step_failed(
+                    state, f"{type(exc).__name__}: {exc}", "step_failed", traceback=trace
+                )
             state.output = dict(output) if output else None
             state.finished_at = utcnow()
             self._set_step_status(state, StepStatus.COMPLETED)
@@ -239,11 +243,11 @@ class RunExecution:
                         await pending
 
     def _step_failed(
-        self, state: StepState, message: str, reason: str
+        self, state: StepState, message: str, reason: str, **data: Any
     ) -> tuple[RunStatus, str | None, str | None]:
         state.error = message
         state.finished_at = utcnow()
-        self.reporter.log(state.name, "error", message, {})
+        self.reporter.log(state.name, "error", message, data)
         self._set_step_status(state, StepStatus.FAILED)
         return RunStatus.FAILED, reason, f"{state.name}: {message}"
 

@@ -41,6 +41,13 @@ def sync_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+def ensure_sqlite_folder(url: str) -> None:
+    """Create the folder of a SQLite database file (the data folder on first start)."""
+    parsed = make_url(url)
+    if parsed.drivername.startswith("sqlite") and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+
+
 def _configure_sqlite(engine: AsyncEngine) -> None:
     """WAL, foreign keys, a busy timeout and explicit BEGINs (IMMEDIATE for writers)."""
 
@@ -72,9 +79,7 @@ class Database:
         self.is_sqlite = self.url.startswith("sqlite")
         options: dict[str, Any] = {"echo": echo}
         if self.is_sqlite:
-            database = make_url(self.url).database
-            if database and database != ":memory:":
-                Path(database).parent.mkdir(parents=True, exist_ok=True)
+            ensure_sqlite_folder(self.url)
             options["connect_args"] = {"timeout": 30}
         else:
             options.update(pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True)
@@ -118,6 +123,7 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade_database(url: str, revision: str = "head") -> None:
+    ensure_sqlite_folder(url)
     command.upgrade(alembic_config(url), revision)
 
 

@@ -1,0 +1,146 @@
+"""The CLI through Typer's runner and as a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from jobwerk.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("JOBWERK_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path / "data"
+
+
+def invoke(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout + result.stderr if result.exit_code else result.stdout
+
+
+def test_jobs_list_shows_the_default_jobs_as_json() -> None:
+    code, output = invoke("jobs", "list", "--json")
+    assert code == 0
+    jobs = json.loads(output)
+    assert [job["job_id"] for job in jobs] == ["demo_example"]
+    assert jobs[0]["interval_minutes"] == 15
+
+
+def test_run_with_wait_follows_the_run_and_reports_failure_by_exit_code() -> None:
+    code, output = invoke(
+        "jobs", "run", "demo_example", "-p", "items=3", "-p", "delay=0", "--wait", "--json"
+    )
+    assert code == 0, output
+    assert json.loads(output)["status"] == "completed"
+    code, output = invoke(
+        "jobs",
+        "run",
+        "demo_example",
+        "-p",
+        "items=3",
+        "-p",
+        "delay=0",
+        "-p",
+        "fail_in=publish",
+        "--wait",
+        "--json",
+    )
+    assert code == 1
+    failed = json.loads(output)
+    assert failed["status"] == "failed" and failed["error"].startswith("publish:")
+    code, output = invoke("runs", "retry", failed["run_id"], "--json")
+    assert code == 0 and json.loads(output)["retry_of_run_id"] == failed["run_id"]
+
+
+def test_bad_parameters_and_unknown_jobs_are_clear_errors() -> None:
+    code, output = invoke("jobs", "run", "demo_example", "-p", "items=lots")
+    assert code == 1
+    assert "params.items" in output
+    code, output = invoke("jobs", "run", "nope")
+    assert (code, "Job 'nope' not found" in output) == (1, True)
+
+
+def test_schedule_enable_disable() -> None:
+    code, output = invoke(
+        "jobs",
+        "schedule",
+        "demo_example",
+        "--cron",
+        "0 6 * * mon-fri",
+        "--timezone",
+        "Europe/Berlin",
+        "--json",
+    )
+    assert code == 0
+    assert json.loads(output)["cron"] == "0 6 * * mon-fri"
+    code, output = invoke("jobs", "schedule", "demo_example", "--cron", "0 25 * * *")
+    assert code == 1 and "invalid cron expression" in output
+    code, output = invoke("jobs", "disable", "demo_example", "--json")
+    assert json.loads(output)["enabled"] is False
+    code, output = invoke("jobs", "run", "demo_example")
+    assert code == 1 and "disabled" in output
+    code, _ = invoke("jobs", "enable", "demo_example")
+    assert code == 0
+
+
+def test_runs_list_show_logs_cancel() -> None:
+    _, output = invoke(
+        "jobs", "run", "demo_example", "-p", "items=2", "-p", "delay=0", "--wait", "--json"
+    )
+    run_id = json.loads(output)["run_id"]
+    code, output = invoke("runs", "list", "--status", "completed", "--json")
+    assert code == 0 and [run["id"] for run in json.loads(output)] == [run_id]
+    code, output = invoke("runs", "show", run_id, "--json")
+    assert [step["status"] for step in json.loads(output)["steps"]] == ["completed"] * 3
+    code, output = invoke("runs", "logs", run_id, "--step", "collect", "--json")
+    assert code == 0 and {line["step"] for line in json.loads(output)} == {"collect"}
+    code, output = invoke("runs", "cancel", run_id)
+    assert code == 1 and "already finished" in output
+
+
+def test_instances_create_and_set_primary() -> None:
+    code, output = invoke("instances", "create", "demo", "first", "--json")
+    assert code == 0
+    first = json.loads(output)
+    assert first["is_primary"] is True
+    _, output = invoke("instances", "create", "demo", "second", "--json")
+    second = json.loads(output)
+    code, output = invoke("instances", "set-primary", second["instance_id"], "--json")
+    assert code == 0 and json.loads(output)["is_primary"] is True
+    _, output = invoke("instances", "list", "--json")
+    assert [i["name"] for i in json.loads(output) if i["is_primary"]] == ["second"]
+    code, output = invoke("instances", "set-primary", "not-an-id")
+    assert code == 1 and "32 hexadecimal" in output
+
+
+def test_the_cli_runs_as_a_subprocess_and_refuses_invalid_settings(data_dir: Path) -> None:
+    env = {**os.environ, "JOBWERK_DATA_DIR": str(data_dir)}
+    done = subprocess.run(
+        [sys.executable, "-m", "jobwerk", "db", "upgrade"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "revision" in done.stdout
+    env["JOBWERK_API__PORT"] = "not-a-port"
+    done = subprocess.run(
+        [sys.executable, "-m", "jobwerk", "jobs", "list"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "JOBWERK_API__PORT" in done.stderr

@@ -1,0 +1,216 @@
+"""Engine semantics on SQLite and PostgreSQL: steps, retries, timeouts, cancel, resume, guards."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+import pytest
+from sqlalchemy import select
+
+from jobwerk.core import service
+from jobwerk.core.executors._local import recover_interrupted
+from jobwerk.core.runtime import Runtime
+from jobwerk.core.states import RunStatus
+from jobwerk.errors import Conflict, InvalidInput, Locked, NotFound
+from jobwerk.storage.models import LogEntry, Run, utcnow
+from tests.core._workflows import start, wait_for
+
+
+async def test_a_run_executes_its_steps_in_order_with_progress_and_logs(runtime: Runtime) -> None:
+    run_id = await start(runtime, "demo.example", items=8, delay=0)
+    run = await wait_for(runtime, run_id)
+    assert run.status == "completed"
+    assert run.progress == 100
+    assert [step.name for step in run.steps] == ["collect", "transform", "publish"]
+    assert all(step.status == "completed" and step.done == 8 for step in run.steps)
+    starts = [step.started_at for step in run.steps]
+    assert None not in starts and starts == sorted(starts)  # type: ignore[type-var]
+    assert run.result["published"] == 8
+    async with runtime.db.session() as session:
+        lines = (await session.scalars(select(LogEntry).where(LogEntry.run_id == run_id))).all()
+    assert {line.step for line in lines} == {"collect", "transform", "publish"}
+
+
+async def test_a_failing_step_fails_the_run_and_keeps_later_steps_pending(
+    runtime: Runtime,
+) -> None:
+    run = await wait_for(
+        runtime, await start(runtime, "demo.example", items=4, delay=0, fail_in="transform")
+    )
+    assert run.status == "failed"
+    assert run.reason == "step_failed"
+    assert run.error is not None and run.error.startswith("transform: RuntimeError")
+    assert [step.status for step in run.steps] == ["completed", "failed", "pending"]
+
+
+async def test_retryable_errors_are_retried_with_the_requested_delay(runtime: Runtime) -> None:
+    run = await wait_for(runtime, await start(runtime, "test.flaky", failures=2))
+    assert run.status == "completed"
+    assert run.steps[0].attempt == 3
+    assert run.steps[0].output == {"attempts": 3}
+    assert len(run.result["warnings"]) == 2
+
+
+async def test_retries_give_up_after_the_last_attempt(runtime: Runtime) -> None:
+    run = await wait_for(runtime, await start(runtime, "test.flaky", failures=9, defer=None))
+    assert run.status == "failed"
+    assert run.steps[0].attempt == 4
+    assert "gave up after 4 attempts" in (run.error or "")
+
+
+async def test_a_step_that_exceeds_its_timeout_fails_with_reason_timeout(
+    runtime: Runtime,
+) -> None:
+    run = await wait_for(runtime, await start(runtime, "test.slow"))
+    assert (run.status, run.reason) == ("failed", "timeout")
+    assert "timed out after 0.2s" in (run.error or "")
+
+
+async def test_cancel_stops_a_running_step_between_units_of_work(runtime: Runtime) -> None:
+    run_id = await start(runtime, "test.loop", units=10_000, pause=0.005)
+    await wait_for(runtime, run_id, RunStatus.RUNNING)
+    async with runtime.transaction() as session:
+        await service.cancel_run(session, run_id)
+    run = await wait_for(runtime, run_id, within=5)
+    assert run.status == "cancelled"
+    assert run.steps[0].status == "cancelled"
+    assert 0 < run.steps[0].done < 10_000
+
+
+async def test_a_step_ignoring_cancel_is_stopped_after_the_grace_period(
+    runtime: Runtime,
+) -> None:
+    runtime.env.cancel_grace_seconds = 0.1
+    run_id = await start(runtime, "test.loop", units=10_000, pause=0.005, ignore_cancel=True)
+    await wait_for(runtime, run_id, RunStatus.RUNNING)
+    async with runtime.transaction() as session:
+        await service.cancel_run(session, run_id)
+    run = await wait_for(runtime, run_id, within=5)
+    assert run.status == "cancelled"
+
+
+async def test_a_queued_run_is_cancelled_at_once(runtime: Runtime) -> None:
+    await runtime.executor.stop()
+    run_id = await start(runtime, "test.noop")
+    async with runtime.transaction() as session:
+        run = await service.cancel_run(session, run_id)
+    assert run.status == "cancelled"
+    async with runtime.transaction() as session:
+        with pytest.raises(Conflict, match="already finished"):
+            await service.cancel_run(session, run_id)
+
+
+async def test_a_retry_is_a_new_linked_run_that_skips_completed_steps(
+    runtime: Runtime,
+) -> None:
+    failed = await wait_for(
+        runtime, await start(runtime, "test.resume", marker=runtime.env.worker + str(id(runtime)))
+    )
+    assert failed.status == "failed"
+    async with runtime.transaction() as session:
+        retry = await service.retry_run(session, runtime.workflows, failed.id)
+    run = await wait_for(runtime, retry.id)
+    assert run.status == "completed"
+    assert run.retry_of_run_id == failed.id
+    assert [step.status for step in run.steps] == ["skipped", "completed"]
+    assert run.steps[1].output == {"token": f"from-{failed.id}"}
+    assert "first_runs" not in run.result.get("counts", {})
+
+
+async def test_only_failed_or_cancelled_runs_can_be_retried(runtime: Runtime) -> None:
+    run = await wait_for(runtime, await start(runtime, "test.noop"))
+    async with runtime.transaction() as session:
+        with pytest.raises(Conflict, match="only failed or cancelled"):
+            await service.retry_run(session, runtime.workflows, run.id)
+
+
+async def test_a_job_runs_once_at_a_time(runtime: Runtime) -> None:
+    async with runtime.transaction() as session:
+        await service.save_job(
+            session,
+            runtime.workflows,
+            "looping",
+            "test.loop",
+            params={"units": 10_000, "pause": 0.005},
+        )
+    async with runtime.transaction() as session:
+        first = await service.trigger_job(session, runtime.workflows, "looping")
+    async with runtime.transaction() as session:
+        with pytest.raises(Conflict, match="already has a queued or running run"):
+            await service.trigger_job(session, runtime.workflows, "looping")
+    async with runtime.transaction() as session:
+        await service.cancel_run(session, first.id)
+    await wait_for(runtime, first.id)
+    async with runtime.transaction() as session:
+        second = await service.trigger_job(session, runtime.workflows, "looping", {"units": 1})
+    assert (await wait_for(runtime, second.id)).status == "completed"
+
+
+async def test_triggering_checks_the_job_and_its_parameters(runtime: Runtime) -> None:
+    async with runtime.transaction() as session:
+        await service.save_job(session, runtime.workflows, "demo", "demo.example", enabled=False)
+    async with runtime.transaction() as session:
+        with pytest.raises(NotFound):
+            await service.trigger_job(session, runtime.workflows, "missing")
+        with pytest.raises(Locked, match="disabled"):
+            await service.trigger_job(session, runtime.workflows, "demo")
+        await service.set_enabled(session, "demo", True)
+        with pytest.raises(InvalidInput) as error:
+            await service.trigger_job(session, runtime.workflows, "demo", {"items": "many"})
+    assert error.value.errors[0]["loc"] == ["params", "items"]
+
+
+async def test_a_run_left_running_by_a_dead_process_becomes_interrupted(
+    runtime: Runtime,
+) -> None:
+    await runtime.executor.stop()
+    dead_pid = 2**22 + 12345
+    while True:
+        try:
+            os.kill(dead_pid, 0)
+        except ProcessLookupError:
+            break
+        dead_pid += 1
+    async with runtime.transaction() as session:
+        alive = Run(
+            workflow="test.noop", status="running", worker="elsewhere:1", heartbeat_at=utcnow()
+        )
+        dead = Run(
+            workflow="test.noop",
+            status="running",
+            worker=f"{runtime.env.worker.split(':')[0]}:{dead_pid}",
+            heartbeat_at=utcnow(),
+        )
+        session.add_all([alive, dead])
+    interrupted = await recover_interrupted(runtime.env, stale_after_seconds=60)
+    assert interrupted == [dead.id]
+    interrupted = await recover_interrupted(runtime.env, stale_after_seconds=0)
+    assert interrupted == [alive.id]
+    async with runtime.db.session() as session:
+        run = await service.get_run(session, dead.id)
+    assert (run.status, run.reason) == ("failed", "interrupted")
+
+
+async def test_stopping_the_executor_interrupts_running_runs(runtime: Runtime) -> None:
+    run_id = await start(runtime, "test.loop", units=10_000, pause=0.005)
+    await wait_for(runtime, run_id, RunStatus.RUNNING)
+    await runtime.executor.stop()
+    async with runtime.db.session() as session:
+        run = await service.get_run(session, run_id)
+    assert (run.status, run.reason) == ("failed", "interrupted")
+
+
+async def test_events_report_the_run_as_it_happens(runtime: Runtime) -> None:
+    subscription = runtime.bus.subscribe()
+    run_id = await start(runtime, "demo.example", items=3, delay=0)
+    kinds: list[str] = []
+    async with asyncio.timeout(5):
+        async for event in subscription:
+            if event.run_id == run_id:
+                kinds.append(event.kind)
+                if event.kind == "run.status" and event.data["status"] == "completed":
+                    break
+    subscription.close()
+    assert kinds[0] == "run.status"
+    assert {"step.status", "step.progress", "log"} <= set(kinds)
