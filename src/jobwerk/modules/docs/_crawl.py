@@ -83,9 +83,20 @@ class Crawler:
         self._in_flight = 0
         self._stop_reason: str | None = None
         self._renderer: Renderer | None = None
+        self._memo: dict[str, str | None] = {}
 
     def _key(self, url: str) -> str:
         return normalize_url(url, keep_query=self.options.keep_query)
+
+    def _crawlable(self, url: str) -> str | None:
+        """The key of an in-scope, HTML-looking URL, else None (memoised: nav links repeat)."""
+        url = url.split("#", 1)[0]
+        if url in self._memo:
+            return self._memo[url]
+        ok = self.scope.contains(url) and not looks_binary(url)
+        key = self._key(url) if ok else None
+        self._memo[url] = key
+        return key
 
     async def run(self) -> CrawlResult:
         """Crawl until the frontier is empty, a limit is hit or the run is cancelled."""
@@ -136,14 +147,11 @@ class Crawler:
         return robots
 
     def _enqueue(self, url: str, depth: int) -> None:
-        url = url.split("#", 1)[0]
-        key = self._key(url)
-        if key in self._seen or not self.scope.contains(url) or looks_binary(url):
-            return
-        if depth > self.options.max_depth:
+        key = self._crawlable(url)
+        if key is None or key in self._seen or depth > self.options.max_depth:
             return
         self._seen.add(key)
-        self._queue.put_nowait(_Item(url, key, depth))
+        self._queue.put_nowait(_Item(url.split("#", 1)[0], key, depth))
         self.progress.pages_queued = self._queue.qsize()
 
     async def _crawl(self, fetcher: Fetcher) -> None:
@@ -267,7 +275,8 @@ class Crawler:
             self._skip(item.url, "no_content")
             return
         markdown = strip_title_heading(html_to_markdown(extracted.content), extracted.title)
-        links = [self._key(u) for u in extracted.links if self.scope.contains(u)]
+        keys = (self._crawlable(u) for u in extracted.links)
+        links = [k for k in keys if k is not None]
         self._add_page(item, final_key, response, extracted.title, markdown, links)
 
     def _add_page(

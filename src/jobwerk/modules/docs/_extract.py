@@ -113,7 +113,7 @@ def extract_page(text: str, url: str, *, content_selector: str | None = None) ->
     base = base or url
     links: list[str] = []
     if "nofollow" not in robots_meta:
-        for href in root.xpath("//a[@href]/@href"):
+        for href in root.xpath("//a[@href][not(starts-with(@href,'#'))]/@href"):
             absolute = absolute_url(base, str(href))
             if absolute:
                 links.append(absolute)

@@ -95,6 +95,8 @@ def absolute_url(base: str, href: str) -> str | None:
     href = href.strip()
     if not href or href.startswith(("mailto:", "javascript:", "tel:", "data:")):
         return None
+    if href.startswith(("http://", "https://")) and "/." not in href:
+        return href
     try:
         joined = urljoin(base, href)
     except ValueError:
