@@ -1,59 +1,163 @@
-"""The FastAPI application: lifespan (database, engine, modules), middleware, routers."""
+"""The FastAPI application: lifespan (database, engine, modules), middleware, routers, dashboard."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import structlog
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.exceptions import HTTPException
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
 from jobwerk import __version__
+from jobwerk.api import ws
+from jobwerk.api._hub import JobsHub
+from jobwerk.api.deps import CSRF_HEADER, require
+from jobwerk.api.metrics import Metrics
+from jobwerk.api.middleware import (
+    BodyLimitMiddleware,
+    RateLimitMiddleware,
+    RequestContextMiddleware,
+)
+from jobwerk.api.routers import auth, jobs, runs, system
+from jobwerk.api.schemas.system import OverviewRead
 from jobwerk.config import Settings
+from jobwerk.core.auth import Role
 from jobwerk.core.runtime import Runtime
+from jobwerk.errors import AppError, InvalidInput
 from jobwerk.modules.registry import ModuleRegistry
 
 log = structlog.get_logger("jobwerk.app")
+DASHBOARD = Path(__file__).parent / "web" / "static" / "index.html"
+OPENAPI_URL = "/api/openapi.json"
 
 
 def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI:
-    """Build the app; the engine and modules start in its lifespan."""
+    """Build the app; the engine, modules, metrics and live updates start in its lifespan."""
     runtime = runtime or Runtime(settings)
     modules = ModuleRegistry()
     modules.discover(settings.modules)
     modules.attach(runtime)
+    metrics = Metrics()
+    hub = JobsHub(runtime, metrics)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await runtime.db.ping()
+        try:
+            await runtime.db.ping()
+        except Exception as exc:
+            log.error("database unreachable", database=runtime.db.engine.url.drivername)
+            raise RuntimeError(f"database unreachable: {type(exc).__name__}") from exc
         await runtime.start()
         await modules.startup(runtime)
+        metrics.start(runtime.bus)
+        hub.start()
         log.info("jobwerk started", version=__version__, database=runtime.db.engine.url.drivername)
         try:
             yield
         finally:
+            await hub.stop()
+            await metrics.stop()
             await modules.shutdown(runtime)
             await runtime.stop()
 
     app = FastAPI(
         title="jobwerk",
         version=__version__,
-        description="Self-hosted job server for shop integrations.",
+        description=(
+            "Self-hosted job server for shop integrations. Authenticate with `X-API-Key`, "
+            "`Authorization: Bearer <key>` or a dashboard session cookie (mutations then need "
+            f"the `{CSRF_HEADER}` header)."
+        ),
         lifespan=lifespan,
-        openapi_url="/api/openapi.json",
+        openapi_url=OPENAPI_URL,
         docs_url="/api/docs",
         redoc_url="/api/redoc",
     )
     app.state.runtime = runtime
     app.state.modules = modules
-
-    @app.get("/health", summary="Liveness", tags=["system"])
-    @app.get("/api/health", summary="Liveness", tags=["system"])
-    async def health() -> dict[str, Any]:
-        return {"status": "ok", "version": __version__}
-
+    app.state.metrics = metrics
+    app.state.hub = hub
+    _add_error_handlers(app)
+    _add_middleware(app, settings, metrics)
+    _add_pages(app)
+    for router in (system.router, jobs.router, runs.router, auth.router, ws.router):
+        app.include_router(router)
     for module in modules.loaded():
         for router in module.routers():
-            app.include_router(router)
+            # A module's routes need at least the viewer role; they may ask for more.
+            app.include_router(router, dependencies=[require(Role.VIEWER)])
     return app
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def app_error(_request: Request, exc: AppError) -> JSONResponse:
+        if isinstance(exc, InvalidInput):
+            return JSONResponse(
+                {"detail": exc.errors or exc.message, "message": exc.message}, exc.status
+            )
+        return JSONResponse({"detail": exc.message}, exc.status)
+
+
+def _add_middleware(app: FastAPI, settings: Settings, metrics: Metrics) -> None:
+    """Outermost last: request context → CORS → rate limit → body limit → gzip → routes."""
+    app.add_middleware(GZipMiddleware, minimum_size=1000)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.api.max_body_bytes)
+    app.add_middleware(RateLimitMiddleware, per_minute=settings.api.rate_limit_per_minute)
+    origins = settings.api.cors_origins
+    if origins:
+        wildcard = "*" in origins
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=["*"] if wildcard else origins,
+            allow_credentials=not wildcard,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+            allow_headers=[
+                "Content-Type",
+                "Authorization",
+                "X-API-Key",
+                CSRF_HEADER,
+                "X-Request-ID",
+            ],
+            expose_headers=["X-Request-ID", "X-Process-Time", "Retry-After"],
+            max_age=600,
+        )
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+
+
+def _add_pages(app: FastAPI) -> None:
+    @app.get(
+        "/",
+        summary="Service overview (JSON) or the dashboard (browsers)",
+        tags=["system"],
+        responses={200: {"content": {"text/html": {}}}},
+    )
+    async def overview(request: Request) -> Any:
+        if "text/html" in request.headers.get("accept", "") and DASHBOARD.is_file():
+            return FileResponse(DASHBOARD, media_type="text/html")
+        return OverviewRead(
+            service="jobwerk", version=__version__, docs="/api/docs", health="/api/v1/system/health"
+        )
+
+    @app.get(
+        "/temu",
+        summary="The dashboard (TEMU view)",
+        tags=["system"],
+        response_class=HTMLResponse,
+        responses={404: {"description": "The dashboard is not installed"}},
+    )
+    async def temu_dashboard() -> FileResponse:
+        if not DASHBOARD.is_file():
+            raise HTTPException(404, "The dashboard is not installed")
+        return FileResponse(DASHBOARD, media_type="text/html")
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url=OPENAPI_URL, title="jobwerk API")

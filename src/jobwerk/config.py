@@ -46,6 +46,8 @@ class ApiSettings(BaseModel):
     tls_key: Path | None = None
     tls_port: int = Field(8443, ge=1, le=65535)
     session_hours: float = Field(12, gt=0)
+    ws_heartbeat_seconds: float = Field(5.0, gt=0, description="Idle /ws/logs heartbeat period")
+    ws_client_queue: int = Field(256, ge=1, description="Messages buffered per WebSocket client")
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -1,0 +1,1 @@
+"""The HTTP and WebSocket API: routers, schemas, middleware and authentication dependencies."""

@@ -1,0 +1,124 @@
+"""Health checks and statistics behind ``/api/v1/system``."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import time
+from typing import Any
+
+import psutil
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from jobwerk import __version__
+from jobwerk.api.schemas.system import (
+    HealthRead,
+    JobStats,
+    PerformanceStats,
+    ResourceStats,
+    StatsRead,
+)
+from jobwerk.core.runtime import Runtime
+from jobwerk.modules.registry import ModuleRegistry
+from jobwerk.storage.models import Job, Run
+
+CHECK_TIMEOUT = 3.0
+
+
+async def runs_by_status(session: AsyncSession) -> dict[str, int]:
+    """How many runs are in each state."""
+    rows = await session.execute(select(Run.status, func.count()).group_by(Run.status))
+    return {status: int(count) for status, count in rows.all()}
+
+
+async def _database(runtime: Runtime) -> dict[str, Any]:
+    start = time.perf_counter()
+    try:
+        await asyncio.wait_for(runtime.db.ping(), CHECK_TIMEOUT)
+    except Exception as exc:
+        return {"status": "fail", "error": type(exc).__name__}
+    return {
+        "status": "ok",
+        "backend": runtime.db.engine.url.get_backend_name(),
+        "latency_ms": round((time.perf_counter() - start) * 1000, 2),
+    }
+
+
+async def _module_checks(runtime: Runtime, modules: ModuleRegistry) -> dict[str, dict[str, Any]]:
+    checks: dict[str, dict[str, Any]] = {}
+    for name, entry in modules.modules.items():
+        if entry.module is None:
+            checks[f"module:{name}"] = {"status": "fail", "error": entry.error}
+            continue
+        try:
+            result = await asyncio.wait_for(entry.module.health(runtime, None), CHECK_TIMEOUT)
+        except Exception as exc:
+            checks[f"module:{name}"] = {"status": "fail", "error": type(exc).__name__}
+            continue
+        for key, value in result.items():
+            checks[key] = value if isinstance(value, dict) else {"status": str(value)}
+        checks.setdefault(f"module:{name}", {"status": "ok", "version": entry.module.version})
+    return checks
+
+
+def _failing(check: dict[str, Any]) -> bool:
+    return str(check.get("status", "ok")).lower() not in ("ok", "pass", "healthy", "disabled")
+
+
+async def check_health(runtime: Runtime, modules: ModuleRegistry) -> HealthRead:
+    """Readiness: the database must answer; failing module checks only degrade."""
+    database = await _database(runtime)
+    dependencies: dict[str, dict[str, Any]] = {
+        "database": database,
+        "executor": {"status": "ok", "active_runs": runtime.executor.active_count},
+        "event_bus": {"status": "ok", "subscribers": runtime.bus.subscriber_count},
+    }
+    dependencies.update(await _module_checks(runtime, modules))
+    if _failing(database):
+        status = "unhealthy"
+    elif any(_failing(check) for check in dependencies.values()):
+        status = "degraded"
+    else:
+        status = "healthy"
+    return HealthRead(
+        status=status,
+        version=__version__,
+        uptime=round(time.time() - runtime.started_at, 3),
+        dependencies=dependencies,
+    )
+
+
+async def collect_stats(runtime: Runtime, http_requests: int, websocket_clients: int) -> StatsRead:
+    async with runtime.db.session() as session:
+        by_status = await runs_by_status(session)
+        jobs = (
+            await session.execute(
+                select(func.count(), func.count().filter(Job.enabled)).select_from(Job)
+            )
+        ).one()
+    process = psutil.Process()
+    with process.oneshot():
+        rss, threads = process.memory_info().rss, process.num_threads()
+        cpu = process.cpu_percent(interval=None)
+    disk = shutil.disk_usage(
+        runtime.settings.data_dir if runtime.settings.data_dir.exists() else "."
+    )
+    return StatsRead(
+        jobs=JobStats(
+            runs_by_status=by_status,
+            runs_total=sum(by_status.values()),
+            active=runtime.executor.active_count,
+            configured_jobs=int(jobs[0]),
+            enabled_jobs=int(jobs[1] or 0),
+        ),
+        performance=PerformanceStats(
+            uptime=round(time.time() - runtime.started_at, 3),
+            http_requests=http_requests,
+            websocket_clients=websocket_clients,
+            concurrency=runtime.settings.engine.concurrency,
+        ),
+        resources=ResourceStats(
+            cpu_percent=cpu, memory_rss_bytes=rss, threads=threads, disk_free_bytes=disk.free
+        ),
+    )

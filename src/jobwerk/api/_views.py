@@ -1,0 +1,150 @@
+"""Shapes engine rows into API schemas, and assembles the job status views of seed 000."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from jobwerk.api.schemas.jobs import JobRead, JobState, JobStatusRead
+from jobwerk.api.schemas.runs import LogRead, ProgressRead, RunDetailRead, RunRead, StepRead
+from jobwerk.core import service
+from jobwerk.core.workflow import WorkflowRegistry
+from jobwerk.storage.models import Job, LogEntry, Run
+
+JOB_STATES: dict[str, JobState] = {
+    "queued": "queued",
+    "running": "running",
+    "completed": "success",
+    "failed": "failed",
+    "cancelled": "cancelled",
+}
+
+
+def job_status(job: Job, last: Run | None) -> JobStatusRead:
+    return JobStatusRead(
+        status=JOB_STATES.get(last.status, "idle") if last else "idle",
+        last_run=(last.started_at or last.created_at) if last else None,
+        next_run=service.next_run_of(job),
+        last_error=last.error if last else None,
+        last_duration=last.duration_seconds if last else None,
+        last_run_id=last.id if last else None,
+        progress=last.progress if last else None,
+    )
+
+
+def job_read(job: Job, last: Run | None) -> JobRead:
+    return JobRead(
+        job_id=job.id,
+        workflow=job.workflow,
+        title=job.title,
+        instance_id=job.instance_id,
+        enabled=job.enabled,
+        params=job.params,
+        interval_minutes=job.interval_minutes,
+        cron=job.cron,
+        timezone=job.timezone,
+        status=job_status(job, last),
+    )
+
+
+async def jobs_with_status(session: AsyncSession) -> list[JobRead]:
+    """Every job with the status of its latest run."""
+    jobs = await service.list_jobs(session)
+    latest = await service.last_runs(session, [job.id for job in jobs])
+    return [job_read(job, latest.get(job.id)) for job in jobs]
+
+
+async def job_with_status(session: AsyncSession, job_id: str) -> JobRead:
+    """One job with its status. Raises NotFound."""
+    job = await service.get_job(session, job_id)
+    latest = await service.last_runs(session, [job.id])
+    return job_read(job, latest.get(job.id))
+
+
+def jobs_update_entry(job: JobRead) -> dict[str, Any]:
+    """One entry of seed 000's ``jobs_update`` WebSocket message."""
+    return {
+        "job_id": job.job_id,
+        "status": job.status.status,
+        "enabled": job.enabled,
+        "last_run": job.status.last_run.isoformat() if job.status.last_run else None,
+        "next_run": job.status.next_run.isoformat() if job.status.next_run else None,
+        "last_error": job.status.last_error,
+        "last_duration": job.status.last_duration,
+        "last_run_id": job.status.last_run_id,
+        "progress": job.status.progress,
+    }
+
+
+def _run_fields(run: Run) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "job_id": run.job_id,
+        "workflow": run.workflow,
+        "instance_id": run.instance_id,
+        "status": run.status,
+        "trigger": run.trigger,
+        "progress": run.progress,
+        "current_step": run.current_step,
+        "reason": run.reason,
+        "error": run.error,
+        "retry_of": run.retry_of_run_id,
+        "cancel_requested": run.cancel_requested,
+        "created_at": run.created_at,
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+        "duration_seconds": run.duration_seconds,
+    }
+
+
+def run_read(run: Run) -> RunRead:
+    return RunRead(**_run_fields(run))
+
+
+def run_detail(run: Run, workflows: WorkflowRegistry) -> RunDetailRead:
+    """A run with steps, parameters, result and a progress summary (``steps`` loaded)."""
+    steps_total = len(workflows.get(run.workflow).steps) if run.workflow in workflows else 0
+    steps = [
+        StepRead(
+            name=step.name,
+            position=step.position,
+            status=step.status,
+            attempt=step.attempt,
+            progress=step.progress,
+            done=step.done,
+            total=step.total,
+            counters=step.counters,
+            message=step.message,
+            error=step.error,
+            started_at=step.started_at,
+            finished_at=step.finished_at,
+        )
+        for step in run.steps
+    ]
+    finished = sum(1 for step in steps if step.status in ("completed", "skipped"))
+    return RunDetailRead(
+        **_run_fields(run),
+        params=run.params,
+        result=run.result,
+        request_id=run.request_id,
+        progress_detail=ProgressRead(
+            percent_complete=run.progress,
+            current_step=run.current_step,
+            steps_done=finished,
+            steps_total=max(steps_total, len(steps)),
+        ),
+        steps=steps,
+    )
+
+
+def log_read(entry: LogEntry) -> LogRead:
+    return LogRead(
+        id=entry.id,
+        run_id=entry.run_id,
+        step=entry.step,
+        level=entry.level,
+        message=entry.message,
+        data=entry.data,
+        created_at=entry.created_at,
+    )

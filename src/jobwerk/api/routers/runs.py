@@ -1,0 +1,118 @@
+"""``/api/v1/jobs``: runs of any workflow, their steps and logs (seed 003's "jobs")."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+
+from jobwerk.api import _actions, _views
+from jobwerk.api.deps import OperatorDep, RuntimeDep, SessionDep, ViewerDep, request_id
+from jobwerk.api.schemas.common import AUTH, page, responses
+from jobwerk.api.schemas.runs import LogList, RunDeleted, RunDetailRead, RunList, RunRead
+from jobwerk.core import service
+from jobwerk.core.states import RunStatus
+
+router = APIRouter(prefix="/api/v1/jobs", tags=["runs"], responses=AUTH)
+MAX_OFFSET = 10_000_000
+LogLevel = Annotated[
+    str | None, Query(pattern="^(debug|info|warning|error)$", description="Minimum level")
+]
+
+
+@router.get("", summary="List runs", description="Newest first, filtered and paginated.")
+async def list_runs(
+    session: SessionDep,
+    _: ViewerDep,
+    status: Annotated[list[RunStatus] | None, Query(description="One or more states")] = None,
+    workflow: Annotated[str | None, Query(max_length=128, examples=["demo.example"])] = None,
+    instance: Annotated[str | None, Query(max_length=32, description="Instance id")] = None,
+    job: Annotated[str | None, Query(max_length=128, description="Configured job id")] = None,
+    since: Annotated[datetime | None, Query(description="Created at or after (UTC)")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+) -> RunList:
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    rows, total = await service.list_runs(
+        session,
+        service.RunFilter(
+            status=[state.value for state in status or ()],
+            workflow=workflow,
+            instance_id=instance,
+            job_id=job,
+            since=since,
+            limit=limit,
+            offset=offset,
+        ),
+    )
+    return RunList(
+        jobs=[_views.run_read(run) for run in rows],
+        pagination=page(total, limit, offset, len(rows)),
+    )
+
+
+@router.get(
+    "/{run_id}", summary="One run with steps, progress and result", responses=responses(404)
+)
+async def get_run(
+    run_id: str, session: SessionDep, runtime: RuntimeDep, _: ViewerDep
+) -> RunDetailRead:
+    run = await service.get_run(session, run_id, with_steps=True)
+    return _views.run_detail(run, runtime.workflows)
+
+
+@router.delete(
+    "/{run_id}",
+    summary="Cancel an active run or delete a finished one",
+    responses=responses(404, 409),
+)
+async def delete_run(run_id: str, runtime: RuntimeDep, _: OperatorDep) -> RunDeleted:
+    action, status = await _actions.cancel_or_delete_run(runtime, run_id)
+    return RunDeleted(id=run_id, action=action, status=status)
+
+
+@router.post(
+    "/{run_id}/retry",
+    summary="Retry a failed or cancelled run",
+    description="Starts a new run linked to this one; completed steps are skipped.",
+    status_code=202,
+    responses=responses(404, 409, 422),
+)
+async def retry_run(run_id: str, request: Request, runtime: RuntimeDep, _: OperatorDep) -> RunRead:
+    async with runtime.transaction() as session:
+        run = await service.retry_run(
+            session, runtime.workflows, run_id, request_id=request_id(request)
+        )
+    return _views.run_read(run)
+
+
+@router.get("/{run_id}/logs", summary="A run's log lines", responses=responses(404))
+async def list_logs(
+    run_id: str,
+    session: SessionDep,
+    _: ViewerDep,
+    level: LogLevel = None,
+    step: Annotated[str | None, Query(max_length=64)] = None,
+    text: Annotated[
+        str | None, Query(max_length=200, description="Substring of the message")
+    ] = None,
+    after_id: Annotated[int, Query(ge=0, le=2**62, description="Only lines after this id")] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+) -> LogList:
+    rows, total = await service.list_logs(
+        session,
+        run_id,
+        level=level,
+        step=step,
+        text=text,
+        after_id=after_id,
+        limit=limit,
+        offset=offset,
+    )
+    return LogList(
+        logs=[_views.log_read(entry) for entry in rows],
+        pagination=page(total, limit, offset, len(rows)),
+    )

@@ -1,0 +1,52 @@
+"""Schemas of ``/api/jobs``: configured jobs with their live status (seeds 000-002)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+JobState = Literal["idle", "queued", "running", "success", "failed", "cancelled"]
+
+
+class JobStatusRead(BaseModel):
+    """The job's latest run in seed 000's shape (``success`` is a completed run)."""
+
+    status: JobState
+    last_run: datetime | None = Field(description="When the latest run started (or was queued)")
+    next_run: datetime | None = Field(description="Next scheduled fire; null when disabled")
+    last_error: str | None
+    last_duration: float | None = Field(description="Seconds the latest finished run took")
+    last_run_id: str | None
+    progress: float | None = Field(description="Percent done of the latest run")
+
+
+class JobRead(BaseModel):
+    job_id: str
+    workflow: str
+    title: str
+    instance_id: str | None
+    enabled: bool
+    params: dict[str, Any]
+    interval_minutes: float | None
+    cron: str | None
+    timezone: str
+    status: JobStatusRead
+
+
+class TriggerRead(BaseModel):
+    status: Literal["triggered"] = "triggered"
+    job_id: str
+    run_id: str
+    params: dict[str, Any] = Field(description="The validated parameters the run got")
+
+
+class ScheduleUpdate(BaseModel):
+    """Either an interval or a cron expression; both null removes the schedule."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    interval_minutes: float | None = Field(None, gt=0, le=527040, examples=[30])
+    cron: str | None = Field(None, max_length=120, examples=["*/15 8-18 * * 1-5"])
+    timezone: str = Field("UTC", min_length=1, max_length=64, examples=["Europe/Berlin"])

@@ -1,0 +1,147 @@
+"""WebSocket endpoints: ``/ws/logs`` (seed 000) and ``/api/v1/jobs/{id}/stream`` (seed 003).
+
+Clients authenticate like HTTP clients: a session cookie (same origin only), ``X-API-Key`` /
+``Authorization: Bearer`` or ``?api_key=``. Without valid credentials the handshake is refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+import structlog
+from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from jobwerk.api import _views
+from jobwerk.api._hub import CLOSE_TOO_SLOW, JobsHub, receive_until_closed
+from jobwerk.api.deps import authenticate, get_runtime, same_origin
+from jobwerk.api.metrics import Metrics
+from jobwerk.core import service
+from jobwerk.core.auth import Principal
+from jobwerk.core.events import Event, Subscription
+from jobwerk.core.states import FINISHED
+from jobwerk.errors import NotFound
+
+log = structlog.get_logger("jobwerk.ws")
+router = APIRouter(tags=["live"])
+# What a send raises once the client has gone.
+GONE = (WebSocketDisconnect, RuntimeError, OSError)
+CLOSE_POLICY = 1008
+STREAM = "/api/v1/jobs/{run_id}/stream"
+
+
+async def ws_principal(websocket: WebSocket) -> Principal | None:
+    """The authenticated caller of a WebSocket, or None (then refuse the handshake)."""
+    async with get_runtime(websocket).db.session() as session:
+        try:
+            principal = await authenticate(websocket, session, allow_query_key=True)
+        except HTTPException:
+            return None
+    if principal is not None and principal.kind == "user" and not same_origin(websocket):
+        return None
+    return principal
+
+
+@router.websocket("/ws/logs")
+async def jobs_updates(websocket: WebSocket) -> None:
+    """Seed 000's live feed: ``jobs_update`` on every job state change, ``log`` lines and a
+    ``heartbeat`` when idle."""
+    if await ws_principal(websocket) is None:
+        await websocket.close(CLOSE_POLICY)
+        return
+    await websocket.accept()
+    hub: JobsHub = websocket.app.state.hub
+    await hub.serve(websocket)
+
+
+def _send_text(kind: str, run_id: str, data: dict[str, Any]) -> str:
+    return json.dumps(
+        {"type": kind, "run_id": run_id, "data": data, "timestamp": time.time()}, default=str
+    )
+
+
+def stream_message(event: Event) -> tuple[str, dict[str, Any]] | None:
+    """Map a bus event onto seed 003's message types (``None`` for events it does not show)."""
+    data = {"run_id": event.run_id, "job_id": event.job_id, **event.data}
+    if event.kind == "step.progress":
+        data["percent_complete"] = event.data.get("run_progress")
+        data["current_operation"] = event.data.get("message") or event.data.get("step")
+        return "progress", data
+    if event.kind == "run.progress":
+        return "progress", data
+    if event.kind == "log":
+        return "log", data
+    if event.kind == "step.status":
+        return "status", {"scope": "step", **data}
+    if event.kind == "run.status":
+        return "status", {"scope": "run", **data}
+    return None
+
+
+async def _detail(websocket: WebSocket, session: AsyncSession, run_id: str) -> dict[str, Any]:
+    run = await service.get_run(session, run_id, with_steps=True)
+    detail = _views.run_detail(run, get_runtime(websocket).workflows)
+    return detail.model_dump(mode="json")
+
+
+async def _final(websocket: WebSocket, run_id: str, detail: dict[str, Any]) -> None:
+    kind = "complete" if detail["status"] == "completed" else "error"
+    await websocket.send_text(_send_text(kind, run_id, detail))
+    await websocket.close()
+
+
+async def _follow(websocket: WebSocket, run_id: str, subscription: Subscription) -> None:
+    runtime = get_runtime(websocket)
+    async with runtime.db.session() as session:
+        try:
+            detail = await _detail(websocket, session, run_id)
+        except NotFound as exc:
+            await websocket.send_text(_send_text("error", run_id, {"detail": exc.message}))
+            await websocket.close(CLOSE_POLICY)
+            return
+    await websocket.send_text(_send_text("status", run_id, {"scope": "run", **detail}))
+    if detail["status"] in FINISHED:
+        await _final(websocket, run_id, detail)
+        return
+    async for event in subscription:
+        mapped = stream_message(event)
+        if mapped is None:
+            continue
+        if event.kind == "run.status" and event.data.get("status") in FINISHED:
+            async with runtime.db.session() as session:
+                await _final(websocket, run_id, await _detail(websocket, session, run_id))
+            return
+        await websocket.send_text(_send_text(mapped[0], run_id, mapped[1]))
+    await websocket.close(CLOSE_TOO_SLOW)  # the bus dropped us: we fell too far behind
+
+
+@router.websocket(STREAM)
+async def stream_run(websocket: WebSocket, run_id: str) -> None:
+    """Seed 003's run stream: the current state first, then ``progress``, ``log`` and
+    ``status`` messages, finally ``complete`` or ``error``; then the server closes."""
+    if await ws_principal(websocket) is None:
+        await websocket.close(CLOSE_POLICY)
+        return
+    await websocket.accept()
+    runtime = get_runtime(websocket)
+    metrics: Metrics = websocket.app.state.metrics
+    # Subscribe before reading the state, so no change between the two is lost.
+    subscription = runtime.bus.subscribe(
+        maxsize=runtime.settings.api.ws_client_queue, accept=lambda e: e.run_id == run_id
+    )
+    metrics.ws_opened(STREAM)
+    follower = asyncio.create_task(_follow(websocket, run_id, subscription))
+    receiver = asyncio.create_task(receive_until_closed(websocket))
+    try:
+        await asyncio.wait({follower, receiver}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        subscription.close()
+        metrics.ws_closed(STREAM)
+        for task in (follower, receiver):
+            task.cancel()
+        for result in await asyncio.gather(follower, receiver, return_exceptions=True):
+            if isinstance(result, Exception) and not isinstance(result, GONE):
+                log.warning("run stream failed", run_id=run_id, error=repr(result))
