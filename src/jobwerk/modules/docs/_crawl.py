@@ -84,6 +84,7 @@ class Crawler:
         self._stop_reason: str | None = None
         self._renderer: Renderer | None = None
         self._memo: dict[str, str | None] = {}
+        self._hard_stop = False  # a budget that also cancels in-flight fetches
 
     def _key(self, url: str) -> str:
         return normalize_url(url, keep_query=self.options.keep_query)
@@ -174,10 +175,7 @@ class Crawler:
             await asyncio.gather(*workers, *watchers, return_exceptions=True)
 
     async def _wait_cancel(self) -> None:
-        if isinstance(self._cancel, asyncio.Event):
-            await self._cancel.wait()
-            return
-        while self._stop_reason is None and not self._cancel_requested():  # noqa: ASYNC110
+        while not self._hard_stop and not self._cancel_requested():  # noqa: ASYNC110
             await asyncio.sleep(0.05)  # a callable token can only be polled
 
     def _cancel_requested(self) -> bool:
@@ -203,7 +201,7 @@ class Crawler:
                 finally:
                     self._in_flight -= 1
                 if fetcher.bytes_fetched > self.settings.max_total_bytes:
-                    self._stop_reason = "max_total_bytes"
+                    self._stop_reason, self._hard_stop = "max_total_bytes", True
                 self.progress.bytes_fetched = fetcher.bytes_fetched
                 self.progress.pages_queued = self._queue.qsize()
                 await self._report(item.url)
