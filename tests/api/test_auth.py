@@ -1,0 +1,158 @@
+"""Authentication and roles: the matrix of routes × callers, sessions with CSRF, users and keys."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+import pytest
+from sqlalchemy import update
+
+from jobwerk.core.runtime import Runtime
+from jobwerk.storage.auth_models import AuthSession
+from jobwerk.storage.models import utcnow
+from tests.api.conftest import ADMIN, key_headers
+
+ROLES = ("viewer", "operator", "admin")
+# (method, path, body, the lowest role admitted)
+ROUTES = [
+    ("GET", "/api/jobs", None, "viewer"),
+    ("GET", "/api/jobs/demo_example", None, "viewer"),
+    ("POST", "/api/jobs/demo_example/run-now", {"items": 1, "delay": 0}, "operator"),
+    ("POST", "/api/jobs/demo_example/toggle?enabled=true", None, "operator"),
+    ("POST", "/api/jobs/demo_example/schedule", {"interval_minutes": 10}, "admin"),
+    ("GET", "/api/v1/jobs", None, "viewer"),
+    ("GET", "/api/v1/jobs/unknown", None, "viewer"),
+    ("GET", "/api/v1/jobs/unknown/logs", None, "viewer"),
+    ("DELETE", "/api/v1/jobs/unknown", None, "operator"),
+    ("POST", "/api/v1/jobs/unknown/retry", None, "operator"),
+    ("GET", "/api/v1/system/stats", None, "viewer"),
+    ("GET", "/api/v1/system/metrics", None, "viewer"),
+    ("GET", "/api/v1/auth/session", None, "viewer"),
+    ("GET", "/api/v1/auth/users", None, "admin"),
+    ("GET", "/api/v1/auth/keys", None, "admin"),
+    ("POST", "/api/v1/auth/keys", {"name": "made-in-matrix", "role": "viewer"}, "admin"),
+]
+PUBLIC = [
+    "/health",
+    "/api/health",
+    "/livez",
+    "/readyz",
+    "/api/v1/system/health",
+    "/api/v1/system/ping",
+    "/api/v1/system/version",
+    "/api/openapi.json",
+    "/api/docs",
+    "/docs",
+    "/api/redoc",
+    "/",
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "lowest"), ROUTES)
+async def test_role_matrix(
+    client: httpx.AsyncClient,
+    keys: dict[str, str],
+    method: str,
+    path: str,
+    body: dict[str, object] | None,
+    lowest: str,
+) -> None:
+    anonymous = await client.request(method, path, json=body)
+    assert anonymous.status_code == 401
+    assert "WWW-Authenticate" in anonymous.headers
+    for role in ROLES:
+        answer = await client.request(method, path, json=body, headers=key_headers(keys[role]))
+        if ROLES.index(role) < ROLES.index(lowest):
+            assert answer.status_code == 403, (role, answer.text)
+        else:
+            assert answer.status_code not in (401, 403), (role, answer.text)
+
+
+@pytest.mark.parametrize("path", PUBLIC)
+async def test_public_routes_need_no_credentials(client: httpx.AsyncClient, path: str) -> None:
+    assert (await client.get(path)).status_code == 200
+
+
+async def test_bearer_wrong_and_revoked_keys(
+    client: httpx.AsyncClient, keys: dict[str, str]
+) -> None:
+    bearer = {"Authorization": f"Bearer {keys['viewer']}"}
+    assert (await client.get("/api/jobs", headers=bearer)).status_code == 200
+    assert (await client.get("/api/jobs", headers=key_headers("jwk_wrong"))).status_code == 401
+    revoked = await client.delete("/api/v1/auth/keys/test-viewer", headers=ADMIN)
+    assert revoked.json()["revoked_at"] is not None
+    assert (await client.get("/api/jobs", headers=bearer)).status_code == 401
+    listed = (await client.get("/api/v1/auth/keys", headers=ADMIN)).json()
+    assert all("key" not in entry for entry in listed)
+    assert (await client.delete("/api/v1/auth/keys/none", headers=ADMIN)).status_code == 404
+    again = await client.post("/api/v1/auth/keys", json={"name": "test-viewer"}, headers=ADMIN)
+    assert again.status_code == 409
+
+
+async def login(client: httpx.AsyncClient, role: str = "operator") -> dict[str, str]:
+    created = await client.post(
+        "/api/v1/auth/users",
+        json={"username": f"ann-{role}", "password": "correct horse", "role": role},
+        headers=ADMIN,
+    )
+    assert created.status_code == 201, created.text
+    answer = await client.post(
+        "/api/v1/auth/login", json={"username": f"ann-{role}", "password": "correct horse"}
+    )
+    assert answer.status_code == 200, answer.text
+    cookie = answer.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie
+    body: dict[str, str] = answer.json()
+    return body
+
+
+async def test_session_login_csrf_and_logout(client: httpx.AsyncClient) -> None:
+    session = await login(client)
+    assert session["role"] == "operator"
+    assert (await client.get("/api/jobs")).status_code == 200
+    url = "/api/jobs/demo_example/toggle?enabled=true"
+    assert (await client.post(url)).status_code == 403  # no CSRF token
+    csrf = {"X-CSRF-Token": session["csrf_token"]}
+    assert (await client.post(url, headers={"X-CSRF-Token": "forged"})).status_code == 403
+    foreign = {**csrf, "Origin": "https://evil.example"}
+    assert (await client.post(url, headers=foreign)).status_code == 403
+    assert (await client.post(url, headers=csrf)).status_code == 200
+    me = (await client.get("/api/v1/auth/session")).json()
+    assert me["name"] == "ann-operator" and me["kind"] == "user"
+    assert (await client.post("/api/v1/auth/logout", headers=csrf)).status_code == 204
+    assert (await client.get("/api/jobs")).status_code == 401
+
+
+async def test_wrong_password_and_expired_session(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    await login(client, "viewer")
+    wrong = await client.post(
+        "/api/v1/auth/login", json={"username": "ann-viewer", "password": "wrong password"}
+    )
+    assert wrong.status_code == 401
+    unknown = await client.post("/api/v1/auth/login", json={"username": "nobody", "password": "x"})
+    assert unknown.status_code == 401
+    async with runtime.transaction() as session:
+        await session.execute(
+            update(AuthSession).values(expires_at=utcnow() - timedelta(seconds=1))
+        )
+    answer = await client.get("/api/jobs")
+    assert answer.status_code == 401 and "expired" in answer.json()["detail"]
+
+
+async def test_users_admin(client: httpx.AsyncClient) -> None:
+    await login(client, "admin")
+    users = (await client.get("/api/v1/auth/users", headers=ADMIN)).json()
+    assert [user["username"] for user in users] == ["ann-admin"]
+    short = await client.post(
+        "/api/v1/auth/users", json={"username": "bob", "password": "short"}, headers=ADMIN
+    )
+    assert short.status_code == 422
+    bad_name = await client.post(
+        "/api/v1/auth/users", json={"username": "a b", "password": "long enough"}, headers=ADMIN
+    )
+    assert bad_name.status_code == 422
+    assert (await client.delete("/api/v1/auth/users/ann-admin", headers=ADMIN)).status_code == 204
+    assert (await client.delete("/api/v1/auth/users/ann-admin", headers=ADMIN)).status_code == 404

@@ -1,0 +1,111 @@
+"""``/api/v1/jobs``: runs with filters, detail, cancel/delete, retry and logs (seed 003)."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.api.conftest import ADMIN, wait_for_run
+
+
+async def trigger(client: httpx.AsyncClient, **params: object) -> str:
+    answer = await client.post(
+        "/api/jobs/demo_example/run-now", json={"items": 2, "delay": 0, **params}, headers=ADMIN
+    )
+    assert answer.status_code == 202, answer.text
+    run_id: str = answer.json()["run_id"]
+    return run_id
+
+
+async def test_list_filters_and_pagination(client: httpx.AsyncClient) -> None:
+    ok = await trigger(client)
+    await wait_for_run(client, ok)
+    failed = await trigger(client, fail_in="transform")
+    await wait_for_run(client, failed)
+    page = (await client.get("/api/v1/jobs?limit=1", headers=ADMIN)).json()
+    assert page["pagination"] == {"total": 2, "limit": 1, "offset": 0, "has_more": True}
+    assert page["jobs"][0]["id"] == failed  # newest first
+    only_failed = (await client.get("/api/v1/jobs?status=failed", headers=ADMIN)).json()
+    assert [run["id"] for run in only_failed["jobs"]] == [failed]
+    both = (await client.get("/api/v1/jobs?status=failed&status=completed", headers=ADMIN)).json()
+    assert both["pagination"]["total"] == 2
+    by_workflow = await client.get("/api/v1/jobs?workflow=demo.example", headers=ADMIN)
+    assert by_workflow.json()["pagination"]["total"] == 2
+    none = await client.get("/api/v1/jobs?workflow=other.flow", headers=ADMIN)
+    assert none.json()["pagination"]["total"] == 0
+    future = await client.get("/api/v1/jobs?since=2999-01-01T00:00:00", headers=ADMIN)
+    assert future.json()["jobs"] == []
+    instance = await client.get("/api/v1/jobs?instance=" + "0" * 32, headers=ADMIN)
+    assert instance.json()["jobs"] == []
+    assert (await client.get("/api/v1/jobs?status=bogus", headers=ADMIN)).status_code == 422
+    assert (await client.get("/api/v1/jobs?limit=0", headers=ADMIN)).status_code == 422
+
+
+async def test_detail_has_steps_progress_and_result(client: httpx.AsyncClient) -> None:
+    run = await wait_for_run(client, await trigger(client, items=3))
+    assert run["status"] == "completed"
+    assert [step["name"] for step in run["steps"]] == ["collect", "transform", "publish"]
+    assert run["progress_detail"] == {
+        "percent_complete": 100.0,
+        "current_step": "publish",
+        "steps_done": 3,
+        "steps_total": 3,
+    }
+    assert run["result"] == {"published": 3}
+    assert run["request_id"]
+    assert (await client.get("/api/v1/jobs/unknown", headers=ADMIN)).status_code == 404
+
+
+async def test_delete_cancels_active_then_deletes_finished(client: httpx.AsyncClient) -> None:
+    run_id = await trigger(client, items=200, delay=0.05)
+    await wait_for_run(client, run_id, until=("running",))
+    cancelled = await client.delete(f"/api/v1/jobs/{run_id}", headers=ADMIN)
+    assert cancelled.json()["action"] == "cancelled"
+    run = await wait_for_run(client, run_id)
+    assert run["status"] == "cancelled"
+    deleted = await client.delete(f"/api/v1/jobs/{run_id}", headers=ADMIN)
+    assert deleted.json() == {"id": run_id, "action": "deleted", "status": None}
+    assert (await client.get(f"/api/v1/jobs/{run_id}", headers=ADMIN)).status_code == 404
+    assert (await client.delete(f"/api/v1/jobs/{run_id}", headers=ADMIN)).status_code == 404
+
+
+async def test_retry_failed_run_and_refuse_completed(client: httpx.AsyncClient) -> None:
+    failed = await wait_for_run(client, await trigger(client, fail_in="publish"))
+    assert failed["status"] == "failed" and failed["error"]
+    retried = await client.post(f"/api/v1/jobs/{failed['id']}/retry", headers=ADMIN)
+    assert retried.status_code == 202
+    assert retried.json()["retry_of"] == failed["id"]
+    assert retried.json()["trigger"] == "retry"
+    done = await wait_for_run(client, retried.json()["id"])
+    completed = await client.post(f"/api/v1/jobs/{done['id']}/retry", headers=ADMIN)
+    assert completed.status_code in (202, 409)
+    ok = await wait_for_run(client, await trigger(client)) if completed.status_code == 409 else done
+    if ok["status"] == "completed":
+        refused = await client.post(f"/api/v1/jobs/{ok['id']}/retry", headers=ADMIN)
+        assert refused.status_code == 409
+    assert (await client.post("/api/v1/jobs/unknown/retry", headers=ADMIN)).status_code == 404
+
+
+async def test_logs_filters_and_pagination(client: httpx.AsyncClient) -> None:
+    run_id = (await wait_for_run(client, await trigger(client, items=8)))["id"]
+    url = f"/api/v1/jobs/{run_id}/logs"
+    everything = (await client.get(url, headers=ADMIN)).json()
+    total = everything["pagination"]["total"]
+    assert total >= 12
+    steps = {line["step"] for line in everything["logs"]}
+    assert {"collect", "transform", "publish"} <= steps
+    only = (await client.get(url + "?step=transform", headers=ADMIN)).json()
+    assert {line["step"] for line in only["logs"]} == {"transform"}
+    text = (await client.get(url + "?text=published", headers=ADMIN)).json()
+    assert text["logs"] and all("published" in line["message"] for line in text["logs"])
+    errors = (await client.get(url + "?level=error", headers=ADMIN)).json()
+    assert errors["logs"] == []
+    paged = (await client.get(url + "?limit=2&offset=2", headers=ADMIN)).json()
+    assert [line["id"] for line in paged["logs"]] == [
+        line["id"] for line in everything["logs"][2:4]
+    ]
+    after = (
+        await client.get(url + f"?after_id={everything['logs'][-2]['id']}", headers=ADMIN)
+    ).json()
+    assert len(after["logs"]) == 1
+    assert (await client.get(url + "?level=loud", headers=ADMIN)).status_code == 422
+    assert (await client.get("/api/v1/jobs/unknown/logs", headers=ADMIN)).status_code == 404

@@ -1,0 +1,85 @@
+"""System routes: liveness vs readiness, stats, Prometheus metrics, version, ping, docs, ``/``."""
+
+from __future__ import annotations
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from jobwerk.core.runtime import Runtime
+from jobwerk.storage.db import Database
+from tests.api.conftest import ADMIN, wait_for_run
+
+
+async def test_health_reports_dependencies(client: httpx.AsyncClient) -> None:
+    health = (await client.get("/api/v1/system/health")).json()
+    assert health["status"] == "healthy"
+    assert health["dependencies"]["database"]["status"] == "ok"
+    assert health["dependencies"]["module:demo"]["status"] == "ok"
+    assert health["uptime"] >= 0 and health["version"]
+
+
+async def test_dead_database_fails_readiness_not_liveness(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    working = runtime.db
+    runtime.db = Database("postgresql+psycopg://nobody:x@127.0.0.1:9/none")
+    try:
+        ready = await client.get("/api/v1/system/health")
+        assert ready.status_code == 503
+        assert ready.json()["status"] == "unhealthy"
+        assert (await client.get("/readyz")).status_code == 503
+        for path in ("/health", "/api/health", "/livez"):
+            assert (await client.get(path)).json()["status"] == "ok"
+    finally:
+        await runtime.db.dispose()
+        runtime.db = working
+
+
+async def test_stats_version_ping(client: httpx.AsyncClient) -> None:
+    stats = (await client.get("/api/v1/system/stats", headers=ADMIN)).json()
+    assert set(stats) == {"jobs", "performance", "resources"}
+    assert stats["jobs"]["configured_jobs"] == 1
+    assert stats["resources"]["memory_rss_bytes"] > 0
+    version = (await client.get("/api/v1/system/version")).json()
+    assert version["api_version"] == "v1"
+    assert (await client.get("/api/v1/system/ping")).json()["ping"] == "pong"
+
+
+async def test_metrics_parse_and_count_runs(client: httpx.AsyncClient) -> None:
+    answer = await client.post(
+        "/api/jobs/demo_example/run-now", json={"items": 2, "delay": 0}, headers=ADMIN
+    )
+    await wait_for_run(client, answer.json()["run_id"])
+    text = (await client.get("/api/v1/system/metrics", headers=ADMIN)).text
+    families = {family.name: family for family in text_string_to_metric_families(text)}
+    runs = {
+        sample.labels["status"]: sample.value
+        for sample in families["jobwerk_runs"].samples
+        if sample.name == "jobwerk_runs_total" and sample.labels["workflow"] == "demo.example"
+    }
+    assert runs["completed"] == 1
+    durations = [
+        s for s in families["jobwerk_run_duration_seconds"].samples if s.name.endswith("_count")
+    ]
+    assert durations[0].value == 1
+    steps = {s.labels["step"] for s in families["jobwerk_step_duration_seconds"].samples}
+    assert steps == {"collect", "transform", "publish"}
+    http = [
+        s
+        for s in families["jobwerk_http_requests"].samples
+        if s.labels.get("route") == "/api/jobs/{job_id}/run-now" and s.name.endswith("_total")
+    ]
+    assert http[0].labels["status"] == "202"
+    assert "jobwerk_queue_depth" in families and "jobwerk_ws_connections" in families
+    assert "jobwerk_build_info" in families
+
+
+async def test_root_overview_and_docs(client: httpx.AsyncClient) -> None:
+    overview = (await client.get("/", headers={"Accept": "application/json"})).json()
+    assert overview["service"] == "jobwerk" and overview["docs"] == "/api/docs"
+    spec = (await client.get("/api/openapi.json")).json()
+    for path, item in spec["paths"].items():
+        for operation in item.values():
+            assert operation.get("summary"), path
+    assert "swagger" in (await client.get("/docs")).text.lower()
+    assert "redoc" in (await client.get("/api/redoc")).text.lower()
