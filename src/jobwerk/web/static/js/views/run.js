@@ -1,0 +1,294 @@
+// One run: step timeline with progress and counters, result with exports, cancel/retry,
+// and the live log (filter by level, step and text; follows the tail).
+
+import { ApiError, del, get, post, withQuery } from "../api.js";
+import {
+  badge, definitionList, fmtBytes, fmtDuration, fmtTime, h, percentOf, progressBar, replace, uid,
+} from "../dom.js";
+import { streamRun } from "../runstream.js";
+import { ACTIVE, may, state } from "../store.js";
+import { toast } from "../toast.js";
+
+const LEVELS = ["debug", "info", "warning", "error"];
+const MAX_LINES = 2000;
+
+function field(labelText, control) {
+  return h("div", { class: "field" }, h("label", { for: control.id }, labelText), control);
+}
+
+function exportsList(result) {
+  const files = result.exports || [];
+  if (!files.length) return null;
+  return h("div", {},
+    h("h3", {}, "Exports"),
+    h("ul", { class: "exports" }, files.map((file) => {
+      const entry = typeof file === "string" ? { filename: file } : file;
+      const name = entry.filename || entry.name || entry.path;
+      const href = entry.url || entry.download_url || `/api/v1/exports/${encodeURIComponent(entry.run_id || "")}/${encodeURIComponent(name)}`;
+      return h("li", {}, h("a", { href, download: name }, name), entry.size ? h("span", { class: "muted" }, ` · ${fmtBytes(entry.size)}`) : null);
+    })));
+}
+
+function resultSummary(result) {
+  const entries = Object.entries(result || {}).filter(([key]) => key !== "exports");
+  return h("div", {},
+    entries.length
+      ? definitionList(entries.map(([key, value]) => [key.replace(/_/g, " "), typeof value === "object" ? JSON.stringify(value) : String(value)]))
+      : h("p", { class: "muted" }, "No result yet."),
+    exportsList(result || {}));
+}
+
+function stepItem(step, titles) {
+  const bar = progressBar(`Progress of step ${step.name}`);
+  bar.set(step.progress, step.status);
+  const counters = h("div", { class: "counters" });
+  const detail = h("div", { class: "muted step-detail" });
+  const item = h("li", { dataset: { step: step.name, status: step.status } },
+    h("span", { class: "dot", "aria-hidden": "true" }),
+    h("div", {},
+      h("div", { class: "step-head" },
+        h("strong", {}, titles.get(step.name) || step.name),
+        h("span", {}, h("span", { class: "step-count muted" }), " ", badge(step.status))),
+      bar, counters, detail));
+  item.update = (data) => {
+    Object.assign(step, Object.fromEntries(Object.entries(data).filter(([, value]) => value !== undefined)));
+    item.dataset.status = step.status;
+    replace(item.querySelector(".step-head .badge").parentElement, h("span", { class: "step-count muted" },
+      step.total ? `${step.done} / ${step.total}` : ""), " ", badge(step.status));
+    bar.set(step.status === "completed" || step.status === "skipped" ? 100 : step.progress, step.status);
+    replace(counters, Object.entries(step.counters || {}).map(([key, value]) => h("span", {}, `${key.replace(/_/g, " ")}: ${value}`)),
+      step.attempt > 1 ? h("span", {}, `attempt ${step.attempt}`) : null);
+    replace(detail, step.error ? h("span", { class: "last-error" }, step.error) : step.message || "");
+  };
+  item.update({});
+  return item;
+}
+
+export function renderRun(main, { id }) {
+  const titles = new Map();
+  const heading = h("h1", {}, "Run");
+  const sub = h("p", { class: "muted mono" }, id);
+  const headBadge = h("span");
+  const overall = progressBar("Run progress");
+  const overallText = h("span", { class: "muted run-percent" }, "0%");
+  const info = h("div");
+  const timeline = h("ol", { class: "timeline", "aria-label": "Steps" });
+  const result = h("div");
+  const banner = h("div", { class: "banner error", role: "alert", hidden: true });
+  const cancel = h("button", { type: "button", class: "danger", hidden: true }, "Cancel run");
+  const retry = h("button", { type: "button", hidden: true }, "Retry run");
+  const steps = new Map();
+  let run = null;
+
+  // Log controls
+  const levelId = uid("log-level");
+  const stepId = uid("log-step");
+  const textId = uid("log-text");
+  const level = h("select", { id: levelId, name: "level" }, h("option", { value: "" }, "All levels"), LEVELS.map((l) => h("option", { value: l }, `${l} and above`)));
+  const stepSelect = h("select", { id: stepId, name: "step" }, h("option", { value: "" }, "All steps"));
+  const text = h("input", { id: textId, name: "text", type: "search", placeholder: "Search messages" });
+  const follow = h("input", { type: "checkbox", id: uid("follow"), checked: true });
+  const logBox = h("div", { class: "logs", role: "log", "aria-label": "Run log", tabindex: "0", "aria-live": "off" });
+  const logCount = h("span", { class: "muted", role: "status" });
+  let shown = 0;
+
+  main.append(
+    h("div", { class: "page-head" },
+      h("div", {}, h("a", { href: "#/runs" }, "‹ Runs"), heading, sub),
+      h("div", { class: "actions" }, headBadge, cancel, retry)),
+    banner,
+    h("section", { class: "card", "aria-label": "Progress" },
+      h("div", { class: "step-head" }, h("h2", {}, "Progress"), overallText), overall, info),
+    h("div", { class: "grid wide" },
+      h("section", { class: "card", "aria-labelledby": "steps-title" }, h("h2", { id: "steps-title" }, "Steps"), timeline),
+      h("section", { class: "card", "aria-labelledby": "result-title" }, h("h2", { id: "result-title" }, "Result"), result)),
+    h("section", { class: "card", "aria-labelledby": "logs-title" },
+      h("div", { class: "step-head" }, h("h2", { id: "logs-title" }, "Logs"), logCount),
+      h("form", { class: "log-toolbar", role: "search", "aria-label": "Filter logs", onsubmit: (e) => e.preventDefault() },
+        field("Level", level), field("Step", stepSelect), field("Text", text),
+        h("label", { class: "check", for: follow.id }, follow, "Follow")),
+      logBox));
+
+  function matches(line) {
+    if (level.value && LEVELS.indexOf(line.level) < LEVELS.indexOf(level.value)) return false;
+    if (stepSelect.value && line.step !== stepSelect.value) return false;
+    if (text.value && !line.message.toLowerCase().includes(text.value.toLowerCase())) return false;
+    return true;
+  }
+
+  function appendLines(lines) {
+    const atBottom = logBox.scrollHeight - logBox.scrollTop - logBox.clientHeight < 40;
+    logBox.querySelector(".empty")?.remove();
+    for (const line of lines) {
+      if (!matches(line)) continue;
+      logBox.append(h("div", { class: "line", dataset: { level: line.level, id: line.id ?? "" } },
+        h("span", { class: "time" }, fmtTime(line.created_at ?? line.timestamp)),
+        h("span", { class: "lvl" }, line.level),
+        h("span", { class: "step" }, line.step || ""),
+        h("span", { class: "msg" }, line.message)));
+      shown += 1;
+    }
+    while (logBox.children.length > MAX_LINES) logBox.firstElementChild.remove();
+    if (!shown) logBox.append(h("div", { class: "empty" }, "No log lines match."));
+    logCount.textContent = `${shown} line${shown === 1 ? "" : "s"}`;
+    if (follow.checked && (atBottom || lines.length)) logBox.scrollTop = logBox.scrollHeight;
+  }
+
+  /** Load the newest lines that match the filters (the stored log is the truth after a gap). */
+  async function loadLogs() {
+    const path = `/api/v1/jobs/${encodeURIComponent(id)}/logs`;
+    const query = { level: level.value, step: stepSelect.value, text: text.value, limit: 1000 };
+    let page = await get(withQuery(path, query));
+    const total = page.pagination?.total ?? 0;
+    if (total > (page.logs || []).length) page = await get(withQuery(path, { ...query, offset: total - 1000 }));
+    replace(logBox);
+    shown = 0;
+    appendLines(page.logs || []);
+  }
+
+  let textTimer = null;
+  level.addEventListener("change", () => loadLogs());
+  stepSelect.addEventListener("change", () => loadLogs());
+  text.addEventListener("input", () => {
+    clearTimeout(textTimer);
+    textTimer = setTimeout(() => loadLogs(), 250);
+  });
+  follow.addEventListener("change", () => {
+    if (follow.checked) logBox.scrollTop = logBox.scrollHeight;
+  });
+  logBox.addEventListener("scroll", () => {
+    // Scrolling up pauses following; scrolling back to the end resumes it.
+    follow.checked = logBox.scrollHeight - logBox.scrollTop - logBox.clientHeight < 40;
+  });
+
+  function setOverall(percent, status) {
+    const value = status === "completed" ? 100 : percent;
+    overall.set(value, status);
+    overallText.textContent = `${Math.round(value)}%`;
+  }
+
+  function drawRun() {
+    heading.textContent = state.workflows.get(run.workflow)?.title || run.workflow;
+    replace(headBadge, badge(run.status));
+    setOverall(percentOf(run.progress_detail ?? run.progress), run.status);
+    replace(info, definitionList([
+      ["Workflow", run.workflow],
+      ["Job", run.job_id ? h("a", { href: `#/runs?job=${encodeURIComponent(run.job_id)}` }, run.job_id) : "—"],
+      ["Trigger", run.trigger || "—"],
+      ["Queued", fmtTime(run.created_at)],
+      ["Started", fmtTime(run.started_at)],
+      ["Finished", fmtTime(run.finished_at)],
+      ["Duration", fmtDuration(run.duration_seconds)],
+      run.retry_of ? ["Retry of", h("a", { href: `#/runs/${run.retry_of}` }, run.retry_of.slice(0, 8))] : null,
+      run.error ? ["Error", h("span", { class: "last-error" }, run.error)] : null,
+    ].filter(Boolean)));
+    cancel.hidden = !ACTIVE.has(run.status) || !may.trigger();
+    cancel.disabled = Boolean(run.cancel_requested);
+    cancel.textContent = run.cancel_requested ? "Cancelling…" : "Cancel run";
+    retry.hidden = !["failed", "cancelled"].includes(run.status) || !may.trigger();
+    replace(result, resultSummary(run.result));
+  }
+
+  function drawSteps() {
+    const workflow = state.workflows.get(run.workflow);
+    for (const step of workflow?.steps || []) titles.set(step.name, step.title);
+    const list = run.steps?.length ? run.steps : (workflow?.steps || []).map((s, i) => ({ name: s.name, position: i, status: "pending", progress: 0, done: 0, total: null, counters: {} }));
+    steps.clear();
+    replace(timeline, list.map((step) => {
+      const item = stepItem({ ...step }, titles);
+      steps.set(step.name, item);
+      return item;
+    }));
+    const chosen = stepSelect.value;
+    replace(stepSelect, h("option", { value: "" }, "All steps"), list.map((step) => h("option", { value: step.name }, titles.get(step.name) || step.name)));
+    stepSelect.value = chosen;
+  }
+
+  async function loadRun() {
+    try {
+      run = await get(`/api/v1/jobs/${encodeURIComponent(id)}`);
+      banner.hidden = true;
+      drawRun();
+      drawSteps();
+    } catch (failure) {
+      banner.textContent = failure.status === 404 ? "This run does not exist (any more)." : failure.message;
+      banner.hidden = false;
+    }
+  }
+
+  function onMessage(message) {
+    const data = message.data || {};
+    if (!run) return;
+    if (message.type === "log") {
+      appendLines([data]);
+    } else if (message.type === "progress") {
+      if (data.step) steps.get(data.step)?.update(data);
+      const percent = data.run_progress ?? data.percent_complete;
+      if (percent !== undefined) setOverall(percent, run.status === "queued" ? "running" : run.status);
+    } else if (message.type === "status") {
+      if (data.scope === "run" && Array.isArray(data.steps)) {
+        run = data; // the stream opens with the full current state: a resync for free
+        drawRun();
+        drawSteps();
+      } else if (data.step) {
+        steps.get(data.step)?.update({ status: data.status, attempt: data.attempt, error: data.error });
+        if (data.run_progress !== undefined) setOverall(data.run_progress, run.status);
+      } else if (data.status) {
+        Object.assign(run, { status: data.status, cancel_requested: data.cancel_requested ?? run.cancel_requested });
+        drawRun();
+      }
+    } else if (message.type === "complete" || message.type === "error") {
+      loadRun();
+      loadLogs();
+    }
+  }
+
+  cancel.addEventListener("click", async () => {
+    cancel.disabled = true;
+    try {
+      const answer = await del(`/api/v1/jobs/${encodeURIComponent(id)}`);
+      toast(answer?.action === "cancelled" ? "Cancelling the run…" : "Run cancelled", { kind: "warning" });
+      await loadRun();
+    } catch (failure) {
+      toast("Could not cancel the run", { kind: "error", body: failure.message });
+      cancel.disabled = false;
+    }
+  });
+  retry.addEventListener("click", async () => {
+    retry.disabled = true;
+    try {
+      const answer = await post(`/api/v1/jobs/${encodeURIComponent(id)}/retry`);
+      const next = answer.run_id ?? answer.id;
+      toast("Retry started", { href: `#/runs/${next}` });
+      location.hash = `#/runs/${next}`;
+    } catch (failure) {
+      toast("Could not retry the run", { kind: "error", body: failure instanceof ApiError ? failure.message : String(failure) });
+    } finally {
+      retry.disabled = false;
+    }
+  });
+
+  let stream = null;
+  (async () => {
+    await loadRun();
+    await loadLogs().catch(() => null);
+    stream = streamRun(id, {
+      onMessage,
+      onResync: () => {
+        loadRun();
+        loadLogs().catch(() => null);
+      },
+    });
+  })();
+
+  return {
+    resync() {
+      loadRun();
+      loadLogs().catch(() => null);
+    },
+    destroy() {
+      clearTimeout(textTimer);
+      stream?.close();
+    },
+  };
+}
