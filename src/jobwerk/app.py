@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 import structlog
@@ -32,9 +31,9 @@ from jobwerk.core.auth import Role
 from jobwerk.core.runtime import Runtime
 from jobwerk.errors import AppError, InvalidInput
 from jobwerk.modules.registry import ModuleRegistry
+from jobwerk.web import INDEX_HTML, dashboard_page, mount_dashboard, wants_html
 
 log = structlog.get_logger("jobwerk.app")
-DASHBOARD = Path(__file__).parent / "web" / "static" / "index.html"
 OPENAPI_URL = "/api/openapi.json"
 
 
@@ -89,6 +88,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
     _add_pages(app)
     for router in (system.router, jobs.router, runs.router, auth.router, ws.router):
         app.include_router(router)
+    mount_dashboard(app)
     for module in modules.loaded():
         for router in module.routers():
             # A module's routes need at least the viewer role; they may ask for more.
@@ -140,8 +140,8 @@ def _add_pages(app: FastAPI) -> None:
         responses={200: {"content": {"text/html": {}}}},
     )
     async def overview(request: Request) -> Any:
-        if "text/html" in request.headers.get("accept", "") and DASHBOARD.is_file():
-            return FileResponse(DASHBOARD, media_type="text/html")
+        if wants_html(request) and INDEX_HTML.is_file():
+            return dashboard_page()
         return OverviewRead(
             service="jobwerk", version=__version__, docs="/api/docs", health="/api/v1/system/health"
         )
@@ -154,9 +154,9 @@ def _add_pages(app: FastAPI) -> None:
         responses={404: {"description": "The dashboard is not installed"}},
     )
     async def temu_dashboard() -> FileResponse:
-        if not DASHBOARD.is_file():
+        if not INDEX_HTML.is_file():
             raise HTTPException(404, "The dashboard is not installed")
-        return FileResponse(DASHBOARD, media_type="text/html")
+        return dashboard_page()
 
     @app.get("/docs", include_in_schema=False)
     async def swagger() -> HTMLResponse:

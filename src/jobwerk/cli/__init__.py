@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from jobwerk.cli import db, instances, jobs, runs
+from jobwerk.cli import db, instances, jobs, keys, runs, users
 from jobwerk.cli._serve import demo, serve
 
 app = typer.Typer(
@@ -19,6 +19,8 @@ app.add_typer(db.app, name="db", help="Database migrations.")
 app.add_typer(jobs.app, name="jobs", help="Configured, schedulable jobs.")
 app.add_typer(runs.app, name="runs", help="Runs of workflows.")
 app.add_typer(instances.app, name="instances", help="Module instances.")
+app.add_typer(users.app, name="users", help="Dashboard users and their roles.")
+app.add_typer(keys.app, name="keys", help="API keys for machines.")
 
 
 def _add_module_commands() -> None:

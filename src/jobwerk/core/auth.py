@@ -107,6 +107,16 @@ async def has_admin(session: AsyncSession) -> bool:
     return bool(count)
 
 
+async def create_first_admin(session: AsyncSession, username: str = "admin") -> str | None:
+    """Create an admin with a generated password when no admin exists; returns the password
+    (to show once) or None when there already is one."""
+    if await has_admin(session):
+        return None
+    password = secrets.token_urlsafe(12)
+    await create_user(session, username, password, Role.ADMIN)
+    return password
+
+
 async def authenticate_user(session: AsyncSession, username: str, password: str) -> User | None:
     """The enabled user with this password, or None (same cost whether or not they exist)."""
     user = await session.scalar(select(User).where(User.username == username))

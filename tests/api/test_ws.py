@@ -1,0 +1,159 @@
+"""WebSockets against a real uvicorn server: ``/ws/logs`` and the run stream."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from jobwerk.core import events
+from tests.api.conftest import ADMIN, STATIC_KEY, wait_for_run
+
+
+async def next_of(ws: ClientConnection, kind: str, seconds: float = 10) -> dict[str, Any]:
+    """The next message of type ``kind`` (others are skipped)."""
+    async with asyncio.timeout(seconds):
+        while True:
+            message: dict[str, Any] = json.loads(await ws.recv())
+            if message["type"] == kind:
+                return message
+
+
+async def test_ws_logs_refuses_anonymous_and_bad_keys(live_server: str) -> None:
+    for query in ("", "?api_key=wrong"):
+        with pytest.raises(InvalidStatus) as refused:
+            async with connect(f"ws://{live_server}/ws/logs{query}"):
+                pass
+        assert refused.value.response.status_code == 403
+
+
+async def test_ws_logs_pushes_jobs_updates_logs_and_heartbeats(
+    live_server: str, client: httpx.AsyncClient
+) -> None:
+    async with connect(f"ws://{live_server}/ws/logs?api_key={STATIC_KEY}") as ws:
+        first = await next_of(ws, "jobs_update")
+        assert first["data"][0]["job_id"] == "demo_example"
+        assert first["data"][0]["status"] == "idle"
+        answer = await client.post(
+            "/api/jobs/demo_example/run-now", json={"items": 4, "delay": 0.01}, headers=ADMIN
+        )
+        seen: set[str] = set()
+        log_seen = False
+        async with asyncio.timeout(15):
+            while "success" not in seen:
+                message = json.loads(await ws.recv())
+                if message["type"] == "jobs_update":
+                    seen.add(message["data"][0]["status"])
+                elif message["type"] == "log":
+                    log_seen = message["data"]["run_id"] == answer.json()["run_id"]
+        assert {"queued", "running", "success"} <= seen or {"running", "success"} <= seen
+        assert log_seen
+        heartbeat = await next_of(ws, "heartbeat", seconds=3)
+        assert heartbeat["timestamp"] > 0
+
+
+async def test_ws_logs_header_auth(live_server: str) -> None:
+    async with connect(
+        f"ws://{live_server}/ws/logs", additional_headers={"X-API-Key": STATIC_KEY}
+    ) as ws:
+        assert (await next_of(ws, "jobs_update"))["data"]
+
+
+async def stalled_client(server: str, path: str) -> asyncio.StreamWriter:
+    """A WebSocket client that completes the handshake and then never reads again."""
+    host, port = server.split(":")
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect((host, int(port)))
+    reader, writer = await asyncio.open_connection(sock=sock)
+    writer.write(
+        f"GET {path} HTTP/1.1\r\nHost: {server}\r\nUpgrade: websocket\r\n"
+        "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        "Sec-WebSocket-Version: 13\r\n\r\n".encode()
+    )
+    assert b" 101 " in await reader.readuntil(b"\r\n\r\n")
+    return writer
+
+
+async def test_slow_client_is_dropped_and_others_keep_receiving(
+    live_server: str, app: FastAPI
+) -> None:
+    hub = app.state.hub
+    bus = app.state.runtime.bus  # events go straight onto the bus, as from a busy run
+    path = f"/ws/logs?api_key={STATIC_KEY}"
+    stalled = await stalled_client(live_server, path)
+    async with connect(f"ws://{live_server}{path}") as fast:
+        await next_of(fast, "jobs_update")
+        assert hub.client_count == 2
+        padding = "x" * 20_000
+        received = 0
+        async with asyncio.timeout(60):
+            while hub.client_count == 2:
+                for _ in range(20):
+                    bus.publish(events.log_line("r" * 32, None, level="info", message=padding))
+                async with asyncio.timeout(5):
+                    for _ in range(20):
+                        assert (json.loads(await fast.recv()))["type"] in ("log", "heartbeat")
+                        received += 1
+        assert received >= 20
+        # The fast client still gets state changes, promptly.
+        bus.publish(events.job_changed("demo_example", action="saved"))
+        assert (await next_of(fast, "jobs_update", seconds=2))["data"]
+    stalled.close()
+
+
+async def trigger(client: httpx.AsyncClient, **params: Any) -> str:
+    answer = await client.post(
+        "/api/jobs/demo_example/run-now", json={"items": 6, "delay": 0.02, **params}, headers=ADMIN
+    )
+    run_id: str = answer.json()["run_id"]
+    return run_id
+
+
+async def collect(url: str) -> list[dict[str, Any]]:
+    messages = []
+    async with connect(url) as ws:
+        async with asyncio.timeout(20):
+            async for raw in ws:
+                messages.append(json.loads(raw))
+        assert ws.close_code == 1000
+    return messages
+
+
+async def test_run_stream_state_progress_logs_then_complete(
+    live_server: str, client: httpx.AsyncClient
+) -> None:
+    run_id = await trigger(client)
+    messages = await collect(f"ws://{live_server}/api/v1/jobs/{run_id}/stream?api_key={STATIC_KEY}")
+    kinds = [message["type"] for message in messages]
+    assert kinds[0] == "status" and messages[0]["data"]["id"] == run_id
+    assert {"progress", "log", "status"} <= set(kinds)
+    assert kinds[-1] == "complete" and kinds.count("complete") == 1
+    assert messages[-1]["data"]["status"] == "completed"
+    assert all(message["run_id"] == run_id for message in messages)
+
+
+async def test_run_stream_error_for_failed_finished_and_unknown(
+    live_server: str, client: httpx.AsyncClient
+) -> None:
+    base = f"ws://{live_server}/api/v1/jobs"
+    failing = await trigger(client, fail_in="collect")
+    messages = await collect(f"{base}/{failing}/stream?api_key={STATIC_KEY}")
+    assert messages[-1]["type"] == "error" and messages[-1]["data"]["status"] == "failed"
+    await wait_for_run(client, failing)
+    finished = await collect(f"{base}/{failing}/stream?api_key={STATIC_KEY}")
+    assert [message["type"] for message in finished] == ["status", "error"]
+    async with connect(f"{base}/unknown/stream?api_key={STATIC_KEY}") as ws:
+        assert json.loads(await ws.recv())["type"] == "error"
+        with pytest.raises(ConnectionClosed):
+            await ws.recv()
+    with pytest.raises(InvalidStatus):
+        async with connect(f"{base}/{failing}/stream"):
+            pass
