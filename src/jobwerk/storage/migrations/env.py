@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, pool
 
+from jobwerk.modules.docs import models as docs_models  # noqa: F401  (docs_credential)
 from jobwerk.storage import auth_models  # noqa: F401  (registers the auth tables)
 from jobwerk.storage.models import Base
 

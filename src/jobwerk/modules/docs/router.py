@@ -1,0 +1,184 @@
+"""HTTP routes of the docs module (seed 003): scrapes, exports of any run, credentials."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import FileResponse
+
+from jobwerk.api.deps import AdminDep, OperatorDep, RuntimeDep, SessionDep, ViewerDep, request_id
+from jobwerk.api.schemas.common import AUTH, responses
+
+from . import credentials as creds
+from . import service
+from .exports import content_type_of, export_file
+from .schemas import (
+    ConversionCreate,
+    ConversionRead,
+    ExportMetadataRead,
+    ExportsDeleted,
+    ScrapeJobCreated,
+    SyncScrapeRead,
+)
+from .scraper import Estimate, ScrapeRequest, ValidationReport
+
+scrape_router = APIRouter(prefix="/api/v1/scrape", tags=["scrape"], responses=AUTH)
+exports_router = APIRouter(prefix="/api/v1/exports", tags=["exports"], responses=AUTH)
+credentials_router = APIRouter(
+    prefix="/api/v1/auth/credentials", tags=["credentials"], responses=AUTH
+)
+RunId = Annotated[str, Path(max_length=64, description="Run id (seed 003: job id)")]
+
+
+@scrape_router.post(
+    "",
+    summary="Start a scrape",
+    description="Queues a `docs.scrape` run; it appears in `/api/v1/jobs`.",
+    status_code=202,
+    responses=responses(404, 422),
+)
+async def start_scrape(
+    body: ScrapeRequest, request: Request, runtime: RuntimeDep, _: OperatorDep
+) -> ScrapeJobCreated:
+    run = await service.start_scrape(runtime, body, request_id(request))
+    return ScrapeJobCreated(
+        job_id=run.id,
+        status_url=f"/api/v1/jobs/{run.id}",
+        stream_url=f"/api/v1/jobs/{run.id}/stream",
+        exports_url=f"/api/v1/exports/{run.id}/metadata",
+        created_at=run.created_at,
+    )
+
+
+@scrape_router.post(
+    "/sync",
+    summary="Scrape a small site now",
+    description="Returns the combined Markdown and the page list; 413 past the page cap.",
+    responses=responses(404, 413, 422),
+)
+async def scrape_sync(body: ScrapeRequest, runtime: RuntimeDep, _: OperatorDep) -> SyncScrapeRead:
+    return await service.scrape_now(runtime, body)
+
+
+@scrape_router.post(
+    "/validate", summary="Check a URL and options before scraping", responses=responses(404, 422)
+)
+async def validate(body: ScrapeRequest, runtime: RuntimeDep, _: OperatorDep) -> ValidationReport:
+    return await service.check_target(runtime, body)
+
+
+@scrape_router.post(
+    "/estimate", summary="Estimate pages and duration", responses=responses(404, 422)
+)
+async def estimate(body: ScrapeRequest, runtime: RuntimeDep, _: OperatorDep) -> Estimate:
+    return await service.estimate(runtime, body)
+
+
+@exports_router.get(
+    "/conversions/{conversion_id}", summary="Status of a conversion", responses=responses(404)
+)
+async def get_conversion(
+    conversion_id: RunId, session: SessionDep, runtime: RuntimeDep, _: ViewerDep
+) -> ConversionRead:
+    return await service.conversion(session, runtime.settings.data_dir, conversion_id)
+
+
+@exports_router.get(
+    "/{job_id}/metadata", summary="The export files of a run", responses=responses(404)
+)
+async def export_metadata(
+    job_id: RunId, session: SessionDep, runtime: RuntimeDep, _: ViewerDep
+) -> ExportMetadataRead:
+    run, entries = await service.run_exports(session, runtime.settings.data_dir, job_id)
+    return ExportMetadataRead(
+        job_id=run.id,
+        workflow=run.workflow,
+        status=run.status,
+        created_at=run.created_at,
+        finished_at=run.finished_at,
+        file_count=len(entries),
+        total_size=sum(entry.size for entry in entries),
+        files=[service.file_read(run.id, entry) for entry in entries],
+    )
+
+
+@exports_router.post(
+    "/{job_id}/convert",
+    summary="Convert an export",
+    description="Queues a `docs.convert` run; follow it at `status_url`.",
+    status_code=202,
+    responses=responses(403, 404, 422),
+)
+async def convert_export(
+    job_id: RunId, body: ConversionCreate, request: Request, runtime: RuntimeDep, _: OperatorDep
+) -> ConversionRead:
+    run = await service.start_conversion(
+        runtime, job_id, body.target_format, body.source, request_id(request)
+    )
+    async with runtime.db.session() as session:
+        return await service.conversion(session, runtime.settings.data_dir, run.id)
+
+
+@exports_router.delete(
+    "/{job_id}", summary="Delete a run's export files", responses=responses(404, 409)
+)
+async def delete_exports(job_id: RunId, runtime: RuntimeDep, _: OperatorDep) -> ExportsDeleted:
+    files, size = await service.remove_exports(runtime, job_id)
+    return ExportsDeleted(job_id=job_id, deleted_files=files, freed_bytes=size)
+
+
+@exports_router.get(
+    "/{job_id}/{filename:path}",
+    summary="Download an export file",
+    response_class=FileResponse,
+    responses={**responses(403, 404), 200: {"content": {"application/octet-stream": {}}}},
+)
+async def download_export(
+    job_id: RunId, filename: str, session: SessionDep, runtime: RuntimeDep, _: ViewerDep
+) -> FileResponse:
+    run, _entries = await service.run_exports(session, runtime.settings.data_dir, job_id)
+    path = export_file(runtime.settings.data_dir, job_id, filename)
+    return FileResponse(path, media_type=content_type_of(filename, run), filename=path.name)
+
+
+@credentials_router.post(
+    "",
+    summary="Store a credential",
+    description="Secrets are encrypted at rest and never returned, logged or echoed in errors.",
+    status_code=201,
+    responses=responses(409, 422),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": creds.CredentialCreate.model_json_schema()}},
+        }
+    },
+)
+async def create_credential(
+    request: Request, runtime: RuntimeDep, _: AdminDep
+) -> creds.CredentialRead:
+    # The body is parsed here, not by FastAPI, whose 422 answers would echo the secrets.
+    body = creds.parse_credential(await request.body())
+    async with runtime.transaction() as session:
+        row = await creds.create_credential(session, runtime.box, body)
+        return creds.credential_read(row, runtime.box)
+
+
+@credentials_router.get("", summary="List stored credentials (without secrets)")
+async def list_credentials(
+    session: SessionDep, runtime: RuntimeDep, _: OperatorDep
+) -> list[creds.CredentialRead]:
+    rows = await creds.list_credentials(session)
+    return [creds.credential_read(row, runtime.box) for row in rows]
+
+
+@credentials_router.delete(
+    "/{credential_id}", summary="Delete a credential", status_code=204, responses=responses(404)
+)
+async def delete_credential(credential_id: str, runtime: RuntimeDep, _: AdminDep) -> None:
+    async with runtime.transaction() as session:
+        await creds.delete_credential(session, credential_id)
+
+
+ROUTERS = (scrape_router, exports_router, credentials_router)

@@ -1,0 +1,42 @@
+"""Operator settings of the docs module, from ``JOBWERK_DOCS__*`` environment variables.
+
+``JOBWERK_DOCS__ALLOW_HOSTS``: comma-separated host names, IPs or CIDRs the scraper may reach
+although they are private (the SSRF allow-list, e.g. an intranet docs server).
+``JOBWERK_DOCS__SYNC_MAX_PAGES``: the page cap of ``POST /api/v1/scrape/sync``.
+``JOBWERK_DOCS__CHROMIUM_PATH``: the Chromium used for JavaScript rendering and PDF export.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from .scraper import ScrapeSettings
+
+
+class DocsSettings(BaseSettings):
+    """The docs module's configuration; trusted input, never taken from a request."""
+
+    model_config = SettingsConfigDict(env_prefix="JOBWERK_DOCS__", extra="ignore")
+
+    allow_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="SSRF allow-list: hosts, IPs or CIDRs"
+    )
+    sync_max_pages: int = Field(25, ge=1, le=1000, description="page cap of synchronous scrapes")
+    chromium_path: str = "/usr/bin/chromium"
+
+    @field_validator("allow_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [host.strip() for host in value.split(",") if host.strip()]
+        return value
+
+    def scrape_settings(self, *extra_hosts: str) -> ScrapeSettings:
+        """Engine settings: strict SSRF defaults, opened only for the allow-listed targets."""
+        hosts = [*self.allow_hosts, *extra_hosts]
+        if not hosts:
+            return ScrapeSettings(chromium_path=self.chromium_path)
+        return ScrapeSettings.allowing(*hosts, chromium_path=self.chromium_path)

@@ -1,0 +1,235 @@
+"""Workflows of the docs module: ``docs.scrape`` (crawl, export) and ``docs.convert``."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from jobwerk.core.context import StepContext
+from jobwerk.core.runtime import Runtime
+from jobwerk.core.workflow import Workflow
+from jobwerk.errors import AppError
+
+from ._browser import print_pdf
+from ._export import write_exports
+from .credentials import resolve_credentials
+from .exports import RUN_ID, export_file
+from .scraper import (
+    CrawlCache,
+    CrawlResult,
+    Credentials,
+    ScrapeProgress,
+    ScrapeRequest,
+    SSRFGuard,
+    crawl,
+    markdown_to_html,
+    normalize_url,
+)
+from .settings import DocsSettings
+
+_CRAWL = TypeAdapter(CrawlResult)
+MAX_LISTED_FAILURES = 500
+
+
+@dataclass
+class Services:
+    """What steps need beyond their context; bound by the module's start-up hook."""
+
+    runtime: Runtime | None = None
+
+
+services = Services()
+
+scrape_workflow = Workflow(
+    "docs.scrape",
+    ScrapeRequest,
+    title="Scrape documentation",
+    description="Crawls a documentation site and exports it as Markdown, JSON, HTML or PDF.",
+)
+
+
+def data_dir_of(ctx: StepContext[Any]) -> Path:
+    """The data folder (a run's exports live in ``<data_dir>/exports/<run_id>``)."""
+    return ctx.export_dir.parents[1]
+
+
+def cache_path(data_dir: Path, request: ScrapeRequest) -> Path:
+    """The crawl cache of a start URL (and credential: other auth may see other pages)."""
+    url = normalize_url(str(request.url), keep_query=request.options.keep_query)
+    digest = hashlib.sha256(f"{url}\n{request.credential_id or ''}".encode()).hexdigest()
+    return data_dir / "docs" / "cache" / f"{digest[:32]}.json"
+
+
+async def load_credentials(request: ScrapeRequest) -> Credentials | None:
+    """The stored credential of the request, for its start URL's host only."""
+    if request.credential_id is None:
+        return None
+    runtime = services.runtime
+    if runtime is None:
+        raise AppError("stored credentials are only available inside the jobwerk server")
+    async with runtime.transaction() as session:
+        return await resolve_credentials(
+            session, runtime.box, request.credential_id, str(request.url)
+        )
+
+
+def _reporter(ctx: StepContext[ScrapeRequest]) -> Any:
+    seen_failures = 0
+
+    def report(progress: ScrapeProgress) -> None:
+        nonlocal seen_failures
+        if progress.pages_failed > seen_failures and progress.last_error:
+            ctx.log(f"page failed: {progress.last_error}", "warning")
+        seen_failures = progress.pages_failed
+        ctx.progress(
+            progress.pages_done,
+            min(progress.pages_done + progress.pages_queued, progress.max_pages),
+            message=progress.current_url,
+            pages_ok=progress.pages_ok,
+            pages_failed=progress.pages_failed,
+            pages_skipped=progress.pages_skipped,
+            pages_queued=progress.pages_queued,
+            current_url=progress.current_url,
+            bytes_fetched=progress.bytes_fetched,
+        )
+
+    return report
+
+
+# Not resumable: a retry crawls again (cheaply, through the cache) instead of re-exporting.
+@scrape_workflow.step("crawl", title="Crawl pages", timeout=90_000, resumable=False)
+async def crawl_pages(ctx: StepContext[ScrapeRequest]) -> dict[str, Any]:
+    request = ctx.params
+    data_dir = data_dir_of(ctx)
+    cache_file = cache_path(data_dir, request)
+    cache = await ctx.to_thread(CrawlCache.load, cache_file)
+    ctx.info(f"crawling {request.url}", cached_pages=len(cache.entries))
+    result = await crawl(
+        request,
+        DocsSettings().scrape_settings(),
+        credentials=await load_credentials(request),
+        cache=cache,
+        on_progress=_reporter(ctx),
+        cancel=lambda: ctx.cancelled,
+    )
+    await ctx.to_thread(cache.save, cache_file)
+    ctx.result.update(_summary(result))
+    if result.cancelled:
+        # The runner starts no further step after a cancel: keep what was fetched here.
+        ctx.warning(f"cancelled after {len(result.pages)} pages; exporting them as they are")
+        return await _export(ctx, result)
+    crawl_file = data_dir / "docs" / "crawls" / f"{ctx.run_id}.json"
+    await ctx.to_thread(_write_bytes, crawl_file, _CRAWL.dump_json(result))
+    return {"crawl_file": crawl_file.name, "pages": len(result.pages)}
+
+
+def _summary(result: CrawlResult) -> dict[str, Any]:
+    return {
+        "url": result.start_url,
+        "pages": len(result.pages),
+        "pages_failed": len(result.failed),
+        "pages_skipped": len(result.skipped),
+        "pages_changed": sum(page.change != "same" for page in result.pages),
+        "stop_reason": result.stop_reason,
+        "partial": result.stop_reason is not None,
+        "duration_seconds": round(result.duration_seconds, 2),
+        "failed_pages": [
+            {"url": page.url, "reason": page.reason, "status_code": page.status_code}
+            for page in result.failed[:MAX_LISTED_FAILURES]
+        ],
+    }
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+
+
+@scrape_workflow.step("export", title="Write exports", timeout=3600)
+async def export_pages(ctx: StepContext[ScrapeRequest]) -> dict[str, Any]:
+    crawl_file = data_dir_of(ctx) / "docs" / "crawls" / ctx.outputs["crawl"]["crawl_file"]
+    try:
+        raw = await ctx.to_thread(crawl_file.read_bytes)
+    except FileNotFoundError:
+        raise AppError("the crawl result is gone; start a new scrape") from None
+    try:
+        return await _export(ctx, _CRAWL.validate_json(raw))
+    finally:
+        await ctx.to_thread(crawl_file.unlink, True)
+
+
+async def _export(ctx: StepContext[ScrapeRequest], result: CrawlResult) -> dict[str, Any]:
+    request = ctx.params
+    settings = DocsSettings().scrape_settings()
+    files = await write_exports(
+        result,
+        request.export_formats,
+        ctx.export_dir,
+        key=lambda url: normalize_url(url, keep_query=request.options.keep_query),
+        settings=settings,
+    )
+    combined = [file for file in files if file.format != "page-markdown"]
+    for file in combined:
+        ctx.add_export(file.path, content_type=file.content_type, title=f"{file.format} export")
+    ctx.result["page_files"] = len(files) - len(combined)
+    ctx.info(f"wrote {len(combined)} export files and {len(files) - len(combined)} page files")
+    return {"files": [file.name for file in combined]}
+
+
+class ConvertParams(BaseModel):
+    """Convert one export file of a run into another format."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source_run_id: str = Field(pattern=RUN_ID.pattern)
+    source: str = Field(min_length=1, max_length=500, description="export file name")
+    target_format: Literal["html", "pdf"]
+
+
+CONVERSIONS: dict[str, frozenset[str]] = {
+    ".md": frozenset({"html", "pdf"}),
+    ".markdown": frozenset({"html", "pdf"}),
+    ".html": frozenset({"pdf"}),
+}
+
+
+def can_convert(source: str, target_format: str) -> bool:
+    return target_format in CONVERSIONS.get(Path(source).suffix.lower(), frozenset())
+
+
+convert_workflow = Workflow(
+    "docs.convert",
+    ConvertParams,
+    title="Convert an export",
+    description="Renders a Markdown or HTML export of a run as HTML or PDF.",
+)
+
+
+@convert_workflow.step("convert", title="Convert", timeout=600)
+async def convert_export(ctx: StepContext[ConvertParams]) -> dict[str, Any]:
+    params = ctx.params
+    if not can_convert(params.source, params.target_format):
+        raise AppError(f"cannot convert {params.source} to {params.target_format}")
+    source = export_file(data_dir_of(ctx), params.source_run_id, params.source)
+    text = await ctx.to_thread(source.read_text, "utf-8")
+    ctx.progress(0, 1, message=f"converting {params.source}")
+    html = text if source.suffix.lower() == ".html" else markdown_to_html(text, source.stem)
+    if params.target_format == "pdf":
+        settings = DocsSettings().scrape_settings()
+        data = await print_pdf(settings.chromium_path, html, SSRFGuard(settings))
+    else:
+        data = html.encode()
+    target = ctx.export_dir / f"{source.stem}.{params.target_format}"
+    await ctx.to_thread(target.write_bytes, data)
+    content_type = "application/pdf" if params.target_format == "pdf" else "text/html"
+    ctx.add_export(target, content_type=content_type, title=f"{params.source} as {target.suffix}")
+    ctx.progress(1, 1)
+    return {"file": target.name, "size": len(data)}
+
+
+WORKFLOWS: Sequence[Workflow[Any]] = (scrape_workflow, convert_workflow)
