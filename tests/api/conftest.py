@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -122,18 +123,11 @@ async def wait_for_run(
         await asyncio.sleep(0.05)
 
 
-@pytest.fixture
-async def live_server(app: FastAPI) -> AsyncIterator[str]:
-    """A real uvicorn server for ``app`` on a free loopback port (the lifespan already runs)."""
-    port = free_port()
+@asynccontextmanager
+async def serving(app: FastAPI, **options: Any) -> AsyncIterator[uvicorn.Server]:
+    """Run a real uvicorn server for ``app`` (whose lifespan already runs) in this loop."""
     config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=port,
-        lifespan="off",
-        log_config=None,
-        access_log=False,
-        ws="websockets-sansio",
+        app, lifespan="off", log_config=None, access_log=False, ws="websockets-sansio", **options
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
@@ -141,6 +135,16 @@ async def live_server(app: FastAPI) -> AsyncIterator[str]:
         if task.done():
             task.result()
         await asyncio.sleep(0.01)
-    yield f"127.0.0.1:{port}"
-    server.should_exit = True
-    await asyncio.wait_for(task, 10)
+    try:
+        yield server
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 10)
+
+
+@pytest.fixture
+async def live_server(app: FastAPI) -> AsyncIterator[str]:
+    """``host:port`` of a real uvicorn server for ``app`` on a free loopback port."""
+    port = free_port()
+    async with serving(app, host="127.0.0.1", port=port):
+        yield f"127.0.0.1:{port}"

@@ -28,7 +28,7 @@ from jobwerk.core import auth
 from jobwerk.core.auth import Role
 from jobwerk.storage.auth_models import ApiKey, User
 
-router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"], responses=responses(400, 413, 429))
 
 
 def _secure(request: Request) -> bool:

@@ -8,12 +8,12 @@ from fastapi import APIRouter, Body, Query, Request
 
 from jobwerk.api import _views
 from jobwerk.api.deps import AdminDep, OperatorDep, RuntimeDep, SessionDep, ViewerDep, request_id
-from jobwerk.api.schemas.common import AUTH, responses
+from jobwerk.api.schemas.common import MUTATION, responses
 from jobwerk.api.schemas.jobs import JobRead, ScheduleUpdate, TriggerRead
 from jobwerk.core import service
 from jobwerk.errors import InvalidInput
 
-router = APIRouter(prefix="/api/jobs", tags=["jobs"], responses=AUTH)
+router = APIRouter(prefix="/api/jobs", tags=["jobs"], responses=MUTATION)
 RESERVED_QUERY = frozenset({"api_key"})
 
 

@@ -6,19 +6,43 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
+from pydantic import BeforeValidator
 
 from jobwerk.api import _actions, _views
 from jobwerk.api.deps import OperatorDep, RuntimeDep, SessionDep, ViewerDep, request_id
-from jobwerk.api.schemas.common import AUTH, page, responses
+from jobwerk.api.schemas.common import MUTATION, page, responses
 from jobwerk.api.schemas.runs import LogList, RunDeleted, RunDetailRead, RunList, RunRead
 from jobwerk.core import service
 from jobwerk.core.states import RunStatus
+from jobwerk.errors import InvalidInput
 
-router = APIRouter(prefix="/api/v1/jobs", tags=["runs"], responses=AUTH)
+router = APIRouter(prefix="/api/v1/jobs", tags=["runs"], responses=MUTATION)
 MAX_OFFSET = 10_000_000
+
+
+def _iso_only(value: object) -> object:
+    if isinstance(value, str) and value.replace(".", "", 1).lstrip("-").isdigit():
+        raise ValueError("use an ISO 8601 date-time, e.g. 2026-01-31T12:00:00Z")
+    return value
+
+
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_only)]
 LogLevel = Annotated[
     str | None, Query(pattern="^(debug|info|warning|error)$", description="Minimum level")
 ]
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """``since`` in UTC (naive means UTC). Raises InvalidInput when it is out of range."""
+    if moment is None:
+        return None
+    try:
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (OverflowError, ValueError):
+        message = "since is out of range"
+        raise InvalidInput(
+            message, [{"loc": ["query", "since"], "msg": message, "type": "value_error"}]
+        ) from None
 
 
 @router.get("", summary="List runs", description="Newest first, filtered and paginated.")
@@ -29,12 +53,10 @@ async def list_runs(
     workflow: Annotated[str | None, Query(max_length=128, examples=["demo.example"])] = None,
     instance: Annotated[str | None, Query(max_length=32, description="Instance id")] = None,
     job: Annotated[str | None, Query(max_length=128, description="Configured job id")] = None,
-    since: Annotated[datetime | None, Query(description="Created at or after (UTC)")] = None,
+    since: Annotated[IsoDateTime | None, Query(description="Created at or after (UTC)")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> RunList:
-    if since is not None and since.tzinfo is None:
-        since = since.replace(tzinfo=UTC)
     rows, total = await service.list_runs(
         session,
         service.RunFilter(
@@ -42,7 +64,7 @@ async def list_runs(
             workflow=workflow,
             instance_id=instance,
             job_id=job,
-            since=since,
+            since=_utc(since),
             limit=limit,
             offset=offset,
         ),

@@ -6,7 +6,9 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from jobwerk.core.auth import Role
+from jobwerk.core.auth import NAME, Role
+
+NAME_PATTERN = NAME.pattern
 
 
 class LoginBody(BaseModel):
@@ -32,7 +34,7 @@ class LoginRead(SessionRead):
 class UserCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    username: str = Field(min_length=1, max_length=64)
+    username: str = Field(min_length=1, max_length=64, pattern=NAME_PATTERN)
     password: str = Field(min_length=8, max_length=1024)
     role: Role = Role.VIEWER
 
@@ -48,7 +50,7 @@ class UserRead(BaseModel):
 class KeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=64, pattern=NAME_PATTERN)
     role: Role = Role.VIEWER
 
 

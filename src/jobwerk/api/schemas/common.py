@@ -51,3 +51,5 @@ def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 
 AUTH = responses(401, 403)
+# Any mutation may meet an unparsable body, the size limit or the rate limit.
+MUTATION = {**AUTH, **responses(400, 413, 429)}
