@@ -350,3 +350,27 @@ async def test_convert_an_export(
         assert answer.status_code == code, (body, answer.text)
     not_a_conversion = await client.get(f"/api/v1/exports/conversions/{xml_run}", headers=ADMIN)
     assert not_a_conversion.status_code == 404
+
+
+async def test_module_health_and_openapi(client: httpx.AsyncClient) -> None:
+    health = (await client.get("/api/v1/system/health", headers=ADMIN)).json()
+    docs = health["dependencies"]["docs"]
+    assert docs["status"] == "ok" and docs["allow_hosts"] == 1
+    assert isinstance(docs["chromium"], bool)
+    paths = (await client.get("/api/openapi.json")).json()["paths"]
+    for path in (
+        "/api/v1/scrape",
+        "/api/v1/scrape/sync",
+        "/api/v1/scrape/validate",
+        "/api/v1/scrape/estimate",
+        "/api/v1/exports/{job_id}/{filename}",
+        "/api/v1/exports/{job_id}/metadata",
+        "/api/v1/exports/{job_id}/convert",
+        "/api/v1/exports/conversions/{conversion_id}",
+        "/api/v1/exports/{job_id}",
+        "/api/v1/auth/credentials",
+        "/api/v1/auth/credentials/{credential_id}",
+    ):
+        assert path in paths, path
+    body = paths["/api/v1/auth/credentials"]["post"]["requestBody"]["content"]
+    assert "auth_type" in body["application/json"]["schema"]["properties"]

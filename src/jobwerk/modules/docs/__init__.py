@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from jobwerk.core.runtime import Runtime
-from jobwerk.core.workflow import Workflow
 from jobwerk.modules.base import Module
+
+if TYPE_CHECKING:
+    from jobwerk.core.runtime import Runtime
+    from jobwerk.core.workflow import Workflow
+    from jobwerk.storage.models import Instance
 
 
 class DocsModule(Module):
@@ -32,6 +37,19 @@ class DocsModule(Module):
         from .command import scrape
 
         return scrape
+
+    async def health(self, runtime: Runtime, instance: Instance | None) -> dict[str, Any]:
+        from .settings import DocsSettings
+
+        settings = DocsSettings()
+        chromium = await asyncio.to_thread(Path(settings.chromium_path).is_file)
+        return {
+            "docs": {
+                "status": "ok",
+                "chromium": chromium,
+                "allow_hosts": len(settings.allow_hosts),
+            }
+        }
 
     async def startup(self, runtime: Runtime) -> None:
         from .workflows import services

@@ -40,7 +40,7 @@ class SyncScrapeRead(BaseModel):
     page_count: int
     pages: list[SyncPageRead]
     failed: list[FailedPageRead]
-    truncated: bool = Field(description="max_pages stopped the crawl before the site's end")
+    truncated: bool = Field(description="max_pages or the time cap stopped the crawl early")
     stop_reason: str | None
     duration_seconds: float
 

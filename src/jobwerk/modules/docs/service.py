@@ -78,13 +78,20 @@ async def scrape_now(runtime: Runtime, request: ScrapeRequest) -> SyncScrapeRead
     """
     settings = DocsSettings()
     cap = settings.sync_max_pages
-    options = request.options.model_copy(update={"max_pages": min(request.options.max_pages, cap)})
+    options = request.options.model_copy(
+        update={
+            "max_pages": min(request.options.max_pages, cap),
+            "max_duration_seconds": min(
+                request.options.max_duration_seconds, settings.sync_max_seconds
+            ),
+        }
+    )
     result = await crawl(
         request.model_copy(update={"options": options}),
         settings.scrape_settings(),
         credentials=await credentials_for(runtime, request),
     )
-    truncated = result.stop_reason == "max_pages"
+    truncated = result.stop_reason in ("max_pages", "time_budget")
     if truncated and request.options.max_pages > cap:
         raise TooLarge(
             f"the site has more than {cap} pages; start an asynchronous scrape "

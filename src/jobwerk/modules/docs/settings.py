@@ -2,7 +2,8 @@
 
 ``JOBWERK_DOCS__ALLOW_HOSTS``: comma-separated host names, IPs or CIDRs the scraper may reach
 although they are private (the SSRF allow-list, e.g. an intranet docs server).
-``JOBWERK_DOCS__SYNC_MAX_PAGES``: the page cap of ``POST /api/v1/scrape/sync``.
+``JOBWERK_DOCS__SYNC_MAX_PAGES`` / ``JOBWERK_DOCS__SYNC_MAX_SECONDS``: the page and time caps of
+``POST /api/v1/scrape/sync`` (bigger sites go through the asynchronous ``POST /api/v1/scrape``).
 ``JOBWERK_DOCS__CHROMIUM_PATH``: the Chromium used for JavaScript rendering and PDF export.
 """
 
@@ -25,6 +26,7 @@ class DocsSettings(BaseSettings):
         default_factory=list, description="SSRF allow-list: hosts, IPs or CIDRs"
     )
     sync_max_pages: int = Field(25, ge=1, le=1000, description="page cap of synchronous scrapes")
+    sync_max_seconds: float = Field(60.0, gt=0, le=600, description="time cap of the same")
     chromium_path: str = "/usr/bin/chromium"
 
     @field_validator("allow_hosts", mode="before")

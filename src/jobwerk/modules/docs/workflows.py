@@ -95,6 +95,7 @@ def _reporter(ctx: StepContext[ScrapeRequest]) -> Any:
             pages_skipped=progress.pages_skipped,
             pages_queued=progress.pages_queued,
             current_url=progress.current_url,
+            last_error=progress.last_error,
             bytes_fetched=progress.bytes_fetched,
         )
 
