@@ -15,7 +15,9 @@ from fastapi import FastAPI
 from typer.testing import CliRunner
 
 from jobwerk import cli
+from jobwerk.app import create_app
 from jobwerk.config import Settings
+from jobwerk.core.runtime import Runtime
 from jobwerk.modules.docs import module
 from tests.api.conftest import ADMIN, http_client, make_settings, wait_for_run
 
@@ -29,11 +31,15 @@ def api_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
 
 
 @pytest.fixture
-async def client(api_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    from jobwerk.app import create_app
+async def app(api_settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(api_settings)
+    async with application.router.lifespan_context(application):
+        yield application
 
-    app: FastAPI = create_app(api_settings)
-    async with app.router.lifespan_context(app), http_client(app) as value:
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with http_client(app) as value:
         yield value
 
 
@@ -87,6 +93,22 @@ async def test_scrape_run_exports_every_format_and_reuses_its_cache(
     assert again["result"]["pages"] == result["pages"]
     assert again["result"]["pages_changed"] == 0, "unchanged pages come from the cache"
     assert list((api_settings.data_dir / "docs" / "crawls").iterdir()) == []
+
+
+async def test_progress_events_carry_page_counters(
+    app: FastAPI, client: httpx.AsyncClient, site_url: str
+) -> None:
+    runtime: Runtime = app.state.runtime
+    events = runtime.bus.subscribe(accept=lambda event: event.kind == "step.progress")
+    run = await wait_for_run(client, await start(client, f"{site_url}/sphinx/", options=FAST))
+    events.close()
+    crawl = [event.data async for event in events if event.data["step"] == "crawl"]
+    assert crawl, "the crawl step reports progress"
+    last = crawl[-1]
+    assert last["done"] == last["total"] == run["result"]["pages"]
+    assert last["counters"]["pages_ok"] == run["result"]["pages"]
+    assert {"pages_queued", "pages_failed", "current_url", "last_error"} <= set(last["counters"])
+    assert str(last["message"]).startswith(site_url)
 
 
 async def test_failed_pages_are_listed_not_fatal(client: httpx.AsyncClient, site_url: str) -> None:
