@@ -12,7 +12,6 @@ from jobwerk.api.schemas.common import AUTH, responses
 
 from . import credentials as creds
 from . import service
-from .exports import content_type_of, export_file
 from .schemas import (
     ConversionCreate,
     ConversionRead,
@@ -111,13 +110,17 @@ async def export_metadata(
     responses=responses(403, 404, 422),
 )
 async def convert_export(
-    job_id: RunId, body: ConversionCreate, request: Request, runtime: RuntimeDep, _: OperatorDep
+    job_id: RunId,
+    body: ConversionCreate,
+    request: Request,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    _: OperatorDep,
 ) -> ConversionRead:
     run = await service.start_conversion(
         runtime, job_id, body.target_format, body.source, request_id(request)
     )
-    async with runtime.db.session() as session:
-        return await service.conversion(session, runtime.settings.data_dir, run.id)
+    return await service.conversion(session, runtime.settings.data_dir, run.id)
 
 
 @exports_router.delete(
@@ -137,9 +140,10 @@ async def delete_exports(job_id: RunId, runtime: RuntimeDep, _: OperatorDep) -> 
 async def download_export(
     job_id: RunId, filename: str, session: SessionDep, runtime: RuntimeDep, _: ViewerDep
 ) -> FileResponse:
-    run, _entries = await service.run_exports(session, runtime.settings.data_dir, job_id)
-    path = export_file(runtime.settings.data_dir, job_id, filename)
-    return FileResponse(path, media_type=content_type_of(filename, run), filename=path.name)
+    path, content_type = await service.export_download(
+        session, runtime.settings.data_dir, job_id, filename
+    )
+    return FileResponse(path, media_type=content_type, filename=path.name)
 
 
 @credentials_router.post(

@@ -17,7 +17,7 @@ from jobwerk.storage.models import Run
 
 from ._export import document_title
 from .credentials import resolve_credentials
-from .exports import ExportEntry, delete_exports, export_file, list_exports
+from .exports import ExportEntry, content_type_of, delete_exports, export_file, list_exports
 from .schemas import (
     ConversionRead,
     ExportFileRead,
@@ -147,6 +147,18 @@ async def run_exports(
     """A run and its export files. Raises NotFound."""
     run = await service.get_run(session, run_id)
     return run, await asyncio.to_thread(list_exports, data_dir, run)
+
+
+async def export_download(
+    session: AsyncSession, data_dir: Path, run_id: str, filename: str
+) -> tuple[Path, str]:
+    """The path and content type of one export file.
+
+    Raises:
+        NotFound: unknown run or file. Forbidden: the name leaves the run's export folder.
+    """
+    run = await service.get_run(session, run_id)
+    return export_file(data_dir, run_id, filename), content_type_of(filename, run)
 
 
 async def remove_exports(runtime: Runtime, run_id: str) -> tuple[int, int]:
