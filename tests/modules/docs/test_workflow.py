@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -183,3 +184,29 @@ def test_cli_scrape_command(site_url: str, tmp_path: Path, monkeypatch: pytest.M
     assert len(json.loads(output.with_suffix(".json").read_text())["pages"]) == 3
     bad = runner.invoke(app, ["scrape", "ftp://example.com/", "-o", str(output)])
     assert bad.exit_code == 2
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="needs Debian's chromium")
+async def test_pdf_export_and_conversion(client: httpx.AsyncClient, site_url: str) -> None:
+    options = {**FAST, "max_pages": 3}
+    run_id = await start(client, f"{site_url}/sphinx/", export_formats=["pdf"], options=options)
+    run = await wait_for_run(client, run_id, seconds=60)
+    assert run["status"] == "completed", run
+    [export] = run["result"]["exports"]
+    pdf = await download(client, run_id, export["name"])
+    assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+    assert export["size"] == len(pdf.content)
+    meta = (await client.get(f"/api/v1/exports/{run_id}/metadata", headers=ADMIN)).json()
+    markdown_page = next(f["name"] for f in meta["files"] if f["name"].endswith(".md"))
+    answer = await client.post(
+        f"/api/v1/exports/{run_id}/convert",
+        json={"target_format": "pdf", "source": markdown_page},
+        headers=ADMIN,
+    )
+    assert answer.status_code == 202, answer.text
+    conversion = answer.json()
+    await wait_for_run(client, conversion["conversion_id"], seconds=60)
+    [file] = (await client.get(conversion["status_url"], headers=ADMIN)).json()["files"]
+    converted = await client.get(file["download_url"], headers=ADMIN)
+    assert converted.content.startswith(b"%PDF")
