@@ -214,3 +214,11 @@ async def test_events_report_the_run_as_it_happens(runtime: Runtime) -> None:
     subscription.close()
     assert kinds[0] == "run.status"
     assert {"step.status", "step.progress", "log"} <= set(kinds)
+
+
+@pytest.mark.timeout(20)
+async def test_more_runs_than_the_concurrency_limit_all_complete(runtime: Runtime) -> None:
+    runtime.executor.concurrency = 2  # type: ignore[attr-defined]
+    run_ids = [await start(runtime, "test.noop") for _ in range(12)]
+    for run_id in run_ids:
+        assert (await wait_for(runtime, run_id)).status == "completed"

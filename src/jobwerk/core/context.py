@@ -50,7 +50,7 @@ class StepState:
     output: dict[str, Any] | None = None
     started_at: Any = None
     finished_at: Any = None
-    row_id: int | None = None
+    stored: bool = False
 
     @property
     def progress(self) -> float:

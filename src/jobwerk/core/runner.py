@@ -14,10 +14,10 @@ import traceback
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import structlog
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 
 from jobwerk.core import events
 from jobwerk.core.context import Cancelled, InstanceConfig, RunReporter, StepContext, StepState
@@ -325,7 +325,9 @@ class RunExecution:
         self._last_flush = self._last_heartbeat = time.monotonic()
 
     async def _write_steps(self, session: Any) -> None:
+        """Insert new step rows in one statement; update the others by (run, name)."""
         names, self.reporter.dirty = sorted(self.reporter.dirty), set()
+        new_rows, changed = [], []
         for name in names:
             state = self.reporter.steps[name]
             values = {
@@ -341,16 +343,23 @@ class RunExecution:
                 "started_at": state.started_at,
                 "finished_at": state.finished_at,
             }
-            if state.row_id is None:
-                state.row_id = await session.scalar(
-                    insert(StepRun)
-                    .values(run_id=self.run_id, position=state.position, name=name, **values)
-                    .returning(StepRun.id)
-                )
+            if state.stored:
+                changed.append({"step_name": name, **values})
             else:
-                await session.execute(
-                    update(StepRun).where(StepRun.id == state.row_id).values(**values)
+                new_rows.append(
+                    {"run_id": self.run_id, "position": state.position, "name": name, **values}
                 )
+                state.stored = True
+        if new_rows:
+            await session.execute(insert(StepRun), new_rows)
+        if changed:
+            table = cast(Table, StepRun.__table__)
+            await session.execute(
+                update(table).where(
+                    table.c.run_id == self.run_id, table.c.name == bindparam("step_name")
+                ),
+                changed,
+            )
 
     async def _finish(self, status: RunStatus, reason: str | None, error: str | None) -> None:
         if status is RunStatus.CANCELLED:

@@ -46,7 +46,7 @@ class LocalExecutor(Executor):
         self.stale_after_seconds = stale_after_seconds
         self._executions: dict[str, RunExecution] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._waiting: list[str] = []
+        self._waiting: dict[str, None] = {}  # run ids in arrival order, without repeats
         self._wake = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
 
@@ -65,7 +65,7 @@ class LocalExecutor(Executor):
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
     def submit(self, run_id: str) -> None:
-        self._waiting.append(run_id)
+        self._waiting[run_id] = None
         self._wake.set()
 
     def cancel(self, run_id: str) -> None:
@@ -84,8 +84,8 @@ class LocalExecutor(Executor):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
             self._wake.clear()
             try:
-                self._dispatch(self._waiting)
-                self._waiting = []
+                waiting, self._waiting = list(self._waiting), {}
+                self._dispatch(waiting)
                 if self.active_count < self.concurrency:
                     self._dispatch(await self._queued_run_ids())
                 since_sweep += self.poll_seconds
@@ -110,7 +110,7 @@ class LocalExecutor(Executor):
             if run_id in self._executions:
                 continue
             if self.active_count >= self.concurrency:
-                self._waiting.append(run_id)
+                self._waiting[run_id] = None
                 continue
             execution = RunExecution(self.env, run_id)
             self._executions[run_id] = execution
