@@ -1,1 +1,88 @@
 """TEMU marketplace module: TEMU client, sandbox, JTL adapter and the order/stock workflows."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from jobwerk.core.workflow import Workflow
+from jobwerk.modules.base import JobSpec, Module
+from jobwerk.modules.temu.settings import TemuSettings
+from jobwerk.modules.temu.store import register_database, unregister_database
+from jobwerk.modules.temu.workflows import sync_inventory, sync_orders
+
+if TYPE_CHECKING:
+    from jobwerk.core.runtime import Runtime
+    from jobwerk.storage.models import Instance
+
+__all__ = ["TemuModule", "TemuSettings", "job_ids", "module"]
+
+
+def job_ids(instance: Instance | None) -> tuple[str, str]:
+    """Ids of an instance's order and inventory jobs: plain for the primary, else suffixed."""
+    if instance is None or instance.is_primary:
+        return "sync_orders", "sync_inventory"
+    suffix = re.sub(r"[^a-z0-9]+", "_", instance.name.casefold()).strip("_")[:40]
+    suffix = suffix or instance.id[:8]
+    return f"sync_orders_{suffix}", f"sync_inventory_{suffix}"
+
+
+class TemuModule(Module):
+    name = "temu"
+    version = "1.0.0"
+    title = "TEMU"
+    description = "TEMU marketplace ↔ JTL-Wawi: orders, tracking numbers and stock."
+    settings_model = TemuSettings
+
+    def workflows(self) -> Sequence[Workflow[Any]]:
+        return (sync_orders, sync_inventory)
+
+    def routers(self) -> Sequence[Any]:
+        from jobwerk.modules.temu.router import router
+
+        return (router,)
+
+    def cli(self) -> Any | None:
+        from jobwerk.modules.temu.cli import app
+
+        return app
+
+    def default_jobs(self, instance: Instance | None) -> Sequence[JobSpec]:
+        if instance is None:
+            return ()
+        orders, inventory = job_ids(instance)
+        where = "" if instance.is_primary else f" ({instance.name})"
+        return (
+            JobSpec(
+                orders,
+                sync_orders.name,
+                f"TEMU Order Sync - 5-Step Workflow{where}",
+                interval_minutes=30,
+            ),
+            JobSpec(
+                inventory,
+                sync_inventory.name,
+                f"TEMU Inventory Sync - 4-Step Workflow{where}",
+                params={"mode": "quick"},
+                interval_minutes=60,
+            ),
+        )
+
+    async def startup(self, runtime: Runtime) -> None:
+        register_database(runtime.settings.data_dir, runtime.db)
+
+    async def shutdown(self, runtime: Runtime) -> None:
+        unregister_database(runtime.settings.data_dir)
+
+    async def health(self, runtime: Runtime, instance: Instance | None) -> dict[str, Any]:
+        from jobwerk.core.instances import instance_config
+        from jobwerk.modules.temu.workflows._common import check_connections
+
+        if instance is None:
+            return {}
+        config = instance_config(runtime.box, instance)
+        return await check_connections(TemuSettings.model_validate(config.settings))
+
+
+module = TemuModule()

@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 
 from jobwerk.modules.docs import models as docs_models  # noqa: F401  (docs_credential)
+from jobwerk.modules.temu import models as temu_models  # noqa: F401  (registers the TEMU tables)
 from jobwerk.storage import auth_models  # noqa: F401  (registers the auth tables)
 from jobwerk.storage.models import Base
 

@@ -1,0 +1,44 @@
+"""``jobwerk temu``: run the TEMU sandbox or a replica JTL database for trying the module out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    name="temu", help="TEMU module tools: sandbox and JTL replica.", no_args_is_help=True
+)
+
+
+@app.command()
+def sandbox(
+    host: Annotated[str, typer.Option(help="Address to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8765,
+    orders: Annotated[int, typer.Option(help="Seeded orders")] = 200,
+    skus: Annotated[int, typer.Option(help="Seeded SKUs")] = 1000,
+    seed: Annotated[int, typer.Option(help="Seed of the generated shop")] = 1,
+) -> None:
+    """Serve a TEMU sandbox shop (credentials: sandbox-app-key / -secret / -access-token)."""
+    from jobwerk.modules.temu.sandbox import serve_sandbox
+
+    typer.echo(
+        f"TEMU sandbox on http://{host}:{port} (router URL: http://{host}:{port}/openapi/router)"
+    )
+    serve_sandbox(host, port, seed=seed, orders=orders, skus=skus, auto_advance=True)
+
+
+@app.command()
+def replica(
+    path: Annotated[Path, typer.Argument(help="SQLite file to create (replaced if it exists)")],
+    articles: Annotated[int, typer.Option(help="Articles to create")] = 1000,
+    seed: Annotated[int, typer.Option(help="Seed of the sandbox shop to match")] = 1,
+) -> None:
+    """Create a replica eazybusiness database whose articles match the sandbox's SKUs."""
+    from jobwerk.modules.temu.demo import create_matching_replica
+    from jobwerk.modules.temu.sandbox import TemuSandbox
+
+    shop = TemuSandbox(seed=seed, orders=0, skus=articles, rate_limit=None)
+    url = create_matching_replica(path, shop)
+    typer.echo(f"JTL replica: {url}")

@@ -1,0 +1,284 @@
+"""``/api/temu/...`` (seed 002): health, info, stats and sync triggers of a TEMU instance.
+
+The plain paths address the primary instance; ``/api/temu/instances/{instance_id}/...`` any.
+Reads need the viewer role (the app adds it to every module route), triggers the operator role.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+from pydantic import BaseModel, Field
+
+from jobwerk.api.deps import OperatorDep, RuntimeDep, SessionDep, request_id
+from jobwerk.api.schemas.common import AUTH, responses
+from jobwerk.core import service
+from jobwerk.core.instances import get_instance, instance_config, primary_instance
+from jobwerk.core.runtime import Runtime
+from jobwerk.errors import NotFound
+from jobwerk.modules.temu import store
+from jobwerk.modules.temu.settings import TemuSettings
+from jobwerk.modules.temu.workflows import sync_inventory, sync_orders
+from jobwerk.modules.temu.workflows._common import check_connections, token_expiry
+from jobwerk.storage.models import Instance, Job
+
+router = APIRouter(prefix="/api/temu", tags=["temu"], responses=AUTH)
+InstancePath = Annotated[str, Path(description="A TEMU instance id (32 hex characters)")]
+Status = Annotated[
+    int | None,
+    Query(description="TEMU parentOrderStatus (2 = to ship); empty: every status"),
+]
+DaysBack = Annotated[int | None, Query(ge=1, le=90, description="Orders of the last N days")]
+Verbose = Annotated[bool | None, Query(description="Log every order / stock change")]
+Mode = Annotated[
+    str | None, Query(description="quick (JTL stock → TEMU) or full", examples=["full"])
+]
+
+
+class InstanceRef(BaseModel):
+    id: str
+    name: str
+    is_primary: bool
+
+
+class SyncAccepted(BaseModel):
+    status: str = Field("accepted", description="The run is queued")
+    run_id: str
+    job_id: str | None
+    workflow: str
+    instance_id: str
+    params: dict[str, Any]
+    status_url: str = Field(description="Where the run's status is (GET)")
+
+
+def _ref(instance: Instance) -> dict[str, Any]:
+    return InstanceRef(
+        id=instance.id, name=instance.name, is_primary=instance.is_primary
+    ).model_dump()
+
+
+async def _instance(session: Any, instance_id: str | None) -> Instance:
+    if instance_id is None:
+        return await primary_instance(session, "temu")
+    instance = await get_instance(session, instance_id)
+    if instance.module != "temu":
+        raise NotFound(f"Instance '{instance_id}' is not a TEMU instance")
+    return instance
+
+
+async def _health(runtime: Runtime, session: Any, instance_id: str | None) -> dict[str, Any]:
+    instance = await _instance(session, instance_id)
+    settings = TemuSettings.model_validate(instance_config(runtime.box, instance).settings)
+    checks = await check_connections(settings)
+    worst = {c["status"] for c in checks.values()}
+    status = "error" if "error" in worst else "warning" if "warning" in worst else "ok"
+    return {"status": status, "instance": _ref(instance), "checks": checks}
+
+
+async def _info(session: Any, instance_id: str | None) -> dict[str, Any]:
+    instance = await _instance(session, instance_id)
+    jobs = await service.list_jobs(session, instance.id)
+    return {
+        "module": "temu",
+        "instance": _ref(instance),
+        "workflows": [
+            {
+                **workflow.describe(),
+                "jobs": [
+                    {
+                        "id": job.id,
+                        "title": job.title,
+                        "enabled": job.enabled,
+                        "interval_minutes": job.interval_minutes,
+                        "cron": job.cron,
+                        "params": job.params,
+                    }
+                    for job in jobs
+                    if job.workflow == workflow.name
+                ],
+            }
+            for workflow in (sync_orders, sync_inventory)
+        ],
+    }
+
+
+async def _stats(runtime: Runtime, session: Any, instance_id: str | None) -> dict[str, Any]:
+    instance = await _instance(session, instance_id)
+    stats = await store.instance_stats(session, instance.id)
+    stats["last_successful_sync"] = await store.last_successful_runs(session, instance.id)
+    settings = TemuSettings.model_validate(instance_config(runtime.box, instance).settings)
+    stats["token_expires_at"] = await token_expiry(instance.id, settings)
+    return {"instance": _ref(instance), "stats": stats}
+
+
+async def _trigger(
+    runtime: Runtime,
+    request: Request,
+    instance_id: str | None,
+    workflow: str,
+    params: dict[str, Any],
+) -> SyncAccepted:
+    from jobwerk.modules.temu import job_ids
+
+    given = {key: value for key, value in params.items() if value is not None}
+    async with runtime.transaction() as session:
+        instance = await _instance(session, instance_id)
+        orders_job, inventory_job = job_ids(instance)
+        job_id = orders_job if workflow == sync_orders.name else inventory_job
+        job = await session.get(Job, job_id)
+        if job is not None and job.instance_id == instance.id and job.workflow == workflow:
+            run = await service.trigger_job(
+                session,
+                runtime.workflows,
+                job_id,
+                given,
+                trigger="api",
+                request_id=request_id(request),
+            )
+        else:
+            run = await service.enqueue_run(
+                session,
+                runtime.workflows,
+                workflow,
+                given,
+                instance_id=instance.id,
+                trigger="api",
+                request_id=request_id(request),
+            )
+    return SyncAccepted(
+        run_id=run.id,
+        job_id=run.job_id,
+        workflow=workflow,
+        instance_id=instance.id,
+        params=run.params,
+        status_url=f"/api/v1/jobs/{run.id}",
+    )
+
+
+# -- primary instance ---------------------------------------------------------------------
+
+
+@router.get("/health", summary="TEMU token and JTL reachability", responses=responses(404))
+async def health(runtime: RuntimeDep, session: SessionDep) -> dict[str, Any]:
+    return await _health(runtime, session, None)
+
+
+@router.get("/info", summary="Workflows, steps, parameters and jobs", responses=responses(404))
+async def info(session: SessionDep) -> dict[str, Any]:
+    return await _info(session, None)
+
+
+@router.get(
+    "/stats", summary="Orders, inventory, last syncs, token expiry", responses=responses(404)
+)
+async def stats(runtime: RuntimeDep, session: SessionDep) -> dict[str, Any]:
+    return await _stats(runtime, session, None)
+
+
+@router.post(
+    "/orders/sync",
+    summary="Start an order sync",
+    status_code=202,
+    responses=responses(404, 409, 422, 423),
+)
+async def sync_orders_now(
+    request: Request,
+    runtime: RuntimeDep,
+    _: OperatorDep,
+    parent_order_status: Status = None,
+    days_back: DaysBack = None,
+    verbose: Verbose = None,
+) -> SyncAccepted:
+    params = {
+        "parent_order_status": parent_order_status,
+        "days_back": days_back,
+        "verbose": verbose,
+    }
+    return await _trigger(runtime, request, None, sync_orders.name, params)
+
+
+@router.post(
+    "/inventory/sync",
+    summary="Start an inventory sync",
+    status_code=202,
+    responses=responses(404, 409, 422, 423),
+)
+async def sync_inventory_now(
+    request: Request,
+    runtime: RuntimeDep,
+    _: OperatorDep,
+    mode: Mode = None,
+    verbose: Verbose = None,
+) -> SyncAccepted:
+    params = {"mode": mode, "verbose": verbose}
+    return await _trigger(runtime, request, None, sync_inventory.name, params)
+
+
+# -- any instance -------------------------------------------------------------------------
+
+
+@router.get(
+    "/instances/{instance_id}/health", summary="Health of one instance", responses=responses(404)
+)
+async def instance_health(
+    instance_id: InstancePath, runtime: RuntimeDep, session: SessionDep
+) -> dict[str, Any]:
+    return await _health(runtime, session, instance_id)
+
+
+@router.get(
+    "/instances/{instance_id}/info", summary="Info of one instance", responses=responses(404)
+)
+async def instance_info(instance_id: InstancePath, session: SessionDep) -> dict[str, Any]:
+    return await _info(session, instance_id)
+
+
+@router.get(
+    "/instances/{instance_id}/stats", summary="Stats of one instance", responses=responses(404)
+)
+async def instance_stats(
+    instance_id: InstancePath, runtime: RuntimeDep, session: SessionDep
+) -> dict[str, Any]:
+    return await _stats(runtime, session, instance_id)
+
+
+@router.post(
+    "/instances/{instance_id}/orders/sync",
+    summary="Start an order sync of one instance",
+    status_code=202,
+    responses=responses(404, 409, 422, 423),
+)
+async def instance_sync_orders(
+    instance_id: InstancePath,
+    request: Request,
+    runtime: RuntimeDep,
+    _: OperatorDep,
+    parent_order_status: Status = None,
+    days_back: DaysBack = None,
+    verbose: Verbose = None,
+) -> SyncAccepted:
+    params = {
+        "parent_order_status": parent_order_status,
+        "days_back": days_back,
+        "verbose": verbose,
+    }
+    return await _trigger(runtime, request, instance_id, sync_orders.name, params)
+
+
+@router.post(
+    "/instances/{instance_id}/inventory/sync",
+    summary="Start an inventory sync of one instance",
+    status_code=202,
+    responses=responses(404, 409, 422, 423),
+)
+async def instance_sync_inventory(
+    instance_id: InstancePath,
+    request: Request,
+    runtime: RuntimeDep,
+    _: OperatorDep,
+    mode: Mode = None,
+    verbose: Verbose = None,
+) -> SyncAccepted:
+    params = {"mode": mode, "verbose": verbose}
+    return await _trigger(runtime, request, instance_id, sync_inventory.name, params)

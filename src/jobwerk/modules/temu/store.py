@@ -1,0 +1,204 @@
+"""Where the TEMU workflows keep their data: the jobwerk database of the process running them.
+
+Steps see no database handle, so the module records the runtime's database at start-up (keyed
+by the data folder, which a step knows); a process started without the module's hooks (the CLI)
+opens the database its settings name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from jobwerk.config import load_settings
+from jobwerk.modules.temu.models import (
+    TemuInventory,
+    TemuOrder,
+    TemuProduct,
+    TemuRawResponse,
+    TemuShipment,
+    TemuSyncCursor,
+)
+from jobwerk.storage.db import Database
+from jobwerk.storage.models import Run, utcnow
+
+_databases: dict[Path, Database] = {}
+_owned: dict[Path, Database] = {}
+CHUNK = 500
+
+
+def register_database(data_dir: Path, database: Database) -> None:
+    """Make ``database`` the store of runs executing with ``data_dir``."""
+    _databases[data_dir.resolve()] = database
+
+
+def unregister_database(data_dir: Path) -> None:
+    _databases.pop(data_dir.resolve(), None)
+
+
+async def close_owned_databases() -> None:
+    """Dispose the databases this module opened itself."""
+    for key, database in list(_owned.items()):
+        _databases.pop(key, None)
+        del _owned[key]
+        await database.dispose()
+
+
+def database_for(data_dir: Path) -> Database:
+    """The jobwerk database of the process whose data folder is ``data_dir``.
+
+    Raises:
+        RuntimeError: no database is known for the folder.
+    """
+    key = data_dir.resolve()
+    found = _databases.get(key)
+    if found is not None:
+        return found
+    settings = load_settings()
+    if settings.data_dir.resolve() != key:
+        raise RuntimeError(f"no jobwerk database is registered for {key}")
+    database = Database(settings.database_url, pool_size=settings.database.pool_size)
+    _databases[key] = _owned[key] = database
+    return database
+
+
+def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+async def save_raw(
+    session: AsyncSession,
+    instance_id: str,
+    run_id: str,
+    kind: str,
+    items: Sequence[tuple[str, Any]],
+) -> None:
+    """Store raw TEMU payloads of a run (``key`` names e.g. the parent order number)."""
+    now = utcnow()
+    for part in chunks(items):
+        await session.execute(
+            insert(TemuRawResponse),
+            [
+                {
+                    "instance_id": instance_id,
+                    "run_id": run_id,
+                    "kind": kind,
+                    "key": key,
+                    "payload": payload,
+                    "created_at": now,
+                }
+                for key, payload in part
+            ],
+        )
+
+
+async def raw_payloads(
+    session: AsyncSession, instance_id: str, run_id: str, kind: str
+) -> dict[str, Any]:
+    """The raw payloads of one kind a run stored, by key (the last one wins)."""
+    rows = await session.execute(
+        select(TemuRawResponse.key, TemuRawResponse.payload)
+        .where(
+            TemuRawResponse.instance_id == instance_id,
+            TemuRawResponse.run_id == run_id,
+            TemuRawResponse.kind == kind,
+        )
+        .order_by(TemuRawResponse.id)
+    )
+    return {key: payload for key, payload in rows.all()}  # noqa: C416
+
+
+async def forget_raw(
+    session: AsyncSession, instance_id: str, run_id: str, kinds: Sequence[str]
+) -> None:
+    """Drop what an earlier attempt of a step stored, and raw payloads older than 14 days."""
+    await session.execute(
+        delete(TemuRawResponse).where(
+            TemuRawResponse.instance_id == instance_id,
+            TemuRawResponse.run_id == run_id,
+            TemuRawResponse.kind.in_(kinds),
+        )
+    )
+    await session.execute(
+        delete(TemuRawResponse).where(
+            TemuRawResponse.instance_id == instance_id,
+            TemuRawResponse.created_at < utcnow() - timedelta(days=14),
+        )
+    )
+
+
+async def read_cursor(session: AsyncSession, instance_id: str, name: str) -> dict[str, Any]:
+    cursor = await session.get(TemuSyncCursor, (instance_id, name))
+    return dict(cursor.value) if cursor else {}
+
+
+async def write_cursor(
+    session: AsyncSession, instance_id: str, name: str, value: dict[str, Any]
+) -> None:
+    cursor = await session.get(TemuSyncCursor, (instance_id, name))
+    if cursor is None:
+        session.add(TemuSyncCursor(instance_id=instance_id, name=name, value=value))
+    else:
+        cursor.value = value
+
+
+async def has_products(session: AsyncSession, instance_id: str) -> bool:
+    found = await session.scalar(
+        select(TemuProduct.id).where(TemuProduct.instance_id == instance_id).limit(1)
+    )
+    return found is not None
+
+
+async def instance_stats(session: AsyncSession, instance_id: str) -> dict[str, Any]:
+    """Orders by status and stage, inventory rows needing a sync, shipments by state."""
+    by_status = await session.execute(
+        select(TemuOrder.status, func.count())
+        .where(TemuOrder.instance_id == instance_id)
+        .group_by(TemuOrder.status)
+    )
+    by_stage = await session.execute(
+        select(TemuOrder.xml_state, func.count())
+        .where(TemuOrder.instance_id == instance_id)
+        .group_by(TemuOrder.xml_state)
+    )
+    shipments = await session.execute(
+        select(TemuShipment.state, func.count())
+        .where(TemuShipment.instance_id == instance_id)
+        .group_by(TemuShipment.state)
+    )
+    inventory = await session.execute(
+        select(TemuInventory.needs_sync, func.count())
+        .where(TemuInventory.instance_id == instance_id)
+        .group_by(TemuInventory.needs_sync)
+    )
+    stock = {bool(flag): count for flag, count in inventory}
+    statuses = {str(status): count for status, count in by_status}
+    return {
+        "orders": {"total": sum(statuses.values()), "by_status": statuses},
+        "jtl_import": {state: count for state, count in by_stage.all()},  # noqa: C416
+        "shipments": {state: count for state, count in shipments.all()},  # noqa: C416
+        "inventory": {
+            "total": sum(stock.values()),
+            "needs_sync": stock.get(True, 0),
+        },
+    }
+
+
+def as_utc(seconds: int | None) -> datetime | None:
+    return datetime.fromtimestamp(seconds, UTC) if seconds else None
+
+
+async def last_successful_runs(session: AsyncSession, instance_id: str) -> dict[str, str | None]:
+    """When each workflow last completed for the instance (ISO time), by workflow name."""
+    rows = await session.execute(
+        select(Run.workflow, func.max(Run.finished_at))
+        .where(Run.instance_id == instance_id, Run.status == "completed")
+        .group_by(Run.workflow)
+    )
+    return {workflow: (at.isoformat() if at else None) for workflow, at in rows}

@@ -1,0 +1,331 @@
+"""``temu.sync_inventory``: SKU lists → products, JTL stock → inventory deltas, deltas → TEMU.
+
+``quick`` runs the last two steps only (the first quick sync of a shop reads the SKU list once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from jobwerk.core.context import StepContext
+from jobwerk.core.workflow import Workflow
+from jobwerk.modules.temu.client import BusinessError, SkuStatus, TemuClient
+from jobwerk.modules.temu.models import TemuInventory, TemuProduct
+from jobwerk.modules.temu.store import chunks, forget_raw, has_products, raw_payloads, save_raw
+from jobwerk.modules.temu.workflows import _common as common
+from jobwerk.storage.db import Database
+from jobwerk.storage.models import utcnow
+
+EDIT_CONCURRENCY = 4
+EDIT_BATCH = 40
+
+
+class SyncInventoryParams(BaseModel):
+    """Parameters of ``temu.sync_inventory`` (also the query of ``POST inventory/sync``)."""
+
+    mode: Literal["quick", "full"] = Field(
+        "quick", description="quick: JTL stock → TEMU; full: read TEMU's SKU list first"
+    )
+    verbose: bool = Field(False, description="Log every stock change sent")
+
+
+sync_inventory = Workflow(
+    "temu.sync_inventory",
+    SyncInventoryParams,
+    title="TEMU inventory sync",
+    description=(
+        "Reads TEMU's SKU list (full mode), compares JTL-Wawi stock with the stock at TEMU and "
+        "sends the differences to TEMU, one call per goods."
+    ),
+)
+
+
+def _key(sku: str | None) -> str:
+    # JTL compares article numbers case-insensitively, ignoring surrounding spaces.
+    return (sku or "").strip().casefold()
+
+
+@sync_inventory.step("api_to_json", title="TEMU SKU lists → raw responses", timeout=3600, retries=2)
+async def fetch_skus(ctx: StepContext[SyncInventoryParams]) -> dict[str, Any]:
+    settings, owner = common.settings_of(ctx), common.instance_id(ctx)
+    db = common.database(ctx)
+    if ctx.params.mode == "quick":
+        async with db.session() as session:
+            if await has_products(session, owner):
+                return {"run_id": ctx.run_id, "skipped": True}
+        ctx.info("no TEMU products stored yet: reading the SKU list once")
+    pages: list[tuple[str, Any]] = []
+    seen = 0
+    async with common.temu_session(ctx, settings) as client:
+        for status in (SkuStatus.ACTIVE, SkuStatus.INACTIVE):
+            seen = await _read_status(ctx, client, status, pages, seen)
+    async with db.write() as session:
+        await forget_raw(session, owner, ctx.run_id, ("sku_page",))
+        await save_raw(session, owner, ctx.run_id, "sku_page", pages)
+    ctx.count("skus_listed", seen)
+    return {"run_id": ctx.run_id, "skipped": False, "skus": seen}
+
+
+async def _read_status(
+    ctx: StepContext[SyncInventoryParams],
+    client: TemuClient,
+    status: int,
+    pages: list[tuple[str, Any]],
+    seen: int,
+) -> int:
+    page_no, count = 1, 0
+    while True:
+        ctx.check_cancelled()
+        page = await client.list_skus(status, page_no=page_no)
+        skus = [sku.model_dump(mode="json", by_alias=True) for sku in page.sku_list]
+        pages.append((f"{status}-{page_no}", skus))
+        count += len(skus)
+        ctx.progress(seen + count, None, message=f"SKU list, status {status}, page {page_no}")
+        if not skus or count >= page.total:
+            return seen + count
+        page_no += 1
+
+
+@sync_inventory.step("json_to_db", title="Raw responses → products", timeout=3600)
+async def import_products(ctx: StepContext[SyncInventoryParams]) -> dict[str, Any]:
+    fetched = ctx.outputs["api_to_json"]
+    if fetched.get("skipped"):
+        return {"skipped": True}
+    owner = common.instance_id(ctx)
+    async with common.database(ctx).write() as session:
+        pages = await raw_payloads(session, owner, fetched["run_id"], "sku_page")
+        listed = {int(s["skuId"]): s for page in pages.values() for s in page}
+        counts = await _save_products(session, owner, listed)
+    for name, value in counts.items():
+        ctx.count(name, value)
+    return counts
+
+
+async def _save_products(
+    session: AsyncSession, owner: str, listed: dict[int, dict[str, Any]]
+) -> dict[str, int]:
+    now = utcnow()
+    found = await session.execute(
+        select(TemuProduct.sku_id, TemuProduct.id).where(TemuProduct.instance_id == owner)
+    )
+    products: dict[int, int] = {sku_id: row_id for sku_id, row_id in found.all()}  # noqa: C416
+    stock = {
+        sku_id: (row_id, jtl)
+        for sku_id, row_id, jtl in await session.execute(
+            select(TemuInventory.sku_id, TemuInventory.id, TemuInventory.jtl_stock).where(
+                TemuInventory.instance_id == owner
+            )
+        )
+    }
+    new_products, changed_products, new_stock, changed_stock = [], [], [], []
+    for sku_id, sku in listed.items():
+        values = {
+            "goods_id": int(sku["goodsId"]),
+            "sku_sn": sku.get("skuSn"),
+            "goods_name": sku.get("goodsName"),
+            "spec_name": sku.get("specName"),
+            "status": sku.get("status4VO"),
+            "price": sku.get("price"),
+            "temu_stock": sku.get("stock"),
+            "updated_at": now,
+        }
+        if sku_id in products:
+            changed_products.append({"id": products[sku_id], **values})
+        else:
+            new_products.append({"instance_id": owner, "sku_id": sku_id, **values})
+        if not _key(sku.get("skuSn")):
+            continue
+        temu = sku.get("stock")
+        if sku_id in stock:
+            row_id, jtl = stock[sku_id]
+            changed_stock.append(
+                {"id": row_id, "temu_stock": temu, "needs_sync": jtl is not None and jtl != temu}
+            )
+        else:
+            new_stock.append(
+                {"instance_id": owner, "sku_id": sku_id, "goods_id": values["goods_id"],
+                 "sku_sn": sku["skuSn"], "temu_stock": temu, "needs_sync": False}
+            )  # fmt: skip
+    for part in chunks(new_products, 2000):
+        await session.execute(insert(TemuProduct), part)
+    for part in chunks(changed_products, 2000):
+        await session.execute(update(TemuProduct), part)
+    for part in chunks(new_stock, 2000):
+        await session.execute(insert(TemuInventory), part)
+    for part in chunks(changed_stock, 2000):
+        await session.execute(update(TemuInventory), part)
+    gone = [sku_id for sku_id in products if sku_id not in listed]
+    for part in chunks(gone):
+        await session.execute(
+            delete(TemuProduct).where(
+                TemuProduct.instance_id == owner, TemuProduct.sku_id.in_(part)
+            )
+        )
+        await session.execute(
+            delete(TemuInventory).where(
+                TemuInventory.instance_id == owner, TemuInventory.sku_id.in_(part)
+            )
+        )
+    return {"products_new": len(new_products), "products_updated": len(changed_products),
+            "products_removed": len(gone)}  # fmt: skip
+
+
+@sync_inventory.step(
+    "jtl_to_inventory", title="JTL stock → inventory deltas", timeout=3600, retries=2
+)
+async def compare_stock(ctx: StepContext[SyncInventoryParams]) -> dict[str, Any]:
+    settings, owner = common.settings_of(ctx), common.instance_id(ctx)
+    db = common.database(ctx)
+    async with db.session() as session:
+        rows = await session.execute(
+            select(
+                TemuInventory.id,
+                TemuInventory.sku_sn,
+                TemuInventory.jtl_stock,
+                TemuInventory.temu_stock,
+                TemuInventory.needs_sync,
+            ).where(TemuInventory.instance_id == owner)
+        )
+        inventory = {_key(sku): (row_id, jtl, temu, flag) for row_id, sku, jtl, temu, flag in rows}
+    if not inventory:
+        ctx.warning("no TEMU products are stored yet: run a full inventory sync")
+        return {"compared": 0, "deltas": 0}
+    changes: list[dict[str, Any]] = []
+    found = 0
+    async with common.make_jtl(settings) as jtl:
+        with common.failures_as_retry():
+            async for page in jtl.read_all_stock():
+                ctx.check_cancelled()
+                for level in page:
+                    known = inventory.get(_key(level.sku))
+                    if known is None:
+                        continue
+                    found += 1
+                    row_id, old_jtl, temu, flag = known
+                    needs = level.available != temu
+                    if old_jtl != level.available or flag != needs:
+                        changes.append(
+                            {"id": row_id, "jtl_stock": level.available, "needs_sync": needs}
+                        )
+                ctx.progress(found, len(inventory), message="comparing JTL stock")
+    async with db.write() as session:
+        for part in chunks(changes, 2000):
+            await session.execute(update(TemuInventory), part)
+        deltas = await _count_deltas(session, owner)
+    missing = len(inventory) - found
+    if missing:
+        ctx.info(f"{missing} TEMU SKUs have no article in JTL-Wawi; their stock is left alone")
+    ctx.count("not_in_jtl", missing)
+    ctx.count("deltas", deltas)
+    return {"compared": found, "changed": len(changes), "deltas": deltas}
+
+
+async def _count_deltas(session: AsyncSession, owner: str) -> int:
+    rows = await session.scalars(
+        select(TemuInventory.id).where(
+            TemuInventory.instance_id == owner, TemuInventory.needs_sync.is_(True)
+        )
+    )
+    return len(list(rows))
+
+
+@sync_inventory.step("inventory_to_api", title="Inventory deltas → TEMU", timeout=3600, retries=2)
+async def push_stock(ctx: StepContext[SyncInventoryParams]) -> dict[str, Any]:
+    settings, owner = common.settings_of(ctx), common.instance_id(ctx)
+    db = common.database(ctx)
+    async with db.session() as session:
+        rows = await session.execute(
+            select(
+                TemuInventory.id,
+                TemuInventory.goods_id,
+                TemuInventory.sku_id,
+                TemuInventory.jtl_stock,
+                TemuInventory.temu_stock,
+            ).where(TemuInventory.instance_id == owner, TemuInventory.needs_sync.is_(True))
+        )
+        by_goods: dict[int, list[tuple[int, int, int, int | None]]] = defaultdict(list)
+        for row_id, goods_id, sku_id, jtl, temu in rows:
+            if jtl is not None:
+                by_goods[goods_id].append((row_id, sku_id, jtl, temu))
+    counts = {"stock_edits": 0, "skus_updated": 0, "skus_failed": 0}
+    warnings: list[str] = []
+    goods = sorted(by_goods)
+    if goods:
+        async with common.temu_session(ctx, settings) as client:
+            for done, part in enumerate(chunks(goods, EDIT_BATCH)):
+                ctx.check_cancelled()
+                results = await _send_batch(client, owner, {g: by_goods[g] for g in part})
+                await _save_results(db, results, counts, warnings, ctx.params.verbose, ctx)
+                ctx.progress(min((done + 1) * EDIT_BATCH, len(goods)), len(goods))
+    for name, value in counts.items():
+        ctx.count(name, value)
+    common.warn_summary(ctx, warnings, "stock changes TEMU refused")
+    ctx.result["inventory"] = counts
+    return counts
+
+
+def request_key(owner: str, goods_id: int, skus: Sequence[tuple[int, int, int, int | None]]) -> str:
+    """The same change (from → to per SKU) always gets the same ``requestUniqueKey``."""
+    change = ",".join(f"{sku}:{temu}>{jtl}" for _, sku, jtl, temu in sorted(skus))
+    return "jw" + hashlib.sha256(f"{owner}|{goods_id}|{change}".encode()).hexdigest()[:30]
+
+
+async def _send_batch(
+    client: TemuClient, owner: str, batch: dict[int, list[tuple[int, int, int, int | None]]]
+) -> list[tuple[list[tuple[int, int, int, int | None]], dict[int, str | None]]]:
+    """Send one stock edit per goods; returns per goods the rows and each SKU's error."""
+    limit = asyncio.Semaphore(EDIT_CONCURRENCY)
+
+    async def one(goods_id: int, skus: list[tuple[int, int, int, int | None]]) -> Any:
+        targets = {sku: jtl for _, sku, jtl, _ in skus}
+        async with limit:
+            try:
+                result = await client.set_stock(
+                    goods_id, targets, request_unique_key=request_key(owner, goods_id, skus)
+                )
+            except BusinessError as exc:
+                if "requestuniquekey" in exc.error_msg.casefold():
+                    return skus, {}  # this very change was applied before
+                return skus, {sku: str(exc) for sku in targets}
+        return skus, {f.sku_id: f"[{f.error_code}] {f.error_msg}" for f in result.failures}
+
+    return await common.run_all(one(g, skus) for g, skus in batch.items())
+
+
+async def _save_results(
+    db: Database,
+    results: list[tuple[list[tuple[int, int, int, int | None]], dict[int, str | None]]],
+    counts: dict[str, int],
+    warnings: list[str],
+    verbose: bool,
+    ctx: StepContext[SyncInventoryParams],
+) -> None:
+    now = utcnow()
+    synced, refused = [], []
+    for skus, errors in results:
+        counts["stock_edits"] += 1
+        for row_id, sku, jtl, temu in skus:
+            if sku in errors:
+                counts["skus_failed"] += 1
+                warnings.append(f"TEMU refused stock {jtl} for SKU {sku}: {errors[sku]}")
+                refused.append({"id": row_id, "error": errors[sku]})
+                continue
+            counts["skus_updated"] += 1
+            synced.append(
+                {"id": row_id, "temu_stock": jtl, "needs_sync": False, "error": None,
+                 "synced_at": now}
+            )  # fmt: skip
+            if verbose:
+                ctx.info(f"SKU {sku}: stock {temu} → {jtl}")
+    async with db.write() as session:
+        for changes in (synced, refused):
+            if changes:
+                await session.execute(update(TemuInventory), changes)

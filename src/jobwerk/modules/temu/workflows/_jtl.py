@@ -1,0 +1,212 @@
+"""Order steps that talk to JTL-Wawi: queue new orders as XML, read tracking numbers back."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from jobwerk.core.context import StepContext
+from jobwerk.modules.temu.client import OrderStatus, clean_tracking_number
+from jobwerk.modules.temu.jtl import ImportState, JtlDatabase, JtlOrder, render_order_xml
+from jobwerk.modules.temu.mapping import OrderNotImportable, map_order
+from jobwerk.modules.temu.models import TemuOrder, TemuOrderLine, TemuProduct, TemuShipment
+from jobwerk.modules.temu.store import chunks
+from jobwerk.modules.temu.workflows import _common as common
+from jobwerk.storage.models import utcnow
+
+BATCH = 50
+_NOT_YET = "shipping address not available yet"
+
+
+async def queue_orders(ctx: StepContext[Any]) -> dict[str, Any]:
+    """Map each new order to JTL's import XML and queue it once per TEMU parent order number."""
+    settings, owner = common.settings_of(ctx), common.instance_id(ctx)
+    db = common.database(ctx)
+    async with db.session() as session:
+        pending = list(
+            await session.scalars(
+                select(TemuOrder.id).where(
+                    TemuOrder.instance_id == owner,
+                    TemuOrder.xml_state == "pending",
+                    TemuOrder.status == OrderStatus.UN_SHIPPING,
+                    TemuOrder.shipping_info.is_not(None),
+                )
+            )
+        )
+    queued: list[JtlOrder] = []
+    warnings: list[str] = []
+    counts = {"queued": 0, "already_in_jtl": 0, "not_importable": 0, "waiting": 0}
+    async with common.make_jtl(settings) as jtl:
+        with common.failures_as_retry():
+            for done, part in enumerate(chunks(pending, BATCH)):
+                ctx.check_cancelled()
+                async with db.write() as session:
+                    await _queue_batch(ctx, session, jtl, part, queued, warnings, counts)
+                ctx.progress(min((done + 1) * BATCH, len(pending)), len(pending))
+    for name, value in counts.items():
+        ctx.count(name, value)
+    common.warn_summary(ctx, warnings, "order warnings (see the XML export)")
+    if queued:
+        path = ctx.export_dir / "jtl-orders.xml"
+        path.write_bytes(render_order_xml(queued))
+        ctx.add_export(path, content_type="application/xml", title="Orders queued for JTL-Wawi")
+    ctx.result["jtl"] = counts
+    return counts
+
+
+async def _queue_batch(
+    ctx: StepContext[Any],
+    session: AsyncSession,
+    jtl: JtlDatabase,
+    ids: Sequence[int],
+    queued: list[JtlOrder],
+    warnings: list[str],
+    counts: dict[str, int],
+) -> None:
+    settings = common.settings_of(ctx)
+    orders = list(await session.scalars(select(TemuOrder).where(TemuOrder.id.in_(ids))))
+    skus, prices = await _sku_lookup(session, ctx, [o.id for o in orders])
+    for order in orders:
+        try:
+            mapped = map_order(
+                order.order,
+                order.shipping_info or {},
+                order.amounts,
+                settings=settings.mapping(),
+                sku_by_sku_id=skus,
+                fallback_unit_prices=prices,
+            )
+        except OrderNotImportable as exc:
+            if exc.reason == _NOT_YET:
+                counts["waiting"] += 1
+                continue
+            order.xml_state, order.note = "not_importable", exc.reason
+            counts["not_importable"] += 1
+            warnings.append(exc.message)
+            continue
+        result = await jtl.queue_order_xml(order.parent_order_sn, render_order_xml(mapped))
+        order.xml_state, order.xml_queued_at = "queued", utcnow()
+        order.jtl_import_id = result.import_id or order.jtl_import_id
+        order.note = None if result.queued else result.reason
+        counts["queued" if result.queued else "already_in_jtl"] += 1
+        if result.queued:
+            queued.append(mapped)
+        warnings.extend(f"{order.parent_order_sn}: {w}" for w in mapped.warnings)
+        if ctx.params.verbose:
+            ctx.info(f"order {order.parent_order_sn}: {result.reason}")
+
+
+async def _sku_lookup(
+    session: AsyncSession, ctx: StepContext[Any], order_ids: list[int]
+) -> tuple[dict[int, str], dict[str, Decimal]]:
+    """Seller SKUs by TEMU skuId and gross prices by seller SKU, from the stored SKU list."""
+    sku_ids = set(
+        await session.scalars(
+            select(TemuOrderLine.sku_id).where(TemuOrderLine.order_id.in_(order_ids))
+        )
+    )
+    rows = await session.execute(
+        select(TemuProduct.sku_id, TemuProduct.sku_sn, TemuProduct.price).where(
+            TemuProduct.instance_id == common.instance_id(ctx), TemuProduct.sku_id.in_(sku_ids)
+        )
+    )
+    skus: dict[int, str] = {}
+    prices: dict[str, Decimal] = {}
+    for sku_id, sku_sn, price in rows:
+        if not sku_sn:
+            continue
+        skus[sku_id] = sku_sn
+        try:
+            prices[sku_sn] = Decimal(price or "")
+        except InvalidOperation:
+            continue
+    return skus, prices
+
+
+async def read_tracking(ctx: StepContext[Any]) -> dict[str, Any]:
+    """Tracking numbers of orders JTL shipped; import failures are reported."""
+    settings, owner = common.settings_of(ctx), common.instance_id(ctx)
+    db = common.database(ctx)
+    async with db.session() as session:
+        numbers = list(
+            await session.scalars(
+                select(TemuOrder.parent_order_sn).where(
+                    TemuOrder.instance_id == owner,
+                    TemuOrder.xml_state == "queued",
+                    TemuOrder.tracking_state == "none",
+                )
+            )
+        )
+    counts = {"shipped": 0, "packages": 0, "failed_imports": 0, "waiting": 0}
+    warnings: list[str] = []
+    async with common.make_jtl(settings) as jtl:
+        with common.failures_as_retry():
+            tracking = await jtl.read_tracking(numbers)
+            waiting = [n for n in numbers if n not in tracking]
+            statuses = await jtl.order_import_status(waiting) if waiting else {}
+    for status in statuses.values():
+        if status.state is ImportState.FAILED:
+            counts["failed_imports"] += 1
+            warnings.append(
+                f"JTL could not import TEMU order {status.external_order_number}: {status.error}"
+            )
+    counts["waiting"] = len(waiting) - counts["failed_imports"]
+    async with db.write() as session:
+        for number, packages in tracking.items():
+            await _store_packages(session, owner, number, packages, counts, warnings)
+    for name, value in counts.items():
+        ctx.count(name, value)
+    common.warn_summary(ctx, warnings, "tracking warnings")
+    return counts
+
+
+async def _store_packages(
+    session: AsyncSession,
+    owner: str,
+    number: str,
+    packages: list[Any],
+    counts: dict[str, int],
+    warnings: list[str],
+) -> None:
+    known = set(
+        await session.scalars(
+            select(TemuShipment.tracking_number).where(
+                TemuShipment.instance_id == owner, TemuShipment.parent_order_sn == number
+            )
+        )
+    )
+    usable = [p for p in packages if clean_tracking_number(p.tracking_number or "")]
+    if not usable:
+        warnings.append(f"TEMU order {number} was shipped by JTL without a tracking number")
+    for package in usable:
+        tracking_number = clean_tracking_number(package.tracking_number)
+        if tracking_number in known:
+            continue
+        known.add(tracking_number)
+        session.add(
+            TemuShipment(
+                instance_id=owner,
+                parent_order_sn=number,
+                tracking_number=tracking_number,
+                jtl_carrier=package.carrier,
+                jtl_package_id=package.package_id,
+                shipped_at=_aware(package.shipped_at),
+            )
+        )
+        counts["packages"] += 1
+    counts["shipped"] += 1
+    await session.execute(
+        update(TemuOrder)
+        .where(TemuOrder.instance_id == owner, TemuOrder.parent_order_sn == number)
+        .values(tracking_state="found" if usable else "no_tracking", updated_at=utcnow())
+    )
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    # JTL stores the server's local time without a zone; kept as UTC-labelled wall time.
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value

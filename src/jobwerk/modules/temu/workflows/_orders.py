@@ -1,0 +1,241 @@
+"""``temu.sync_orders``: TEMU orders → raw responses → database → JTL XML → tracking → TEMU."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from pydantic import BaseModel, Field, field_validator
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from jobwerk.core.context import StepContext
+from jobwerk.core.workflow import Workflow
+from jobwerk.modules.temu.client import (
+    OrderListItem,
+    OrderStatus,
+    PermissionDeniedError,
+    TemuClient,
+    TimeWindow,
+)
+from jobwerk.modules.temu.models import TemuOrder, TemuOrderLine
+from jobwerk.modules.temu.store import as_utc, chunks, forget_raw, raw_payloads, save_raw
+from jobwerk.modules.temu.workflows import _common as common
+from jobwerk.modules.temu.workflows._jtl import queue_orders, read_tracking
+from jobwerk.modules.temu.workflows._tracking import report_tracking
+
+DAY = 86_400
+DETAIL_CONCURRENCY = 8
+ORDER_STATUSES = frozenset({1, 2, 3, 4, 41, 5, 51})
+
+
+class SyncOrdersParams(BaseModel):
+    """Parameters of ``temu.sync_orders`` (also the query parameters of ``POST orders/sync``)."""
+
+    days_back: int = Field(7, ge=1, le=90, description="Read orders created in the last N days")
+    parent_order_status: int | None = Field(
+        None,
+        description=(
+            "Only orders in this TEMU status (1 pending, 2 to ship, 3 cancelled, 4 shipped, "
+            "41 partly shipped, 5 received, 51 partly received); empty or 0: every status"
+        ),
+    )
+    verbose: bool = Field(False, description="Log every order handled")
+
+    @field_validator("parent_order_status")
+    @classmethod
+    def _known_status(cls, value: int | None) -> int | None:
+        if value in (None, 0):
+            return None
+        if value not in ORDER_STATUSES:
+            raise ValueError(f"unknown TEMU order status {value}; one of {sorted(ORDER_STATUSES)}")
+        return value
+
+
+sync_orders = Workflow(
+    "temu.sync_orders",
+    SyncOrdersParams,
+    title="TEMU order sync",
+    description=(
+        "Fetches TEMU orders, stores the raw responses and the orders, queues new orders as XML "
+        "for JTL-Wawi, reads tracking numbers from JTL and confirms the shipments at TEMU."
+    ),
+)
+
+
+@sync_orders.step("api_to_json", title="TEMU orders → raw responses", timeout=3600, retries=2)
+async def fetch_orders(ctx: StepContext[SyncOrdersParams]) -> dict[str, Any]:
+    settings, owner = common.settings_of(ctx), common.instance_id(ctx)
+    now = int(time.time())
+    window = TimeWindow(now - ctx.params.days_back * DAY, now + 3600)
+    async with common.temu_session(ctx, settings) as client:
+        ctx.progress(0, None, message="reading the order list")
+        orders = await client.list_all_orders(
+            parent_order_status=ctx.params.parent_order_status, created=window
+        )
+        ctx.count("orders_listed", len(orders))
+        wanted = await _needing_details(ctx, owner, orders)
+        details = await _fetch_details(ctx, client, wanted)
+    async with common.database(ctx).write() as session:
+        await forget_raw(session, owner, ctx.run_id, ("order", "shipping_info", "amount"))
+        order_rows = [
+            (o.parent_order_map.parent_order_sn, o.model_dump(mode="json", by_alias=True))
+            for o in orders
+        ]
+        await save_raw(session, owner, ctx.run_id, "order", order_rows)
+        for kind in ("shipping_info", "amount"):
+            await save_raw(session, owner, ctx.run_id, kind, details[kind])
+    return {"run_id": ctx.run_id, "orders": len(orders), "details": len(wanted)}
+
+
+async def _needing_details(
+    ctx: StepContext[SyncOrdersParams], owner: str, orders: list[OrderListItem]
+) -> list[str]:
+    """Orders to ship that are not in JTL yet and have no complete address stored."""
+    to_ship = [
+        o.parent_order_map.parent_order_sn
+        for o in orders
+        if o.parent_order_map.parent_order_status == OrderStatus.UN_SHIPPING
+    ]
+    done: set[str] = set()
+    async with common.database(ctx).session() as session:
+        for part in chunks(to_ship):
+            rows = await session.execute(
+                select(
+                    TemuOrder.parent_order_sn, TemuOrder.xml_state, TemuOrder.shipping_info
+                ).where(TemuOrder.instance_id == owner, TemuOrder.parent_order_sn.in_(part))
+            )
+            done.update(
+                sn for sn, state, info in rows if state != "pending" or _address_complete(info)
+            )
+    return [sn for sn in to_ship if sn not in done]
+
+
+def _address_complete(info: dict[str, Any] | None) -> bool:
+    return bool(info and info.get("addressLine1") and info.get("postCode"))
+
+
+async def _fetch_details(
+    ctx: StepContext[SyncOrdersParams], client: TemuClient, numbers: list[str]
+) -> dict[str, list[tuple[str, Any]]]:
+    """Shipping info (and amounts, while the token may read them) of each order."""
+    found: dict[str, list[tuple[str, Any]]] = {"shipping_info": [], "amount": []}
+    amounts_allowed = True
+    limit = asyncio.Semaphore(DETAIL_CONCURRENCY)
+    done = 0
+
+    async def one(sn: str) -> None:
+        nonlocal amounts_allowed, done
+        async with limit:
+            ctx.check_cancelled()
+            info = await client.get_shipping_info(sn)
+            found["shipping_info"].append((sn, info.model_dump(mode="json", by_alias=True)))
+            if amounts_allowed:
+                try:
+                    amount = await client.get_order_amount(sn)
+                except PermissionDeniedError as exc:
+                    if amounts_allowed:
+                        amounts_allowed = False
+                        ctx.warning(
+                            "TEMU amount query not permitted for this token "
+                            f"({exc.error_code}); prices come from the SKU list instead"
+                        )
+                else:
+                    found["amount"].append((sn, amount.model_dump(mode="json", by_alias=True)))
+            done += 1
+            ctx.progress(done, len(numbers), message="reading shipping info and amounts")
+
+    for part in chunks(numbers, 200):
+        await common.run_all(one(sn) for sn in part)
+    return found
+
+
+@sync_orders.step("json_to_db", title="Raw responses → database", timeout=3600)
+async def import_orders(ctx: StepContext[SyncOrdersParams]) -> dict[str, Any]:
+    owner = common.instance_id(ctx)
+    source_run = ctx.outputs["api_to_json"]["run_id"]
+    created = updated = 0
+    async with common.database(ctx).write() as session:
+        orders = await raw_payloads(session, owner, source_run, "order")
+        infos = await raw_payloads(session, owner, source_run, "shipping_info")
+        amounts = await raw_payloads(session, owner, source_run, "amount")
+        numbers = list(orders)
+        for index, part in enumerate(chunks(numbers)):
+            existing = {
+                o.parent_order_sn: o
+                for o in await session.scalars(
+                    select(TemuOrder).where(
+                        TemuOrder.instance_id == owner, TemuOrder.parent_order_sn.in_(part)
+                    )
+                )
+            }
+            rows = []
+            for sn in part:
+                row = existing.get(sn)
+                if row is None:
+                    row = TemuOrder(instance_id=owner, parent_order_sn=sn, order={})
+                    session.add(row)
+                    created += 1
+                else:
+                    updated += 1
+                _apply(row, orders[sn], infos.get(sn), amounts.get(sn))
+                rows.append(row)
+                if ctx.params.verbose:
+                    ctx.info(f"order {sn}: status {row.status}")
+            await session.flush()
+            await _save_lines(session, rows, orders)
+            ctx.progress(min((index + 1) * 500, len(numbers)), len(numbers))
+    ctx.count("orders_new", created)
+    ctx.count("orders_updated", updated)
+    ctx.result["orders"] = {"new": created, "updated": updated}
+    return {"new": created, "updated": updated}
+
+
+def _apply(
+    row: TemuOrder,
+    order: dict[str, Any],
+    info: dict[str, Any] | None,
+    amount: dict[str, Any] | None,
+) -> None:
+    parent = order["parentOrderMap"]
+    row.order = order
+    row.status = int(parent["parentOrderStatus"])
+    row.region_id = parent.get("regionId")
+    row.ordered_at = as_utc(parent.get("parentOrderTime"))
+    row.temu_updated_at = as_utc(parent.get("updateTime"))
+    if info is not None:
+        row.shipping_info = info
+    if amount is not None:
+        row.amounts = amount
+
+
+async def _save_lines(session: AsyncSession, rows: list[TemuOrder], orders: dict[str, Any]) -> None:
+    ids = [row.id for row in rows]
+    lines = {
+        (line.order_id, line.order_sn): line
+        for line in await session.scalars(
+            select(TemuOrderLine).where(TemuOrderLine.order_id.in_(ids))
+        )
+    }
+    for row in rows:
+        for item in orders[row.parent_order_sn].get("orderList", []):
+            products = item.get("productList") or [{}]
+            line = lines.get((row.id, item["orderSn"]))
+            if line is None:
+                line = TemuOrderLine(order_id=row.id, order_sn=item["orderSn"])
+                session.add(line)
+            line.status = int(item["orderStatus"])
+            line.goods_id = int(item["goodsId"])
+            line.sku_id = int(item["skuId"])
+            line.sku_sn = products[0].get("extCode")
+            line.quantity = int(item["quantity"])
+            line.name = item.get("goodsName")
+
+
+# Registered after the first two steps: the order of registration is the order of the steps.
+sync_orders.step("db_to_xml", title="Database → JTL XML", timeout=3600, retries=2)(queue_orders)
+sync_orders.step("jtl_to_tracking", title="JTL → tracking", timeout=3600, retries=2)(read_tracking)
+sync_orders.step("tracking_to_api", title="Tracking → TEMU", timeout=3600, retries=2)(
+    report_tracking
+)

@@ -1,0 +1,444 @@
+"""The TEMU workflows end to end over HTTP: the app, a served TEMU sandbox and a JTL replica."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import func, select
+
+from jobwerk.app import create_app
+from jobwerk.config import Settings
+from jobwerk.core.instances import create_instance, get_instance, update_settings
+from jobwerk.core.runtime import Runtime
+from jobwerk.modules.registry import ensure_default_jobs
+from jobwerk.modules.temu import module as temu_module
+from jobwerk.modules.temu.demo import create_matching_replica
+from jobwerk.modules.temu.jtl import JtlDatabase, JtlWorkerSimulator, create_jtl_engine
+from jobwerk.modules.temu.jtl._replica import set_stock
+from jobwerk.modules.temu.models import TemuInventory, TemuOrder, TemuShipment
+from jobwerk.modules.temu.sandbox import SandboxServer, TemuSandbox
+from jobwerk.modules.temu.workflows._inventory import request_key
+from tests.api.conftest import ADMIN, http_client, make_settings
+
+TO_SHIP = 2
+
+
+@dataclass
+class Shop:
+    """A TEMU sandbox shop served over HTTP and its JTL-Wawi replica."""
+
+    sandbox: TemuSandbox
+    server: SandboxServer
+    jtl_url: str
+    jtl_path: Path
+
+    def settings(self, **overrides: Any) -> dict[str, Any]:
+        return {
+            "app_key": "sandbox-app-key",
+            "app_secret": "sandbox-app-secret",
+            "access_token": "sandbox-access-token",
+            "base_url": self.server.router_url(),
+            "jtl_url": self.jtl_url,
+            "rate_limit": 1000.0,
+            "max_retries": 1,
+            "backoff_seconds": 0.01,
+            **overrides,
+        }
+
+    def to_ship(self) -> list[str]:
+        return [
+            o.parent_order_sn for o in self.sandbox.state.orders.values() if o.status == TO_SHIP
+        ]
+
+
+def open_shop(
+    folder: Path, *, seed: int, orders: int = 24, skus: int = 40, changed: float = 0.0
+) -> Shop:
+    sandbox = TemuSandbox(seed=seed, orders=orders, skus=skus, rate_limit=None)
+    server = SandboxServer(sandbox)
+    server.start()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "eazybusiness.db"
+    return Shop(sandbox, server, create_matching_replica(path, sandbox, changed=changed), path)
+
+
+@pytest.fixture
+def shop(tmp_path: Path) -> Iterator[Shop]:
+    opened = open_shop(tmp_path / "shop-a", seed=5, changed=0.1)
+    yield opened
+    opened.server.stop()
+
+
+@pytest.fixture
+def api_settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path / "jobwerk").model_copy(update={"modules": ["temu"]})
+
+
+@pytest.fixture
+async def app(api_settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(api_settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def api(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with http_client(app) as value:
+        yield value
+
+
+async def wait_for_run(api: httpx.AsyncClient, run_id: str, seconds: float = 60) -> dict[str, Any]:
+    """Poll a run until it ends (tests only; the API itself pushes updates)."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        run: dict[str, Any] = (await api.get(f"/api/v1/jobs/{run_id}", headers=ADMIN)).json()
+        if run["status"] in ("completed", "failed", "cancelled"):
+            return run
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"run stayed {run['status']}")
+        await asyncio.sleep(0.05)
+
+
+def runtime_of(app: FastAPI) -> Runtime:
+    runtime: Runtime = app.state.runtime
+    return runtime
+
+
+async def add_instance(
+    app: FastAPI, name: str, settings: dict[str, Any], *, primary: bool | None = None
+) -> str:
+    runtime = runtime_of(app)
+    async with runtime.transaction() as session:
+        instance = await create_instance(
+            session,
+            runtime.box,
+            "temu",
+            temu_module.settings_model,
+            name,
+            settings,
+            primary=primary,
+        )
+    await ensure_default_jobs(runtime, temu_module, instance)
+    return instance.id
+
+
+@pytest.fixture
+async def instance(app: FastAPI, shop: Shop) -> str:
+    return await add_instance(app, "Shop A", shop.settings())
+
+
+async def sync(
+    api: httpx.AsyncClient, what: str, instance_id: str | None = None, **params: Any
+) -> dict[str, Any]:
+    """Trigger a sync over the module API and wait for the run to end."""
+    prefix = f"/api/temu/instances/{instance_id}" if instance_id else "/api/temu"
+    answer = await api.post(f"{prefix}/{what}/sync", params=params, headers=ADMIN)
+    assert answer.status_code == 202, answer.text
+    return await wait_for_run(api, answer.json()["run_id"])
+
+
+async def sync_orders(api: httpx.AsyncClient, instance_id: str | None = None) -> dict[str, Any]:
+    return await sync(api, "orders", instance_id, days_back=30)
+
+
+def counts(run: dict[str, Any]) -> dict[str, int]:
+    found: dict[str, int] = run["result"].get("counts", {})
+    return found
+
+
+def exports(app: FastAPI, run: dict[str, Any]) -> dict[str, Path]:
+    folder = runtime_of(app).settings.data_dir / "exports" / run["id"]
+    return {entry["name"]: folder / entry["name"] for entry in run["result"].get("exports", [])}
+
+
+async def count_rows(app: FastAPI, model: Any, **where: Any) -> int:
+    async with runtime_of(app).db.session() as session:
+        statement = select(func.count()).select_from(model)
+        for name, value in where.items():
+            statement = statement.where(getattr(model, name) == value)
+        return int(await session.scalar(statement) or 0)
+
+
+async def jtl_queued(shop: Shop) -> set[str]:
+    async with JtlDatabase.from_url(shop.jtl_url) as jtl:
+        statuses = await jtl.order_import_status(shop.to_ship())
+    return {n for n, s in statuses.items() if s.state.value != "missing"}
+
+
+async def worker_ships(shop: Shop) -> int:
+    worker = JtlWorkerSimulator(shop.jtl_url)
+    try:
+        await worker.import_pending()
+        return len(await worker.ship())
+    finally:
+        await worker.close()
+
+
+# -- orders -----------------------------------------------------------------------------
+
+
+async def test_orders_flow_to_jtl_and_tracking_back_to_temu(
+    app: FastAPI, api: httpx.AsyncClient, shop: Shop, instance: str
+) -> None:
+    to_ship = shop.to_ship()
+    assert to_ship, "the seeded shop has orders to ship"
+
+    first = await sync_orders(api)
+
+    assert first["status"] == "completed", first
+    assert counts(first)["queued"] == len(to_ship)
+    assert await jtl_queued(shop) == set(to_ship)
+    assert await count_rows(app, TemuOrder) == len(shop.sandbox.state.orders)
+    files = exports(app, first)
+    xml = files["jtl-orders.xml"].read_bytes()
+    assert all(sn.encode() in xml for sn in to_ship)
+    archive = [
+        json.loads(line) for line in files["temu-api_to_json.jsonl"].read_text().splitlines()
+    ]
+    assert {"bg.order.list.v2.get", "bg.order.shippinginfo.v2.get"} <= {
+        r["api_type"] for r in archive
+    }
+    assert "sandbox-access-token" not in files["temu-api_to_json.jsonl"].read_text()
+    assert any("amount query not permitted" in w for w in first["result"]["warnings"])
+
+    assert await worker_ships(shop) == len(to_ship)
+    second = await sync_orders(api)
+
+    assert second["status"] == "completed", second
+    assert counts(second)["queued"] == 0
+    assert counts(second)["confirmed"] == len(to_ship)
+    for sn in to_ship:
+        assert shop.sandbox.order(sn).status == 4  # type: ignore[union-attr]
+    assert await count_rows(app, TemuShipment, state="confirmed") >= len(to_ship)
+
+    requests_before = shop.sandbox.request_count
+    third = await sync_orders(api)
+
+    assert third["status"] == "completed"
+    assert counts(third).get("confirmed", 0) == 0
+    assert counts(third).get("queued", 0) == 0
+    assert "temu-tracking_to_api.jsonl" not in exports(app, third)
+    # Only the order list is read again: nothing left to fetch, queue or confirm.
+    assert shop.sandbox.request_count - requests_before == 1
+
+
+async def test_a_confirmation_that_may_have_reached_temu_is_checked_not_resent(
+    app: FastAPI, api: httpx.AsyncClient, shop: Shop, instance: str
+) -> None:
+    await sync_orders(api)
+    await worker_ships(shop)
+    shop.sandbox.inject_fault("response_lost", "bg.logistics.shipment.v2.confirm", count=1)
+
+    run = await sync_orders(api)
+
+    assert run["status"] == "completed", run
+    archive = exports(app, run)["temu-tracking_to_api.jsonl"].read_text().splitlines()
+    records = [json.loads(line) for line in archive]
+    confirms = [r for r in records if r["api_type"] == "bg.logistics.shipment.v2.confirm"]
+    checks = [r for r in records if r["api_type"] == "bg.logistics.shipment.v2.get"]
+    assert confirms
+    assert checks, "the ambiguous confirmation was verified with get_shipments"
+    assert counts(run)["confirmed"] + counts(run)["already_at_temu"] >= 1
+    assert await count_rows(app, TemuShipment, state="sending") == 0
+    assert not [o for o in shop.sandbox.state.orders.values() if o.status == TO_SHIP]
+
+
+async def test_transient_temu_faults_are_retried_and_archived(
+    app: FastAPI, api: httpx.AsyncClient, shop: Shop, instance: str
+) -> None:
+    shop.sandbox.inject_fault("rate_limit", "bg.order.list.v2.get", count=1)
+    shop.sandbox.inject_fault("malformed", "bg.order.shippinginfo.v2.get", count=1)
+
+    run = await sync_orders(api)
+
+    assert run["status"] == "completed", run
+    archive = exports(app, run)["temu-api_to_json.jsonl"].read_text()
+    records = [json.loads(line) for line in archive.splitlines()]
+    assert sum(1 for r in records if r["error"]) >= 2
+    assert counts(run)["queued"] == len(shop.to_ship())
+
+
+async def test_persistent_temu_failure_is_a_clear_step_error_and_retry_recovers(
+    app: FastAPI, api: httpx.AsyncClient, shop: Shop, instance: str
+) -> None:
+    shop.sandbox.inject_fault("system_error", "bg.order.list.v2.get", count=100)
+
+    failed = await sync_orders(api)
+
+    assert failed["status"] == "failed"
+    assert failed["error"].startswith("api_to_json: TEMU:")
+    assert "gave up after 3 attempts" in failed["error"]
+    assert await count_rows(app, TemuOrder) == 0
+    shop.sandbox.clear_faults()
+
+    answer = await api.post(f"/api/v1/jobs/{failed['id']}/retry", headers=ADMIN)
+    assert answer.status_code == 202, answer.text
+    retried = await wait_for_run(api, answer.json()["id"])
+
+    assert retried["status"] == "completed", retried
+    assert await jtl_queued(shop) == set(shop.to_ship())
+
+
+async def test_jtl_unreachable_mid_run_keeps_data_consistent_and_retry_completes(
+    app: FastAPI, api: httpx.AsyncClient, shop: Shop, tmp_path: Path
+) -> None:
+    missing = tmp_path / "no-such-folder" / "eazybusiness.db"
+    instance_id = await add_instance(app, "Shop A", shop.settings(jtl_url=f"sqlite:///{missing}"))
+
+    failed = await sync_orders(api)
+
+    assert failed["status"] == "failed"
+    assert failed["error"].startswith("db_to_xml: JTL database unavailable")
+    assert await count_rows(app, TemuOrder, xml_state="queued") == 0
+    assert await count_rows(app, TemuOrder, xml_state="pending") == len(shop.sandbox.state.orders)
+
+    runtime = runtime_of(app)
+    async with runtime.transaction() as session:
+        instance = await get_instance(session, instance_id)
+        await update_settings(
+            session, runtime.box, instance, temu_module.settings_model, {"jtl_url": shop.jtl_url}
+        )
+    answer = await api.post(f"/api/v1/jobs/{failed['id']}/retry", headers=ADMIN)
+    retried = await wait_for_run(api, answer.json()["id"])
+
+    assert retried["status"] == "completed", retried
+    assert "orders_listed" not in counts(retried), "the completed TEMU steps were not repeated"
+    assert await jtl_queued(shop) == set(shop.to_ship())
+    assert await count_rows(app, TemuOrder, xml_state="queued") == len(shop.to_ship())
+
+
+async def test_two_instances_side_by_side(
+    app: FastAPI, api: httpx.AsyncClient, shop: Shop, instance: str, tmp_path: Path
+) -> None:
+    other = open_shop(tmp_path / "shop-b", seed=9, orders=10)
+    try:
+        second = await add_instance(app, "Shop B", other.settings())
+        jobs = {job["job_id"] for job in (await api.get("/api/jobs", headers=ADMIN)).json()}
+        assert {
+            "sync_orders",
+            "sync_inventory",
+            "sync_orders_shop_b",
+            "sync_inventory_shop_b",
+        } <= jobs
+
+        run_a = await sync_orders(api)
+        run_b = await sync_orders(api, second)
+
+        assert run_a["status"] == run_b["status"] == "completed"
+        assert run_b["job_id"] == "sync_orders_shop_b"
+        assert await jtl_queued(shop) == set(shop.to_ship())
+        assert await jtl_queued(other) == set(other.to_ship())
+        assert await count_rows(app, TemuOrder, instance_id=instance) == len(
+            shop.sandbox.state.orders
+        )
+        assert await count_rows(app, TemuOrder, instance_id=second) == len(
+            other.sandbox.state.orders
+        )
+    finally:
+        other.server.stop()
+
+
+# -- inventory --------------------------------------------------------------------------
+
+
+def _changed_goods(shop: Shop) -> set[int]:
+    engine = create_jtl_engine(shop.jtl_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.exec_driver_sql(
+                "SELECT a.cArtNr, l.fVerfuegbar FROM tArtikel a JOIN tlagerbestand l "
+                "ON l.kArtikel = a.kArtikel"
+            ).all()
+    finally:
+        engine.dispose()
+    stock = {sku: int(available) for sku, available in rows}
+    return {
+        sku.goods_id
+        for sku in shop.sandbox.state.skus.values()
+        if stock.get(sku.sku_sn) not in (None, sku.stock)
+    }
+
+
+async def test_inventory_full_then_quick_sends_only_differences(
+    app: FastAPI, api: httpx.AsyncClient, shop: Shop, instance: str
+) -> None:
+    changed = _changed_goods(shop)
+    assert changed
+
+    full = await sync(api, "inventory", mode="full")
+
+    assert full["status"] == "completed", full
+    assert counts(full)["stock_edits"] == len(changed)
+    assert _changed_goods(shop) == set()
+    assert await count_rows(app, TemuInventory, needs_sync=True) == 0
+
+    again = await sync(api, "inventory", mode="quick")
+    assert again["status"] == "completed"
+    assert counts(again).get("stock_edits", 0) == 0
+    assert "temu-api_to_json.jsonl" not in exports(app, again)
+
+    sku = next(iter(shop.sandbox.state.skus.values()))
+    engine = create_jtl_engine(shop.jtl_url)
+    try:
+        with engine.begin() as conn:
+            article = conn.exec_driver_sql(
+                "SELECT kArtikel FROM tArtikel WHERE cArtNr = ?", (sku.sku_sn,)
+            ).scalar_one()
+            set_stock(conn, article, 1, Decimal(sku.stock + 3))
+    finally:
+        engine.dispose()
+    quick = await sync(api, "inventory")
+
+    assert quick["status"] == "completed", quick
+    assert counts(quick)["stock_edits"] == 1
+    assert shop.sandbox.state.skus[sku.sku_id].stock == sku.stock
+
+
+async def test_first_quick_sync_reads_the_sku_list_once(
+    app: FastAPI, api: httpx.AsyncClient, shop: Shop, instance: str
+) -> None:
+    changed = _changed_goods(shop)
+
+    run = await sync(api, "inventory")
+
+    assert run["status"] == "completed", run
+    assert counts(run)["skus_listed"] == len(shop.sandbox.state.skus)
+    assert counts(run)["stock_edits"] == len(changed)
+
+
+async def test_stock_edit_failure_keeps_the_delta_for_the_next_run(
+    app: FastAPI, api: httpx.AsyncClient, shop: Shop, instance: str
+) -> None:
+    shop.sandbox.inject_fault("system_error", "bg.local.goods.stock.edit", count=100)
+
+    failed = await sync(api, "inventory", mode="full")
+
+    assert failed["status"] == "failed"
+    assert failed["error"].startswith("inventory_to_api: TEMU:")
+    pending = await count_rows(app, TemuInventory, needs_sync=True)
+    assert pending > 0
+    shop.sandbox.clear_faults()
+
+    answer = await api.post(f"/api/v1/jobs/{failed['id']}/retry", headers=ADMIN)
+    retried = await wait_for_run(api, answer.json()["id"])
+
+    assert retried["status"] == "completed", retried
+    assert await count_rows(app, TemuInventory, needs_sync=True) == 0
+    assert _changed_goods(shop) == set()
+
+
+def test_request_keys_are_deterministic_per_change() -> None:
+    change = [(1, 11, 5, 3)]
+    assert request_key("a", 7, change) == request_key("a", 7, list(change))
+    assert request_key("a", 7, change) != request_key("a", 7, [(1, 11, 3, 5)])
+    assert request_key("a", 7, change) != request_key("b", 7, change)
+    assert len(request_key("a", 7, change)) <= 32
