@@ -17,7 +17,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from jobwerk import __version__
 from jobwerk.api import ws
 from jobwerk.api._hub import JobsHub
-from jobwerk.api.deps import CSRF_HEADER, require
+from jobwerk.api.deps import CSRF_HEADER, KeyCache, require
 from jobwerk.api.metrics import Metrics
 from jobwerk.api.middleware import (
     BodyLimitMiddleware,
@@ -83,6 +83,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
     app.state.modules = modules
     app.state.metrics = metrics
     app.state.hub = hub
+    app.state.key_cache = KeyCache()
     _add_error_handlers(app)
     _add_middleware(app, settings, metrics)
     _add_pages(app)

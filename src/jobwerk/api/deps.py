@@ -15,6 +15,7 @@ Module routers protect their routes with ``require``::
 from __future__ import annotations
 
 import hmac
+import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -40,6 +41,33 @@ _bearer = HTTPBearer(auto_error=False, description="An API key as a bearer token
 _cookie = APIKeyCookie(
     name=SESSION_COOKIE, auto_error=False, description="Dashboard session (POST /api/v1/auth/login)"
 )
+
+
+class KeyCache:
+    """Recently verified API keys (by hash) for a few seconds, to spare a query per request.
+
+    Revoking through this app clears it at once; a revocation made by another process (the
+    CLI, another node) takes effect within ``ttl`` seconds.
+    """
+
+    def __init__(self, ttl: float = 5.0, size: int = 10_000) -> None:
+        self.ttl = ttl
+        self.size = size
+        self._entries: dict[str, tuple[Principal, float]] = {}
+
+    def get(self, key: str) -> Principal | None:
+        entry = self._entries.get(auth.token_hash(key))
+        if entry is None or entry[1] < time.monotonic():
+            return None
+        return entry[0]
+
+    def put(self, key: str, principal: Principal) -> None:
+        if len(self._entries) >= self.size:
+            self._entries.clear()
+        self._entries[auth.token_hash(key)] = (principal, time.monotonic() + self.ttl)
+
+    def clear(self) -> None:
+        self._entries.clear()
 
 
 def get_runtime(connection: HTTPConnection) -> Runtime:
@@ -95,10 +123,14 @@ async def authenticate(
         key = connection.query_params.get("api_key")
     settings = get_runtime(connection).settings
     if key is not None:
-        static = settings.api.key.get_secret_value() if settings.api.key else None
-        principal = await auth.resolve_api_key(session, key, static)
+        cache: KeyCache = connection.app.state.key_cache
+        principal = cache.get(key)
         if principal is None:
-            raise _unauthorized("Invalid or revoked API key")
+            static = settings.api.key.get_secret_value() if settings.api.key else None
+            principal = await auth.resolve_api_key(session, key, static)
+            if principal is None:
+                raise _unauthorized("Invalid or revoked API key")
+            cache.put(key, principal)
         return principal
     cookie = connection.cookies.get(SESSION_COOKIE)
     if cookie:

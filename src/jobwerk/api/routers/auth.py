@@ -168,7 +168,8 @@ async def create_key(body: KeyCreate, runtime: RuntimeDep, _: AdminDep) -> KeyCr
 
 
 @router.delete("/keys/{name}", summary="Revoke an API key", responses={**AUTH, **responses(404)})
-async def revoke_key(name: str, runtime: RuntimeDep, _: AdminDep) -> KeyRead:
+async def revoke_key(name: str, request: Request, runtime: RuntimeDep, _: AdminDep) -> KeyRead:
     async with runtime.transaction() as session:
         row = await auth.revoke_api_key(session, name)
+    request.app.state.key_cache.clear()
     return _key_read(row)

@@ -1,0 +1,195 @@
+"""API benchmark over loopback against a real ``jobwerk serve`` process.
+
+1. ``GET /api/v1/jobs?limit=50`` with 10,000 stored runs, at 50 and 200 concurrent clients.
+2. ``/ws/logs`` fan-out: 500 connected clients, latency from a job state change (a toggle) to
+   each client receiving the ``jobs_update`` that shows it.
+
+Prints one line per figure. Usage: ``python bench/api.py [--seconds 10] [--clients 500]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+from websockets.asyncio.client import ClientConnection, connect
+
+from jobwerk.core import auth
+from jobwerk.storage.db import Database
+from jobwerk.storage.models import Run, utcnow
+
+RUNS = 10_000
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+async def seed(data_dir: Path) -> str:
+    """Store 10,000 finished runs and an API key; returns the key."""
+    database = Database(f"sqlite+aiosqlite:///{data_dir / 'jobwerk.db'}")
+    await database.upgrade()
+    start = utcnow() - timedelta(days=30)
+    async with database.write() as session:
+        session.add_all(
+            Run(
+                workflow="demo.example",
+                status=("completed", "failed", "cancelled")[index % 3],
+                trigger="schedule",
+                params={"items": 10},
+                progress=100.0,
+                created_at=start + timedelta(seconds=index * 60),
+                started_at=start + timedelta(seconds=index * 60 + 1),
+                finished_at=start + timedelta(seconds=index * 60 + 30),
+            )
+            for index in range(RUNS)
+        )
+        _, key = await auth.create_api_key(session, "bench", auth.Role.ADMIN)
+    await database.dispose()
+    return key
+
+
+async def wait_ready(base: str) -> None:
+    async with httpx.AsyncClient() as client:
+        for _ in range(300):
+            try:
+                if (await client.get(f"{base}/health")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+    raise RuntimeError("server did not start")
+
+
+async def list_load(base: str, key: str, concurrency: int, seconds: float) -> None:
+    latencies: list[float] = []
+    errors = 0
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(
+        base_url=base, headers={"X-API-Key": key}, limits=limits, timeout=30
+    ) as client:
+        deadline = time.perf_counter() + seconds
+
+        async def worker() -> None:
+            nonlocal errors
+            while time.perf_counter() < deadline:
+                began = time.perf_counter()
+                try:
+                    answer = await client.get("/api/v1/jobs?limit=50")
+                    ok = answer.status_code == 200 and len(answer.json()["jobs"]) == 50
+                except httpx.HTTPError:
+                    ok = False
+                latencies.append(time.perf_counter() - began)
+                errors += not ok
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    print(
+        f"GET /api/v1/jobs?limit=50 ({RUNS} runs) c={concurrency}: "
+        f"{len(latencies) / elapsed:.0f} req/s, p50 {percentile(latencies, 0.5) * 1000:.1f} ms, "
+        f"p99 {percentile(latencies, 0.99) * 1000:.1f} ms, errors {errors}/{len(latencies)}"
+    )
+
+
+async def until_enabled(ws: ClientConnection, enabled: bool) -> float:
+    while True:
+        message = json.loads(await ws.recv())
+        if message["type"] == "jobs_update" and message["data"][0]["enabled"] is enabled:
+            return time.perf_counter()
+
+
+async def fan_out(base: str, key: str, clients: int, rounds: int) -> None:
+    url = base.replace("http://", "ws://") + f"/ws/logs?api_key={key}"
+    sockets: list[ClientConnection] = []
+    for batch in range(0, clients, 50):
+        sockets += await asyncio.gather(
+            *(connect(url, open_timeout=30, max_size=None) for _ in range(batch, batch + 50))
+        )
+    for ws in sockets:  # the snapshot every client gets on connect
+        while json.loads(await ws.recv())["type"] != "jobs_update":
+            pass
+    every: list[float] = []
+    last: list[float] = []
+    async with httpx.AsyncClient(base_url=base, headers={"X-API-Key": key}) as client:
+        enabled = (await client.get("/api/jobs/demo_example")).json()["enabled"]
+        for _ in range(rounds):
+            enabled = not enabled
+            waiters = [asyncio.create_task(until_enabled(ws, enabled)) for ws in sockets]
+            began = time.perf_counter()
+            await client.post(f"/api/jobs/demo_example/toggle?enabled={str(enabled).lower()}")
+            arrived = await asyncio.gather(*waiters)
+            every += [moment - began for moment in arrived]
+            last.append(max(arrived) - began)
+            await asyncio.sleep(0.2)
+    await asyncio.gather(*(ws.close() for ws in sockets))
+    print(
+        f"/ws/logs fan-out to {clients} clients, state change -> client ({rounds} changes): "
+        f"p50 {statistics.median(every) * 1000:.1f} ms, p99 {percentile(every, 0.99) * 1000:.1f} ms"
+    )
+    print(
+        f"/ws/logs fan-out to {clients} clients, state change -> last client: "
+        f"p50 {statistics.median(last) * 1000:.1f} ms, p99 {percentile(last, 0.99) * 1000:.1f} ms"
+    )
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--clients", type=int, default=500)
+    parser.add_argument("--rounds", type=int, default=20)
+    options = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        data_dir = Path(folder)
+        key = await seed(data_dir)
+        port = free_port()
+        env = {
+            **os.environ,
+            "JOBWERK_DATA_DIR": str(data_dir),
+            "JOBWERK_MODULES": '["demo"]',
+            "JOBWERK_LOG__LEVEL": "WARNING",
+            "JOBWERK_ENGINE__SCHEDULER": "false",
+            "JOBWERK_API__WS_HEARTBEAT_SECONDS": "30",
+        }
+        server = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "jobwerk",
+            "serve",
+            "--port",
+            str(port),
+            env=env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            await wait_ready(base)
+            for concurrency in (50, 200):
+                await list_load(base, key, concurrency, options.seconds)
+            await fan_out(base, key, options.clients, options.rounds)
+        finally:
+            server.terminate()
+            await asyncio.wait_for(server.wait(), 30)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
