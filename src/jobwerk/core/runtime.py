@@ -56,7 +56,7 @@ class Runtime:
             poll_seconds=settings.engine.poll_seconds,
             stale_after_seconds=settings.engine.stale_after_seconds,
         )
-        self.scheduler = Scheduler(self.db, self.bus, self.executor.submit)
+        self.scheduler = Scheduler(self.db, self.executor.submit)
         self._running: list[Any] = []
 
     async def start(self, *, executor: bool = True, scheduler: bool | None = None) -> None:

@@ -22,7 +22,6 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from jobwerk.core import events
 from jobwerk.errors import InvalidInput
 from jobwerk.storage.db import Database
 from jobwerk.storage.models import Job, Run, utcnow
@@ -164,15 +163,9 @@ class Scheduler:
     """Checks for due jobs every ``tick_seconds`` and enqueues their runs."""
 
     def __init__(
-        self,
-        db: Database,
-        bus: events.EventBus,
-        submit: Callable[[str], None],
-        *,
-        tick_seconds: float = 1.0,
+        self, db: Database, submit: Callable[[str], None], *, tick_seconds: float = 1.0
     ) -> None:
         self.db = db
-        self.bus = bus
         self.submit = submit
         self.tick_seconds = tick_seconds
         self._task: asyncio.Task[None] | None = None
@@ -189,10 +182,7 @@ class Scheduler:
     async def _loop(self) -> None:
         while True:
             try:
-                await fire_due_jobs(self.db, utcnow(), self._on_run)
+                await fire_due_jobs(self.db, utcnow(), self.submit)
             except Exception:
                 log.exception("scheduler tick failed; retrying")
             await asyncio.sleep(self.tick_seconds)
-
-    def _on_run(self, run_id: str) -> None:
-        self.submit(run_id)

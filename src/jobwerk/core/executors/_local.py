@@ -12,6 +12,7 @@ import psutil
 import structlog
 from sqlalchemy import or_, select
 
+from jobwerk.core import events
 from jobwerk.core.executors._base import Executor
 from jobwerk.core.runner import RunEnvironment, RunExecution
 from jobwerk.core.states import RunStatus, transition_run
@@ -142,7 +143,7 @@ async def recover_interrupted(env: RunEnvironment, stale_after_seconds: float) -
     async with env.db.session() as session:
         running = (
             await session.execute(
-                select(Run.id, Run.worker, Run.heartbeat_at).where(
+                select(Run.id, Run.worker, Run.heartbeat_at, Run.job_id).where(
                     Run.status == RunStatus.RUNNING,
                     or_(
                         Run.heartbeat_at.is_(None),
@@ -152,8 +153,8 @@ async def recover_interrupted(env: RunEnvironment, stale_after_seconds: float) -
                 )
             )
         ).all()
-        interrupted = []
-        for run_id, worker, heartbeat_at in running:
+        interrupted: list[tuple[str, str | None]] = []
+        for run_id, worker, heartbeat_at, job_id in running:
             if worker == env.worker:
                 continue
             stale = heartbeat_at is None or heartbeat_at < stale_before
@@ -168,9 +169,11 @@ async def recover_interrupted(env: RunEnvironment, stale_after_seconds: float) -
                 error="the worker executing this run stopped",
             )
             if moved:
-                interrupted.append(run_id)
+                interrupted.append((run_id, job_id))
                 log.warning("run interrupted", run_id=run_id, worker=worker)
-    return interrupted
+    for run_id, job_id in interrupted:
+        env.bus.publish(events.run_status(run_id, job_id, status="failed", reason="interrupted"))
+    return [run_id for run_id, _ in interrupted]
 
 
 def _dead_local_worker(worker: str | None, host: str) -> bool:
