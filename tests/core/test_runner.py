@@ -8,7 +8,7 @@ import os
 import pytest
 from sqlalchemy import select
 
-from jobwerk.core import service
+from jobwerk.core import instances, service
 from jobwerk.core.executors._local import recover_interrupted
 from jobwerk.core.runtime import Runtime
 from jobwerk.core.states import RunStatus
@@ -222,3 +222,20 @@ async def test_more_runs_than_the_concurrency_limit_all_complete(runtime: Runtim
     run_ids = [await start(runtime, "test.noop") for _ in range(12)]
     for run_id in run_ids:
         assert (await wait_for(runtime, run_id)).status == "completed"
+
+
+async def test_a_failure_outside_the_steps_fails_the_run_instead_of_leaving_it_running(
+    runtime: Runtime,
+) -> None:
+    async def sealed_vault(instance_id: str) -> None:
+        raise RuntimeError("vault sealed")
+
+    runtime.env.load_instance = sealed_vault
+    async with runtime.transaction() as session:
+        shop = await instances.create_instance(session, runtime.box, "demo", None, "shop", {})
+        queued = await service.enqueue_run(
+            session, runtime.workflows, "test.noop", instance_id=shop.id
+        )
+    run = await wait_for(runtime, queued.id)
+    assert (run.status, run.reason) == ("failed", "engine_error")
+    assert "vault sealed" in (run.error or "")

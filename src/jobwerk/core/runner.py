@@ -61,7 +61,6 @@ class RunExecution:
         self.reporter = RunReporter(run_id, None, env.bus)
         self.result: dict[str, Any] = {}
         self.current_step: str | None = None
-        self._last_flush = 0.0
         self._last_heartbeat = 0.0
 
     def request_cancel(self) -> None:
@@ -80,6 +79,13 @@ class RunExecution:
                     self._finish(RunStatus.FAILED, "interrupted", "the server stopped")
                 )
                 raise
+            except Exception as exc:
+                log.exception("run failed outside its steps")
+                status, reason, error = (
+                    RunStatus.FAILED,
+                    "engine_error",
+                    f"{type(exc).__name__}: {exc}",
+                )
             await self._finish(status, reason, error)
             return status
 
@@ -322,7 +328,7 @@ class RunExecution:
                 )
                 if not moved:
                     log.warning("run was finished elsewhere; keeping that state", wanted=status)
-        self._last_flush = self._last_heartbeat = time.monotonic()
+        self._last_heartbeat = time.monotonic()
 
     async def _write_steps(self, session: Any) -> None:
         """Insert new step rows in one statement; update the others by (run, name)."""
