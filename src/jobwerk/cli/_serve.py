@@ -81,7 +81,12 @@ def demo(host: HostOption = None, port: PortOption = None) -> None:
             return await auth.create_first_admin(session)
 
     password = run(with_runtime(first_admin))
+    from jobwerk.modules.temu.demo import prepare_temu_demo
+
+    world = prepare_temu_demo(loaded)
     console.print(f"[bold]jobwerk demo[/] (data in {loaded.data_dir.resolve()})")
+    if world is not None:
+        console.print(f"TEMU sandbox on {world.server.url}, JTL replica {world.jtl_url}")
     if password is not None:
         console.print(
             f"Log in as [bold]admin[/] with password [bold]{password}[/] (shown only once)"

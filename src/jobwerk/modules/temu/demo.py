@@ -33,6 +33,7 @@ DEMO_INTERVAL_MINUTES = 2.0
 WORKER_SECONDS = 5.0
 SHIP_AFTER_SECONDS = 45.0
 NEW_ORDER_SECONDS = 90.0
+FRESH_ORDERS = 5
 
 
 def replica_articles(sandbox: TemuSandbox, *, changed: float = 0.0) -> list[ReplicaArticle]:
@@ -108,6 +109,8 @@ def start_world(data_dir: Path, *, port: int = 0) -> DemoWorld:
     sandbox = TemuSandbox(
         seed=7, orders=DEMO_ORDERS, skus=DEMO_SKUS, auto_advance=True, rate_limit=20.0
     )
+    for _ in range(FRESH_ORDERS):
+        sandbox.add_order(status=2)
     server = SandboxServer(sandbox, port=port)
     server.start()
     folder = data_dir / "temu-demo"
@@ -171,12 +174,15 @@ async def _prepare_instance(settings: Settings, world: DemoWorld) -> None:
         await runtime.db.dispose()
 
 
-def prepare_temu_demo(settings: Settings, *, port: int = 0) -> DemoWorld:
+def prepare_temu_demo(settings: Settings, *, port: int = 0) -> DemoWorld | None:
     """Start the TEMU demo world and point a primary TEMU instance at it.
 
     Returns:
-        The running world; it stops with the process (daemon threads) or with ``stop()``.
+        The running world (it stops with the process or with ``stop()``); None when the
+        settings leave the TEMU module out.
     """
+    if settings.modules is not None and "temu" not in settings.modules:
+        return None
     world = start_world(settings.data_dir, port=port)
     try:
         asyncio.run(_prepare_instance(settings, world))

@@ -1,0 +1,82 @@
+"""The TEMU demo world: sandbox, replica, simulated JTL-Worker and a primary instance."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from jobwerk.app import create_app
+from jobwerk.config import Settings
+from jobwerk.modules.temu import demo
+from jobwerk.modules.temu.demo import DemoWorld, prepare_temu_demo
+from jobwerk.modules.temu.jtl import ImportState, JtlDatabase
+from tests.api.conftest import ADMIN, http_client, make_settings
+from tests.modules.temu.test_workflows import wait_for_run
+
+
+@pytest.fixture
+def demo_settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path).model_copy(update={"modules": ["temu"]})
+
+
+@pytest.fixture
+def world(demo_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[DemoWorld]:
+    monkeypatch.setattr(demo, "WORKER_SECONDS", 0.1)
+    monkeypatch.setattr(demo, "SHIP_AFTER_SECONDS", 0.0)
+    started = prepare_temu_demo(demo_settings)
+    assert started is not None
+    yield started
+    started.stop()
+
+
+@pytest.fixture
+async def demo_api(demo_settings: Settings, world: DemoWorld) -> AsyncIterator[httpx.AsyncClient]:
+    application: FastAPI = create_app(demo_settings)
+    async with application.router.lifespan_context(application), http_client(application) as api:
+        yield api
+
+
+async def _sync(api: httpx.AsyncClient) -> dict[str, object]:
+    answer = await api.post("/api/temu/orders/sync", headers=ADMIN)
+    assert answer.status_code == 202, answer.text
+    return await wait_for_run(api, answer.json()["run_id"])
+
+
+async def test_demo_orders_go_to_jtl_ship_and_report_back(
+    demo_api: httpx.AsyncClient, world: DemoWorld
+) -> None:
+    info = (await demo_api.get("/api/temu/info", headers=ADMIN)).json()
+    assert info["instance"]["name"] == "Demo shop" and info["instance"]["is_primary"]
+    jobs = {job["id"]: job for w in info["workflows"] for job in w["jobs"]}
+    assert jobs["sync_orders"]["interval_minutes"] == demo.DEMO_INTERVAL_MINUTES
+    health = (await demo_api.get("/api/temu/health", headers=ADMIN)).json()
+    assert health["status"] == "ok", health
+
+    first = await _sync(demo_api)
+    assert first["status"] == "completed", first
+    queued = first["result"]["jtl"]["queued"]  # type: ignore[index]
+    assert queued >= demo.FRESH_ORDERS
+
+    numbers = [o.parent_order_sn for o in world.server.sandbox.state.orders.values()]
+    async with JtlDatabase.from_url(world.jtl_url) as jtl:
+        for _ in range(100):
+            states = await jtl.order_import_status(numbers)
+            if sum(s.state is ImportState.IMPORTED for s in states.values()) >= queued:
+                break
+            await asyncio.sleep(0.1)
+    await asyncio.sleep(0.5)  # the worker ships right after importing
+
+    second = await _sync(demo_api)
+    assert second["status"] == "completed", second
+    assert second["result"]["tracking"]["confirmed"] == queued  # type: ignore[index]
+
+
+def test_demo_is_skipped_without_the_temu_module(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    assert settings.modules == ["demo"]
+    assert prepare_temu_demo(settings) is None
