@@ -42,37 +42,62 @@ function severity(key, value) {
   return "";
 }
 
-function healthCards(health) {
-  const checks = health.checks || health.components || health;
-  return Object.entries(checks)
-    .filter(([, value]) => value && typeof value === "object" || typeof value === "string" || typeof value === "boolean")
-    .map(([name, value]) => {
-      const status = typeof value === "object" ? value.status ?? value.ok : value;
-      const ok = HEALTHY.has(String(status).toLowerCase());
-      return h("article", { class: `card ${ok ? "" : "error"}`, dataset: { card: `health-${name}` } },
-        h("div", { class: "label" }, `${label(name)} health`),
-        h("div", { class: "big" }, ok ? "OK" : "Problem"),
-        typeof value === "object" ? h("p", { class: "muted" }, value.message || value.detail || value.error || "") : null);
-    });
+const LEVEL = { ok: "", healthy: "", warning: "warning", error: "error" };
+
+function card(name, title, level, ...body) {
+  return h("article", { class: `card ${level || ""}`, dataset: { card: name } }, h("div", { class: "label" }, title), body);
 }
 
-function statsCards(stats) {
-  return Object.entries(stats).map(([key, value]) => {
-    if (value && typeof value === "object") {
-      const entries = Object.entries(value);
-      const level = entries.map(([k, v]) => severity(k, v)).find(Boolean) || "";
-      return h("article", { class: `card ${level}`, dataset: { card: key } },
-        h("div", { class: "label" }, label(key)),
-        definitionList(entries.map(([k, v]) => [label(k), k.includes("expir") || k.endsWith("_at") ? `${fmtTime(v)} (${fmtRelative(v)})` : scalar(v)])));
-    }
-    const level = severity(key, value);
-    const text = key.includes("expir") || key.endsWith("_at") ? fmtRelative(value) : scalar(value);
-    return h("article", { class: `card ${level}`, dataset: { card: key } },
-      h("div", { class: "label" }, label(key)), h("div", { class: "big" }, text));
+function healthCards(health, prefix) {
+  return Object.entries(health.checks || {}).map(([name, check]) => {
+    const status = String(check?.status ?? check).toLowerCase();
+    const ok = HEALTHY.has(status);
+    return card(`health-${name}`, `${prefix} · ${name.toUpperCase()} connection`, ok ? "" : LEVEL[status] ?? "error",
+      h("div", { class: "big" }, ok ? "OK" : status === "warning" ? "Check" : "Problem"),
+      h("p", { class: "muted" }, check?.message || check?.detail || check?.error || ""));
   });
 }
 
-function instanceCards(jobs, lastSuccess) {
+function tokenCard(expiresAt, prefix) {
+  const date = parseTime(expiresAt);
+  const left = date ? date.getTime() - Date.now() : null;
+  const level = left === null ? "warning" : left < 0 ? "error" : left < WEEK ? "warning" : "";
+  return card("token", `${prefix} · Access token`, level,
+    h("div", { class: "big" }, date ? (left < 0 ? "Expired" : `Expires ${fmtRelative(date.toISOString())}`) : "Unknown"),
+    date ? h("p", { class: "muted" }, fmtTime(date.toISOString())) : null);
+}
+
+function statsCards(payload) {
+  const stats = payload.stats || payload;
+  const prefix = payload.instance?.name ? `TEMU ${payload.instance.name}` : "TEMU";
+  const cards = [];
+  const { orders, inventory, last_successful_sync: lastSync, token_expires_at: token, ...rest } = stats;
+  if (orders) {
+    cards.push(card("orders", `${prefix} · Orders`, "",
+      h("div", { class: "big" }, scalar(orders.total)),
+      definitionList(Object.entries(orders.by_status || {}).map(([status, count]) => [status, scalar(count)]))));
+  }
+  if (inventory) {
+    const pending = Number(inventory.needs_sync) || 0;
+    cards.push(card("inventory", `${prefix} · Inventory`, pending ? "warning" : "",
+      h("div", { class: "big" }, pending ? `${pending} to sync` : "In sync"),
+      h("p", { class: "muted" }, `${scalar(inventory.total)} rows`)));
+  }
+  if (lastSync) {
+    const missing = Object.values(lastSync).some((at) => !at);
+    cards.push(card("last-sync", `${prefix} · Last successful sync`, missing ? "warning" : "",
+      definitionList(Object.entries(lastSync).map(([workflow, at]) => [state.workflows.get(workflow)?.title || workflow, at ? fmtRelative(at) : "never"]))));
+  }
+  if ("token_expires_at" in stats) cards.push(tokenCard(token, prefix));
+  for (const [key, value] of Object.entries(rest)) {
+    const entries = value && typeof value === "object" ? Object.entries(value) : [[key, value]];
+    cards.push(card(key, `${prefix} · ${label(key)}`, entries.map(([k, v]) => severity(k, v)).find(Boolean),
+      entries.length ? definitionList(entries.map(([k, v]) => [label(k), scalar(v)])) : h("p", { class: "muted" }, "nothing yet")));
+  }
+  return cards;
+}
+
+function instanceCards(jobs, lastSuccess, names) {
   const groups = new Map();
   for (const job of jobs) {
     const key = job.instance_name || job.instance_id || job.workflow?.split(".")[0] || "jobs";
@@ -84,7 +109,7 @@ function instanceCards(jobs, lastSuccess) {
     const running = list.filter((job) => ["running", "queued"].includes(job.status?.status));
     const disabled = list.filter((job) => job.enabled === false);
     return h("article", { class: `card ${failing.length ? "warning" : ""}`, dataset: { card: `instance-${name}` } },
-      h("div", { class: "label" }, label(name)),
+      h("div", { class: "label" }, names.get(name) || label(name)),
       h("div", { class: "big" }, failing.length ? `${failing.length} failing` : running.length ? `${running.length} running` : "All good"),
       definitionList([
         ["Jobs", `${list.length}${disabled.length ? ` (${disabled.length} disabled)` : ""}`],
@@ -121,10 +146,11 @@ export function renderOverview(main) {
       optional("/api/temu/health"), optional("/api/temu/stats"),
       lastSuccessful(new Set(jobs.map((job) => job.workflow).filter(Boolean))),
     ]);
+    const prefix = health?.instance?.name ? `TEMU ${health.instance.name}` : "TEMU";
     replace(status,
-      health ? healthCards(health) : null,
-      stats ? statsCards(stats.stats || stats) : null,
-      instanceCards(jobs, success));
+      health ? healthCards(health, prefix) : null,
+      stats ? statsCards(stats) : null,
+      instanceCards(jobs, success, new Map(stats?.instance ? [[stats.instance.id, prefix]] : [])));
   }
 
   function renderTriggers() {

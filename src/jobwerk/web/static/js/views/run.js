@@ -6,7 +6,7 @@ import {
   badge, definitionList, fmtBytes, fmtDuration, fmtTime, h, percentOf, progressBar, replace, uid,
 } from "../dom.js";
 import { streamRun } from "../runstream.js";
-import { ACTIVE, may, state } from "../store.js";
+import { ACTIVE, TERMINAL, may, on, state } from "../store.js";
 import { toast } from "../toast.js";
 
 const LEVELS = ["debug", "info", "warning", "error"];
@@ -204,9 +204,19 @@ export function renderRun(main, { id }) {
     stepSelect.value = chosen;
   }
 
+  let loads = 0;
+  /** Apply a newer state; answers can arrive out of order, and a finished run stays finished. */
+  function accept(next) {
+    if (run && TERMINAL.has(run.status) && !TERMINAL.has(next.status)) return false;
+    run = next;
+    return true;
+  }
+
   async function loadRun() {
+    const ticket = ++loads;
     try {
-      run = await get(`/api/v1/jobs/${encodeURIComponent(id)}`);
+      const next = await get(`/api/v1/jobs/${encodeURIComponent(id)}`);
+      if (ticket !== loads || !accept(next)) return;
       banner.hidden = true;
       drawRun();
       drawSteps();
@@ -227,14 +237,14 @@ export function renderRun(main, { id }) {
       if (percent !== undefined) setOverall(percent, run.status === "queued" ? "running" : run.status);
     } else if (message.type === "status") {
       if (data.scope === "run" && Array.isArray(data.steps)) {
-        run = data; // the stream opens with the full current state: a resync for free
+        if (!accept(data)) return; // the stream opens with the full current state
         drawRun();
         drawSteps();
       } else if (data.step) {
         steps.get(data.step)?.update({ status: data.status, attempt: data.attempt, error: data.error });
         if (data.run_progress !== undefined) setOverall(data.run_progress, run.status);
       } else if (data.status) {
-        Object.assign(run, { status: data.status, cancel_requested: data.cancel_requested ?? run.cancel_requested });
+        if (!accept({ ...run, status: data.status, cancel_requested: data.cancel_requested ?? run.cancel_requested })) return;
         drawRun();
       }
     } else if (message.type === "complete" || message.type === "error") {
@@ -281,6 +291,14 @@ export function renderRun(main, { id }) {
     });
   })();
 
+  // /ws/logs reports the job's latest run too: if the stream missed a change, catch up.
+  const JOB_STATE = { success: "completed", failed: "failed", cancelled: "cancelled", running: "running" };
+  const offJobs = on("jobs", (jobs) => {
+    const job = run?.job_id ? jobs.get(run.job_id) : null;
+    const reported = JOB_STATE[job?.status?.status];
+    if (job?.status?.last_run_id === id && reported && reported !== run.status) loadRun();
+  });
+
   return {
     resync() {
       loadRun();
@@ -288,6 +306,7 @@ export function renderRun(main, { id }) {
     },
     destroy() {
       clearTimeout(textTimer);
+      offJobs();
       stream?.close();
     },
   };
