@@ -164,6 +164,9 @@ def test_a_viewer_cannot_trigger_or_configure(web: Session) -> None:
     web.login("viewer")
     page = web.page
     expect(page.locator("#role")).to_have_text("viewer")
+    expect(page.locator("#conn")).to_have_text("Live")
+    # The first live snapshot matches what the page loaded: no toast for old runs.
+    expect(page.locator(".toast")).to_have_count(0)
     card = page.get_by_role("form", name="Start Example workflow")
     expect(card.get_by_role("button", name="Run now")).to_be_disabled()
     expect(card.get_by_label("Items")).to_be_disabled()

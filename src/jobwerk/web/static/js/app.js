@@ -1,7 +1,7 @@
 // Boot: session check, hash router, the /ws/logs live connection and run notifications.
 
 import { get, onSessionLost, post, setCsrfToken } from "./api.js";
-import { h, replace } from "./dom.js";
+import { h, parseTime, replace } from "./dom.js";
 import { LiveSocket } from "./live.js";
 import {
   ACTIVE, TERMINAL, emit, loadJobs, loadWorkflows, normaliseJob, state,
@@ -72,8 +72,9 @@ function onJobsUpdate(list) {
     state.jobs.set(id, job);
     const before = previous?.status?.status;
     const now = job.status.status;
-    const runKey = job.status.last_run_id || job.last_run_id || `${id}@${job.status.last_run}`;
-    if (previous && TERMINAL.has(now) && (ACTIVE.has(before) || before !== now || previous.status.last_run !== job.status.last_run)) {
+    const runKey = job.status.last_run_id || `${id}@${parseTime(job.status.last_run)?.getTime()}`;
+    const previousKey = previous?.status?.last_run_id || `${id}@${parseTime(previous?.status?.last_run)?.getTime()}`;
+    if (previous && TERMINAL.has(now) && (ACTIVE.has(before) || runKey !== previousKey)) {
       const runHref = job.status.last_run_id ? `#/runs/${job.status.last_run_id}` : null;
       announce(runKey, { status: now, title: job.title || id, error: job.status.last_error, runHref });
     }

@@ -16,26 +16,27 @@ function field(labelText, control) {
   return h("div", { class: "field" }, h("label", { for: control.id }, labelText), control);
 }
 
-function exportsList(result) {
+function exportsList(result, runId) {
   const files = result.exports || [];
   if (!files.length) return null;
   return h("div", {},
     h("h3", {}, "Exports"),
     h("ul", { class: "exports" }, files.map((file) => {
-      const entry = typeof file === "string" ? { filename: file } : file;
-      const name = entry.filename || entry.name || entry.path;
-      const href = entry.url || entry.download_url || `/api/v1/exports/${encodeURIComponent(entry.run_id || "")}/${encodeURIComponent(name)}`;
-      return h("li", {}, h("a", { href, download: name }, name), entry.size ? h("span", { class: "muted" }, ` · ${fmtBytes(entry.size)}`) : null);
+      const entry = typeof file === "string" ? { name: file } : file;
+      const name = entry.name || entry.filename;
+      const href = entry.url || `/api/v1/exports/${encodeURIComponent(runId)}/${encodeURIComponent(name)}`;
+      return h("li", {}, h("a", { href, download: name }, entry.title && entry.title !== name ? `${entry.title} (${name})` : name),
+        entry.size ? h("span", { class: "muted" }, ` · ${fmtBytes(entry.size)}`) : null);
     })));
 }
 
-function resultSummary(result) {
+function resultSummary(result, runId) {
   const entries = Object.entries(result || {}).filter(([key]) => key !== "exports");
   return h("div", {},
     entries.length
       ? definitionList(entries.map(([key, value]) => [key.replace(/_/g, " "), typeof value === "object" ? JSON.stringify(value) : String(value)]))
       : h("p", { class: "muted" }, "No result yet."),
-    exportsList(result || {}));
+    exportsList(result || {}, runId));
 }
 
 function stepItem(step, titles) {
@@ -186,7 +187,7 @@ export function renderRun(main, { id }) {
     cancel.disabled = Boolean(run.cancel_requested);
     cancel.textContent = run.cancel_requested ? "Cancelling…" : "Cancel run";
     retry.hidden = !["failed", "cancelled"].includes(run.status) || !may.trigger();
-    replace(result, resultSummary(run.result));
+    replace(result, resultSummary(run.result, id));
   }
 
   function drawSteps() {
