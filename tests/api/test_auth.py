@@ -8,6 +8,7 @@ import httpx
 import pytest
 from sqlalchemy import update
 
+from jobwerk.core import auth
 from jobwerk.core.runtime import Runtime
 from jobwerk.storage.auth_models import AuthSession
 from jobwerk.storage.models import utcnow
@@ -156,3 +157,15 @@ async def test_users_admin(client: httpx.AsyncClient) -> None:
     assert bad_name.status_code == 422
     assert (await client.delete("/api/v1/auth/users/ann-admin", headers=ADMIN)).status_code == 204
     assert (await client.delete("/api/v1/auth/users/ann-admin", headers=ADMIN)).status_code == 404
+
+
+async def test_first_admin_is_created_once(client: httpx.AsyncClient, runtime: Runtime) -> None:
+    async with runtime.transaction() as session:
+        password = await auth.create_first_admin(session)
+    assert password is not None
+    async with runtime.transaction() as session:
+        assert await auth.create_first_admin(session) is None
+    answer = await client.post(
+        "/api/v1/auth/login", json={"username": "admin", "password": password}
+    )
+    assert answer.json()["role"] == "admin"
