@@ -32,7 +32,6 @@ from jobwerk.core.workflow import Workflow
 from jobwerk.logging import configure_logging
 from jobwerk.storage.models import StepRun
 
-
 ARRIVALS_PER_SECOND = 50
 
 
