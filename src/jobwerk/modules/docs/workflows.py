@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -78,7 +78,8 @@ async def load_credentials(request: ScrapeRequest) -> Credentials | None:
         )
 
 
-def _reporter(ctx: StepContext[ScrapeRequest]) -> Any:
+def _reporter(ctx: StepContext[ScrapeRequest]) -> Callable[[ScrapeProgress], None]:
+    """Crawl progress as step progress; each new page failure also becomes a log line."""
     seen_failures = 0
 
     def report(progress: ScrapeProgress) -> None:
