@@ -19,7 +19,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from jobwerk.api import _views
 from jobwerk.api.metrics import Metrics
-from jobwerk.core.events import Event
+from jobwerk.core.events import Event, Subscription
 from jobwerk.core.runtime import Runtime
 
 log = structlog.get_logger("jobwerk.ws")
@@ -108,7 +108,7 @@ class JobsHub:
             finally:
                 subscription.close()
 
-    async def _forward(self, subscription: Any) -> None:
+    async def _forward(self, subscription: Subscription) -> None:
         while True:
             wait = max(0.0, self.heartbeat - (time.monotonic() - self._last_sent))
             try:
@@ -123,8 +123,11 @@ class JobsHub:
                 return  # dropped by the bus: resubscribe
             changed = self._handle(event)
             # Coalesce what is already waiting into one snapshot.
-            while not subscription._queue.empty():
-                queued = subscription._queue.get_nowait()
+            while True:
+                try:
+                    queued = subscription.get_nowait()
+                except asyncio.QueueEmpty:
+                    break
                 if queued is None:
                     return
                 changed = self._handle(queued) or changed

@@ -85,6 +85,14 @@ class Subscription:
         """The next event, or None once the subscription is closed."""
         return await self._queue.get()
 
+    def get_nowait(self) -> Event | None:
+        """An event that is already waiting (None once closed).
+
+        Raises:
+            asyncio.QueueEmpty: when nothing is waiting.
+        """
+        return self._queue.get_nowait()
+
     def __aiter__(self) -> AsyncIterator[Event]:
         return self._iterate()
 

@@ -382,14 +382,3 @@ async def set_enabled(session: AsyncSession, job_id: str, enabled: bool | None =
 
 def next_run_of(job: Job) -> datetime | None:
     return job.next_run_at if job.enabled else None
-
-
-async def count_runs_by_status(session: AsyncSession) -> dict[str, int]:
-    rows = await session.execute(select(Run.status, func.count()).group_by(Run.status))
-    return dict(rows.tuples())
-
-
-async def delete_job(session: AsyncSession, job_id: str) -> None:
-    job = await get_job(session, job_id)
-    await session.delete(job)
-    _after_commit(session, event=events.job_changed(job_id, action="deleted"))

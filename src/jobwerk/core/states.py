@@ -50,10 +50,6 @@ class InvalidTransition(Conflict):
     """The run is not in a state the requested transition may start from."""
 
 
-def can_transition(source: RunStatus, target: RunStatus) -> bool:
-    return source in ALLOWED[target]
-
-
 async def transition_run(
     session: AsyncSession,
     run_id: str,
