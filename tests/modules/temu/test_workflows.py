@@ -231,6 +231,27 @@ async def test_orders_flow_to_jtl_and_tracking_back_to_temu(
     assert shop.sandbox.request_count - requests_before == 1
 
 
+async def test_later_syncs_read_changed_orders_and_pick_up_orders_that_left_pending(
+    app: FastAPI, api: httpx.AsyncClient, shop: Shop, instance: str
+) -> None:
+    first = await sync_orders(api)
+    pending = [o.parent_order_sn for o in shop.sandbox.state.orders.values() if o.status == 1]
+    assert pending, "the seeded shop has pending orders"
+    assert counts(first)["orders_listed"] == len(shop.sandbox.state.orders)
+    shop.sandbox.advance(3 * 3600)
+
+    second = await sync_orders(api)
+
+    assert second["status"] == "completed", second
+    assert counts(second)["orders_listed"] == len(pending)
+    assert counts(second)["queued"] == len(pending)
+    assert await jtl_queued(shop) == set(shop.to_ship())
+
+    full = await sync(api, "orders", days_back=30, full=True)
+    assert counts(full)["orders_listed"] == len(shop.sandbox.state.orders)
+    assert counts(full).get("queued", 0) == 0
+
+
 async def test_a_confirmation_that_may_have_reached_temu_is_checked_not_resent(
     app: FastAPI, api: httpx.AsyncClient, shop: Shop, instance: str
 ) -> None:

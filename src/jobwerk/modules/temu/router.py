@@ -31,6 +31,9 @@ Status = Annotated[
 ]
 DaysBack = Annotated[int | None, Query(ge=1, le=90, description="Orders of the last N days")]
 Verbose = Annotated[bool | None, Query(description="Log every order / stock change")]
+Full = Annotated[
+    bool | None, Query(description="Read every order of the period, not only the changed ones")
+]
 Mode = Annotated[
     str | None, Query(description="quick (JTL stock → TEMU) or full", examples=["full"])
 ]
@@ -189,11 +192,13 @@ async def sync_orders_now(
     parent_order_status: Status = None,
     days_back: DaysBack = None,
     verbose: Verbose = None,
+    full: Full = None,
 ) -> SyncAccepted:
     params = {
         "parent_order_status": parent_order_status,
         "days_back": days_back,
         "verbose": verbose,
+        "full": full,
     }
     return await _trigger(runtime, request, None, sync_orders.name, params)
 
@@ -257,11 +262,13 @@ async def instance_sync_orders(
     parent_order_status: Status = None,
     days_back: DaysBack = None,
     verbose: Verbose = None,
+    full: Full = None,
 ) -> SyncAccepted:
     params = {
         "parent_order_status": parent_order_status,
         "days_back": days_back,
         "verbose": verbose,
+        "full": full,
     }
     return await _trigger(runtime, request, instance_id, sync_orders.name, params)
 

@@ -7,7 +7,7 @@ import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -68,7 +68,9 @@ class ExchangeArchive:
             return
         if self._file is None:
             self._file = self.path.open("a", encoding="utf-8")
-        self._file.write(json.dumps(asdict(record), default=str, ensure_ascii=False) + "\n")
+        # Shallow on purpose: asdict() would deep-copy every response body first.
+        line = {item.name: getattr(record, item.name) for item in fields(record)}
+        self._file.write(json.dumps(line, default=str, ensure_ascii=False) + "\n")
         self.count += 1
 
     def close(self) -> None:

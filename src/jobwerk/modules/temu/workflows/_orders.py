@@ -20,12 +20,22 @@ from jobwerk.modules.temu.client import (
     TimeWindow,
 )
 from jobwerk.modules.temu.models import TemuOrder, TemuOrderLine
-from jobwerk.modules.temu.store import as_utc, chunks, forget_raw, raw_payloads, save_raw
+from jobwerk.modules.temu.store import (
+    as_utc,
+    chunks,
+    forget_raw,
+    raw_payloads,
+    read_cursor,
+    save_raw,
+    write_cursor,
+)
 from jobwerk.modules.temu.workflows import _common as common
 from jobwerk.modules.temu.workflows._jtl import queue_orders, read_tracking
 from jobwerk.modules.temu.workflows._tracking import report_tracking
 
 DAY = 86_400
+SKEW = 3600  # seconds of clock skew and late updates the time windows tolerate
+CURSOR = "orders"
 DETAIL_CONCURRENCY = 8
 ORDER_STATUSES = frozenset({1, 2, 3, 4, 41, 5, 51})
 
@@ -40,6 +50,10 @@ class SyncOrdersParams(BaseModel):
             "Only orders in this TEMU status (1 pending, 2 to ship, 3 cancelled, 4 shipped, "
             "41 partly shipped, 5 received, 51 partly received); empty or 0: every status"
         ),
+    )
+    full: bool = Field(
+        False,
+        description="Read every order of the period, not only those changed since the last sync",
     )
     verbose: bool = Field(False, description="Log every order handled")
 
@@ -68,11 +82,16 @@ sync_orders = Workflow(
 async def fetch_orders(ctx: StepContext[SyncOrdersParams]) -> dict[str, Any]:
     settings, owner = common.settings_of(ctx), common.instance_id(ctx)
     now = int(time.time())
-    window = TimeWindow(now - ctx.params.days_back * DAY, now + 3600)
+    window = TimeWindow(now - ctx.params.days_back * DAY, now + SKEW)
+    async with common.database(ctx).session() as session:
+        since = (await read_cursor(session, owner, CURSOR)).get("listed_from")
+    changed = None
+    if since and not ctx.params.full:
+        changed = TimeWindow(max(window.start, int(since) - SKEW), window.end)
     async with common.temu_session(ctx, settings) as client:
         ctx.progress(0, None, message="reading the order list")
         orders = await client.list_all_orders(
-            parent_order_status=ctx.params.parent_order_status, created=window
+            parent_order_status=ctx.params.parent_order_status, created=window, updated=changed
         )
         ctx.count("orders_listed", len(orders))
         wanted = await _needing_details(ctx, owner, orders)
@@ -86,13 +105,16 @@ async def fetch_orders(ctx: StepContext[SyncOrdersParams]) -> dict[str, Any]:
         await save_raw(session, owner, ctx.run_id, "order", order_rows)
         for kind in ("shipping_info", "amount"):
             await save_raw(session, owner, ctx.run_id, kind, details[kind])
-    return {"run_id": ctx.run_id, "orders": len(orders), "details": len(wanted)}
+    return {"run_id": ctx.run_id, "listed_from": now, "orders": len(orders), "details": len(wanted)}
 
 
 async def _needing_details(
     ctx: StepContext[SyncOrdersParams], owner: str, orders: list[OrderListItem]
 ) -> list[str]:
-    """Orders to ship that are not in JTL yet and have no complete address stored."""
+    """Orders to ship that are not in JTL yet and have no complete address stored.
+
+    Besides the listed ones, stored orders still waiting for their address are asked again.
+    """
     to_ship = [
         o.parent_order_map.parent_order_sn
         for o in orders
@@ -100,6 +122,17 @@ async def _needing_details(
     ]
     done: set[str] = set()
     async with common.database(ctx).session() as session:
+        waiting = await session.execute(
+            select(TemuOrder.parent_order_sn, TemuOrder.shipping_info).where(
+                TemuOrder.instance_id == owner,
+                TemuOrder.status == OrderStatus.UN_SHIPPING,
+                TemuOrder.xml_state == "pending",
+            )
+        )
+        listed = set(to_ship)
+        to_ship += [
+            sn for sn, info in waiting.all() if sn not in listed and not _address_complete(info)
+        ]
         for part in chunks(to_ship):
             rows = await session.execute(
                 select(
@@ -186,10 +219,34 @@ async def import_orders(ctx: StepContext[SyncOrdersParams]) -> dict[str, Any]:
             await session.flush()
             await _save_lines(session, rows, orders)
             ctx.progress(min((index + 1) * 500, len(numbers)), len(numbers))
+        await _save_details(session, owner, orders, infos, amounts)
+        listed_from = ctx.outputs["api_to_json"].get("listed_from")
+        if listed_from and ctx.params.parent_order_status is None:
+            # The watermark moves with the data it covers; a status-filtered run covers less.
+            await write_cursor(session, owner, CURSOR, {"listed_from": listed_from})
     ctx.count("orders_new", created)
     ctx.count("orders_updated", updated)
     ctx.result["orders"] = {"new": created, "updated": updated}
     return {"new": created, "updated": updated}
+
+
+async def _save_details(
+    session: AsyncSession,
+    owner: str,
+    orders: dict[str, Any],
+    infos: dict[str, Any],
+    amounts: dict[str, Any],
+) -> None:
+    """Addresses and amounts of stored orders that were asked again without being listed."""
+    unlisted = [sn for sn in infos if sn not in orders]
+    for part in chunks(unlisted):
+        for row in await session.scalars(
+            select(TemuOrder).where(
+                TemuOrder.instance_id == owner, TemuOrder.parent_order_sn.in_(part)
+            )
+        ):
+            row.shipping_info = infos[row.parent_order_sn]
+            row.amounts = amounts.get(row.parent_order_sn, row.amounts)
 
 
 def _apply(
