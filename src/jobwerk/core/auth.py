@@ -6,6 +6,7 @@ the SHA-256 is stored (a fast hash is enough for secrets that cannot be guessed)
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import re
@@ -82,7 +83,8 @@ async def create_user(session: AsyncSession, username: str, password: str, role:
         raise InvalidInput(message, [{"loc": ["body", "password"], "msg": message, "type": "min"}])
     if await session.scalar(select(User.id).where(User.username == username)):
         raise Conflict(f"user '{username}' already exists")
-    user = User(username=username, password_hash=_hasher.hash(password), role=role.value)
+    password_hash = await asyncio.to_thread(_hasher.hash, password)
+    user = User(username=username, password_hash=password_hash, role=role.value)
     session.add(user)
     await session.flush()
     return user
@@ -121,13 +123,16 @@ async def authenticate_user(session: AsyncSession, username: str, password: str)
     """The enabled user with this password, or None (same cost whether or not they exist)."""
     user = await session.scalar(select(User).where(User.username == username))
     try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        # Hashing takes tens of milliseconds by design: keep it off the event loop.
+        await asyncio.to_thread(
+            _hasher.verify, user.password_hash if user else _DUMMY_HASH, password
+        )
     except (VerificationError, InvalidHashError):
         return None
     if user is None or not user.enabled:
         return None
     if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
+        user.password_hash = await asyncio.to_thread(_hasher.hash, password)
     user.last_login_at = utcnow()
     return user
 
