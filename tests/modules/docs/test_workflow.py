@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -62,14 +64,9 @@ async def test_scrape_run_exports_every_format_and_reuses_its_cache(
     formats = ["markdown", "json", "html"]
     run = await wait_for_run(client, await start(client, url, export_formats=formats, options=FAST))
     assert run["status"] == "completed", run
-    assert [(s["name"], s["status"]) for s in run["steps"]] == [
-        ("crawl", "completed"),
-        ("export", "completed"),
-    ]
-    crawl = run["steps"][0]
-    assert crawl["counters"]["pages_ok"] == run["result"]["pages"] >= 5
-    assert crawl["counters"]["pages_queued"] == 0 and "current_url" in crawl["counters"]
+    assert [step["name"] for step in run["steps"]] == ["crawl", "export"]
     result = run["result"]
+    assert result["pages"] >= 5
     assert not result["partial"] and result["failed_pages"] == []
     exports = {entry["name"]: entry["content_type"] for entry in result["exports"]}
     assert sorted(Path(name).suffix for name in exports) == [".html", ".json", ".md"]
@@ -112,16 +109,31 @@ async def test_progress_events_carry_page_counters(
     assert str(last["message"]).startswith(site_url)
 
 
-async def test_failed_pages_are_listed_not_fatal(client: httpx.AsyncClient, site_url: str) -> None:
+async def test_startup_removes_stale_crawl_results(app: FastAPI, api_settings: Settings) -> None:
+    folder = api_settings.data_dir / "docs" / "crawls"
+    folder.mkdir(parents=True)
+    stale, fresh = folder / f"{'a' * 32}.json", folder / f"{'b' * 32}.json"
+    for path in (stale, fresh):
+        path.write_text("{}")
+    os.utime(stale, (time.time() - 2 * 86_400,) * 2)
+    await module.startup(app.state.runtime)
+    assert not stale.exists() and fresh.exists()
+
+
+async def test_failed_pages_are_listed_not_fatal(
+    app: FastAPI, client: httpx.AsyncClient, site_url: str
+) -> None:
+    runtime: Runtime = app.state.runtime
+    logs = runtime.bus.subscribe(accept=lambda event: event.kind == "log")
     options = {**FAST, "exclude": ["*/huge.html", "*/throttled.html", "*/slow.html"]}
     run = await wait_for_run(client, await start(client, f"{site_url}/edge/", options=options))
+    logs.close()
     assert run["status"] == "completed", run
     failed = {page["url"]: page for page in run["result"]["failed_pages"]}
     assert failed[f"{site_url}/edge/missing.html"]["status_code"] == 404
     assert run["result"]["pages_failed"] == len(failed)
-    assert run["steps"][0]["counters"]["pages_failed"] == len(failed)
-    logs = (await client.get(f"/api/v1/jobs/{run['id']}/logs", headers=ADMIN)).json()
-    assert any("page failed" in line["message"] for line in logs["logs"])
+    messages = [event.data["message"] async for event in logs]
+    assert any(message.startswith("page failed") for message in messages), messages
 
 
 async def test_cancel_mid_crawl_keeps_a_partial_export(
@@ -149,7 +161,7 @@ async def test_cancel_mid_crawl_keeps_a_partial_export(
     [export] = result["exports"]
     markdown = await download(client, run_id, export["name"])
     assert markdown.status_code == 200 and "Edge index" in markdown.text
-    assert [s["status"] for s in run["steps"]] == ["completed", "cancelled"]
+    assert run["steps"][1]["status"] == "cancelled", "the export step never started"
 
 
 async def test_unsafe_target_fails_the_run_with_a_reason(

@@ -52,9 +52,10 @@ class DocsModule(Module):
         }
 
     async def startup(self, runtime: Runtime) -> None:
-        from .workflows import services
+        from .workflows import remove_stale_crawls, services
 
         services.runtime = runtime
+        await asyncio.to_thread(remove_stale_crawls, runtime.settings.data_dir)
 
     async def shutdown(self, runtime: Runtime) -> None:
         from .workflows import services

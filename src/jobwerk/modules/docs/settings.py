@@ -1,4 +1,4 @@
-"""Operator settings of the docs module, from ``JOBWERK_DOCS__*`` environment variables.
+"""Operator settings of the docs module, from ``JOBWERK_DOCS__*`` environment variables (or .env).
 
 ``JOBWERK_DOCS__ALLOW_HOSTS``: comma-separated host names, IPs or CIDRs the scraper may reach
 although they are private (the SSRF allow-list, e.g. an intranet docs server).
@@ -20,7 +20,9 @@ from .scraper import ScrapeSettings
 class DocsSettings(BaseSettings):
     """The docs module's configuration; trusted input, never taken from a request."""
 
-    model_config = SettingsConfigDict(env_prefix="JOBWERK_DOCS__", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="JOBWERK_DOCS__", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
 
     allow_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="SSRF allow-list: hosts, IPs or CIDRs"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,6 +129,18 @@ async def crawl_pages(ctx: StepContext[ScrapeRequest]) -> dict[str, Any]:
     crawl_file = data_dir / "docs" / "crawls" / f"{ctx.run_id}.json"
     await ctx.to_thread(_write_bytes, crawl_file, _CRAWL.dump_json(result))
     return {"crawl_file": crawl_file.name, "pages": len(result.pages)}
+
+
+def remove_stale_crawls(data_dir: Path, older_than_seconds: float = 86_400) -> int:
+    """Delete crawl results a dead process left between the crawl and export steps."""
+    folder = data_dir / "docs" / "crawls"
+    if not folder.is_dir():
+        return 0
+    limit = time.time() - older_than_seconds
+    stale = [path for path in folder.glob("*.json") if path.stat().st_mtime < limit]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return len(stale)
 
 
 def _summary(result: CrawlResult) -> dict[str, Any]:
