@@ -87,21 +87,28 @@ async def _worker_loop(world: DemoWorld, sandbox: TemuSandbox) -> None:
     last_order = time.monotonic()
     try:
         while not world.stop_event.is_set():
-            for item in await worker.import_pending():
-                if item.external_order_number and item.error is None:
-                    imported[item.external_order_number] = time.monotonic()
-            due = [n for n, at in imported.items() if time.monotonic() - at >= SHIP_AFTER_SECONDS]
-            if due:
-                for shipment in await worker.ship(due):
-                    log.info("demo JTL-Worker shipped", order=shipment.external_order_number)
-                for number in due:
-                    imported.pop(number, None)
+            try:
+                await _work_once(worker, imported)
+            except Exception as exc:  # a busy replica must not end the demo's worker
+                log.warning("demo JTL-Worker round failed", error=str(exc))
             if time.monotonic() - last_order >= NEW_ORDER_SECONDS:
                 last_order = time.monotonic()
                 sandbox.add_order(status=2)
             await asyncio.sleep(WORKER_SECONDS)
     finally:
         await worker.close()
+
+
+async def _work_once(worker: JtlWorkerSimulator, imported: dict[str, float]) -> None:
+    for item in await worker.import_pending():
+        if item.external_order_number and item.error is None:
+            imported[item.external_order_number] = time.monotonic()
+    due = [n for n, at in imported.items() if time.monotonic() - at >= SHIP_AFTER_SECONDS]
+    if due:
+        for shipment in await worker.ship(due):
+            log.info("demo JTL-Worker shipped", order=shipment.external_order_number)
+        for number in due:
+            imported.pop(number, None)
 
 
 def start_world(data_dir: Path, *, port: int = 0) -> DemoWorld:
@@ -144,6 +151,7 @@ async def _prepare_instance(settings: Settings, world: DemoWorld) -> None:
     from jobwerk.core import service
     from jobwerk.core.instances import create_instance, update_settings
     from jobwerk.core.runtime import Runtime
+    from jobwerk.errors import AppError
     from jobwerk.modules.registry import ensure_default_jobs
     from jobwerk.modules.temu import job_ids, module
     from jobwerk.storage.models import Instance
@@ -169,6 +177,10 @@ async def _prepare_instance(settings: Settings, world: DemoWorld) -> None:
         async with runtime.transaction() as session:
             for job_id in created:
                 await service.set_schedule(session, job_id, interval_minutes=DEMO_INTERVAL_MINUTES)
+            # A first run of each job right away (the server's executor picks queued runs up).
+            for job_id in job_ids(instance):
+                with contextlib.suppress(AppError):
+                    await service.trigger_job(session, runtime.workflows, job_id, trigger="demo")
         log.info("TEMU demo instance ready", instance=instance.id, jobs=list(job_ids(instance)))
     finally:
         await runtime.db.dispose()

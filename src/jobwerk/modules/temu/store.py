@@ -28,7 +28,6 @@ from jobwerk.storage.db import Database
 from jobwerk.storage.models import Run, utcnow
 
 _databases: dict[Path, Database] = {}
-_owned: dict[Path, Database] = {}
 CHUNK = 500
 
 
@@ -39,14 +38,6 @@ def register_database(data_dir: Path, database: Database) -> None:
 
 def unregister_database(data_dir: Path) -> None:
     _databases.pop(data_dir.resolve(), None)
-
-
-async def close_owned_databases() -> None:
-    """Dispose the databases this module opened itself."""
-    for key, database in list(_owned.items()):
-        _databases.pop(key, None)
-        del _owned[key]
-        await database.dispose()
 
 
 def database_for(data_dir: Path) -> Database:
@@ -63,7 +54,7 @@ def database_for(data_dir: Path) -> Database:
     if settings.data_dir.resolve() != key:
         raise RuntimeError(f"no jobwerk database is registered for {key}")
     database = Database(settings.database_url, pool_size=settings.database.pool_size)
-    _databases[key] = _owned[key] = database
+    _databases[key] = database
     return database
 
 
