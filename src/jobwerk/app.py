@@ -30,6 +30,7 @@ from jobwerk.config import Settings
 from jobwerk.core.auth import Role
 from jobwerk.core.runtime import Runtime
 from jobwerk.errors import AppError, InvalidInput
+from jobwerk.manager.router import include_manager
 from jobwerk.modules.registry import ModuleRegistry
 from jobwerk.web import INDEX_HTML, dashboard_page, mount_dashboard, wants_html
 
@@ -54,6 +55,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
             log.error("database unreachable", database=runtime.db.engine.url.drivername)
             raise RuntimeError(f"database unreachable: {type(exc).__name__}") from exc
         await runtime.start()
+        await app.state.manager.start()
         await modules.startup(runtime)
         metrics.start(runtime.bus)
         hub.start()
@@ -63,6 +65,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
         finally:
             await hub.stop()
             await metrics.stop()
+            await app.state.manager.stop()
             await modules.shutdown(runtime)
             await runtime.stop()
 
@@ -89,6 +92,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
     _add_pages(app)
     for router in (system.router, jobs.router, runs.router, auth.router, ws.router):
         app.include_router(router)
+    include_manager(app, runtime, modules)  # before module routes: installed ones mount too
     mount_dashboard(app)
     for module in modules.loaded():
         for router in module.routers():

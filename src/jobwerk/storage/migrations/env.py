@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, pool
 
+from jobwerk.manager import models as manager_models  # noqa: F401  (module manager tables)
 from jobwerk.modules.docs import models as docs_models  # noqa: F401  (docs_credential)
 from jobwerk.modules.temu import models as temu_models  # noqa: F401  (registers the TEMU tables)
 from jobwerk.storage import auth_models  # noqa: F401  (registers the auth tables)

@@ -1,0 +1,423 @@
+"""HTTP routes of the module manager (seed 004): repositories, operations, instances, the
+operations stream, ``/status`` and the legacy ``/api/modules`` routes. ``include_manager``
+wires them into the app."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, FastAPI, Query, Request, Response, WebSocket
+from fastapi.responses import JSONResponse
+
+from jobwerk.api.deps import AdminDep, SessionDep, ViewerDep
+from jobwerk.api.schemas.common import AUTH, MUTATION, responses
+from jobwerk.api.ws import CLOSE_POLICY, ws_principal
+from jobwerk.core.runtime import Runtime
+from jobwerk.errors import AppError, Conflict
+from jobwerk.manager import instances, operations, repositories, views
+from jobwerk.manager._safety import check_module_name
+from jobwerk.manager.schemas import (
+    CancelRead,
+    CatalogRead,
+    InstallRequest,
+    InstanceCreate,
+    InstanceRead,
+    InstancesRead,
+    InstanceUpdate,
+    ModulesRead,
+    OperationList,
+    OperationRead,
+    RepositoryCreate,
+    RepositoryRead,
+    StatusRead,
+    UpdateRequest,
+)
+from jobwerk.manager.service import ModuleManager
+from jobwerk.modules.registry import ModuleRegistry
+
+repository_router = APIRouter(prefix="/repository", tags=["module manager"])
+modules_router = APIRouter(prefix="/modules", tags=["module manager"])
+legacy_router = APIRouter(tags=["module manager"])
+OPERATION = {**MUTATION, **responses(404, 409, 422)}
+READ = {**AUTH, **responses(400, 404, 429)}
+CATALOG_FILTERS = {"repository", "repository_id", "category", "installed", "text", "template"}
+
+
+def _check_filters(request: Request) -> None:
+    """Unknown or repeated filters are a 400, not silently ignored."""
+    unknown = set(request.query_params) - CATALOG_FILTERS
+    if unknown:
+        raise AppError(f"unknown filter(s): {', '.join(sorted(unknown))[:200]}")
+    repeated = [key for key in request.query_params if len(request.query_params.getlist(key)) > 1]
+    if repeated:
+        raise AppError(f"filter(s) given more than once: {', '.join(sorted(set(repeated)))}")
+
+
+def _manager(request: Request | WebSocket) -> ModuleManager:
+    manager: ModuleManager = request.app.state.manager
+    return manager
+
+
+async def _accepted(response: Response, started: Any) -> Any:
+    """Await an operation start: 202 with ``Location``, or 409 naming the blocking operation."""
+    try:
+        data = await started
+    except Conflict as exc:
+        body = {"detail": exc.message}
+        if exc.details.get("operation_id"):
+            body["operation_id"] = exc.details["operation_id"]
+        return JSONResponse(body, 409)
+    response.headers["Location"] = data["status_url"]
+    return data
+
+
+@repository_router.get("/list", summary="Repositories with their statistics", responses=READ)
+async def list_repositories(
+    request: Request, session: SessionDep, _: ViewerDep
+) -> list[RepositoryRead]:
+    rows = await views.repository_list(_manager(request), session)
+    return [RepositoryRead.model_validate(row) for row in rows]
+
+
+@repository_router.post(
+    "", summary="Add a repository", status_code=201, responses={**MUTATION, **responses(409, 422)}
+)
+async def add_repository(request: Request, body: RepositoryCreate, _: AdminDep) -> RepositoryRead:
+    manager = _manager(request)
+    async with manager.runtime.transaction() as session:
+        row = await repositories.add_repository(
+            session, body.id, body.url, name=body.name, ca_file=body.ca_file, enabled=body.enabled
+        )
+        view = repositories.repository_dict(row, [], None, {})
+    return RepositoryRead.model_validate(view)
+
+
+@repository_router.delete(
+    "/{repository_id}",
+    summary="Remove a repository",
+    status_code=204,
+    responses={**MUTATION, **responses(404)},
+)
+async def remove_repository(request: Request, repository_id: str, _: AdminDep) -> Response:
+    async with _manager(request).runtime.transaction() as session:
+        await repositories.remove_repository(session, repository_id)
+    return Response(status_code=204)
+
+
+@repository_router.get(
+    "/modules", summary="Modules available in the repositories (filtered)", responses=READ
+)
+async def catalog(
+    request: Request,
+    session: SessionDep,
+    _: ViewerDep,
+    repository: Annotated[str | None, Query(max_length=64, description="Repository id")] = None,
+    repository_id: Annotated[str | None, Query(max_length=64, include_in_schema=False)] = None,
+    category: Annotated[str | None, Query(max_length=100)] = None,
+    installed: bool | None = None,
+    text: Annotated[str | None, Query(max_length=200, description="Search in names")] = None,
+) -> CatalogRead:
+    _check_filters(request)
+    data = await views.catalog(
+        _manager(request),
+        session,
+        repository_id=repository or repository_id,
+        category=category,
+        installed=installed,
+        text=text,
+    )
+    return CatalogRead.model_validate(data)
+
+
+@repository_router.post(
+    "/install", summary="Install a module from a repository", status_code=202, responses=OPERATION
+)
+async def install(
+    request: Request, response: Response, body: InstallRequest, principal: AdminDep
+) -> OperationRead:
+    started = _manager(request).install(
+        body.module_name, body.repository_id, body.version, principal.name
+    )
+    return await _accepted(response, started)  # type: ignore[no-any-return]
+
+
+@repository_router.get(
+    "/install/status/{operation_id}", summary="Status of an operation", responses=READ
+)
+@modules_router.get("/status/{operation_id}", summary="Status of an operation", responses=READ)
+async def operation_status(
+    request: Request, operation_id: str, session: SessionDep, _: ViewerDep
+) -> OperationRead:
+    operation = await operations.get_operation(session, operation_id)
+    return OperationRead.model_validate(operations.operation_dict(operation))
+
+
+@repository_router.delete(
+    "/uninstall/{module_id}",
+    summary="Uninstall a module (runs are kept)",
+    status_code=202,
+    responses=OPERATION,
+)
+async def uninstall(
+    request: Request,
+    response: Response,
+    module_id: str,
+    principal: AdminDep,
+    force: Annotated[bool, Query(description="Also delete its instances")] = False,
+) -> OperationRead:
+    started = _manager(request).uninstall(module_id, force, principal.name)
+    return await _accepted(response, started)  # type: ignore[no-any-return]
+
+
+@modules_router.post(
+    "/update",
+    summary="Update a module (the previous version is kept)",
+    status_code=202,
+    responses=OPERATION,
+)
+async def update(
+    request: Request, response: Response, body: UpdateRequest, principal: AdminDep
+) -> OperationRead:
+    started = _manager(request).update(
+        body.module_name, body.repository_id, body.version, principal.name
+    )
+    return await _accepted(response, started)  # type: ignore[no-any-return]
+
+
+@modules_router.post(
+    "/rollback/{module_name}",
+    summary="Switch back to the previous version",
+    status_code=202,
+    responses=OPERATION,
+)
+async def rollback(
+    request: Request, response: Response, module_name: str, principal: AdminDep
+) -> OperationRead:
+    started = _manager(request).rollback(module_name, principal.name)
+    return await _accepted(response, started)  # type: ignore[no-any-return]
+
+
+@modules_router.post(
+    "/install-instance",
+    summary="Create an instance of a module",
+    status_code=202,
+    responses=OPERATION,
+)
+@repository_router.post(
+    "/install-instance",
+    summary="Create an instance of a module",
+    status_code=202,
+    responses=OPERATION,
+)
+async def install_instance(
+    request: Request, response: Response, body: InstanceCreate, principal: AdminDep
+) -> OperationRead:
+    started = instances.install_instance(
+        _manager(request),
+        body.module_name,
+        body.name,
+        body.settings,
+        body.set_primary,
+        principal.name,
+    )
+    return await _accepted(response, started)  # type: ignore[no-any-return]
+
+
+@modules_router.get("/operations", summary="Operation history, newest first", responses=READ)
+async def operation_history(
+    session: SessionDep,
+    _: ViewerDep,
+    module_name: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> OperationList:
+    if module_name is not None:
+        check_module_name(module_name)
+    rows = await operations.list_operations(session, module_name, limit)
+    found = [OperationRead.model_validate(operations.operation_dict(row)) for row in rows]
+    return OperationList(operations=found, total=len(found))
+
+
+@modules_router.post(
+    "/operations/{operation_id}/cancel",
+    summary="Ask a running operation to stop",
+    responses=OPERATION,
+)
+async def cancel(request: Request, operation_id: str, _: AdminDep) -> CancelRead:
+    await _manager(request).cancel(operation_id)
+    return CancelRead(success=True, operation_id=operation_id, message="Cancellation requested")
+
+
+@modules_router.get("/instances", summary="Instances of every module", responses=READ)
+async def list_instances(
+    request: Request,
+    session: SessionDep,
+    _: ViewerDep,
+    include_hidden: bool = False,
+) -> InstancesRead:
+    return InstancesRead.model_validate(await views.instance_map(_manager(request), session))
+
+
+@modules_router.get("/instance/{module_name}/{instance_id}", summary="One instance", responses=READ)
+async def get_instance(
+    request: Request, module_name: str, instance_id: str, session: SessionDep, _: ViewerDep
+) -> InstanceRead:
+    instance = await instances.find(session, module_name, instance_id)
+    [view] = await instances.describe(_manager(request), session, [instance])
+    return InstanceRead.model_validate(view)
+
+
+@modules_router.patch(
+    "/instance/{module_name}/{instance_id}",
+    summary="Change an instance's settings (validated; secrets write-only)",
+    responses={**MUTATION, **responses(404, 409, 422)},
+)
+async def edit_instance(
+    request: Request, module_name: str, instance_id: str, body: InstanceUpdate, _: AdminDep
+) -> InstanceRead:
+    view = await instances.update_instance(
+        _manager(request), module_name, instance_id, body.settings, body.name
+    )
+    return InstanceRead.model_validate(view)
+
+
+@modules_router.delete(
+    "/instance/{module_name}/{instance_id}",
+    summary="Delete an instance (runs are kept)",
+    status_code=202,
+    responses=OPERATION,
+)
+async def delete_instance(
+    request: Request,
+    response: Response,
+    module_name: str,
+    instance_id: str,
+    principal: AdminDep,
+    delete_files: bool = True,
+) -> OperationRead:
+    started = instances.delete_instance(
+        _manager(request), module_name, instance_id, delete_files, principal.name
+    )
+    return await _accepted(response, started)  # type: ignore[no-any-return]
+
+
+@modules_router.get("/primary/{module_name}", summary="The primary instance", responses=READ)
+async def get_primary(request: Request, module_name: str, session: SessionDep, _: ViewerDep) -> Any:
+    view = await views.primary(_manager(request), session, module_name)
+    return {
+        "module_name": module_name,
+        "primary_instance": {k: view[k] for k in ("instance_id", "status", "version")},
+        "message": f"Primary instance of {module_name}",
+    }
+
+
+@modules_router.post(
+    "/primary/{module_name}/{instance_id}",
+    summary="Make an instance the primary one",
+    status_code=202,
+    responses=OPERATION,
+)
+async def set_primary(
+    request: Request, response: Response, module_name: str, instance_id: str, principal: AdminDep
+) -> OperationRead:
+    started = instances.set_primary(_manager(request), module_name, instance_id, principal.name)
+    return await _accepted(response, started)  # type: ignore[no-any-return]
+
+
+@legacy_router.get("/status", summary="System status and configuration summary", responses=AUTH)
+async def system_status(request: Request, session: SessionDep, _: ViewerDep) -> StatusRead:
+    return StatusRead.model_validate(await views.status(_manager(request), session))
+
+
+@legacy_router.get("/api/modules", summary="Modules (legacy)", responses=AUTH)
+async def legacy_modules(request: Request, _: ViewerDep) -> ModulesRead:
+    found = views.module_list(_manager(request))
+    return ModulesRead.model_validate({"modules": found, "total": len(found)})
+
+
+@legacy_router.get(
+    "/api/modules/{module_name}", summary="A module's primary instance (legacy)", responses=READ
+)
+async def legacy_module(
+    request: Request, module_name: str, session: SessionDep, _: ViewerDep
+) -> InstanceRead:
+    return InstanceRead.model_validate(await views.primary(_manager(request), session, module_name))
+
+
+@legacy_router.post(
+    "/api/install/{module_name}",
+    summary="Create an instance (legacy install)",
+    status_code=202,
+    responses=OPERATION,
+)
+async def legacy_install(
+    request: Request, response: Response, module_name: str, principal: AdminDep
+) -> OperationRead:
+    started = instances.install_instance(
+        _manager(request), module_name, None, {}, False, principal.name
+    )
+    return await _accepted(response, started)  # type: ignore[no-any-return]
+
+
+def _ws_message(data: dict[str, Any]) -> str:
+    kind = {
+        "completed": "operation_completed",
+        "failed": "operation_failed",
+        "cancelled": "operation_cancelled",
+    }.get(data["status"], "operation_update")
+    fields = ("operation_id", "status", "progress", "message", "module_name", "instance_id")
+    return json.dumps(
+        {
+            "type": kind,
+            **{key: data[key] for key in fields},
+            "operation_type": data["operation_type"],
+            "error": data["error"],
+            "timestamp": time.time(),
+        }
+    )
+
+
+@legacy_router.websocket("/ws/operations")
+async def operations_stream(websocket: WebSocket) -> None:
+    """Operation changes as ``operation_update`` / ``_completed`` / ``_failed`` /
+    ``_cancelled`` messages; authenticated like the other WebSockets."""
+    if await ws_principal(websocket) is None:
+        await websocket.close(CLOSE_POLICY)
+        return
+    await websocket.accept()
+    feed = _manager(websocket).feed
+    queue = feed.subscribe()
+    receiver = asyncio.create_task(websocket.receive_text())
+    try:
+        while True:
+            getter = asyncio.create_task(queue.get())
+            done, _ = await asyncio.wait({getter, receiver}, return_when=asyncio.FIRST_COMPLETED)
+            if receiver in done:
+                getter.cancel()
+                break
+            data = getter.result()
+            if data is None:
+                await websocket.close(1013)
+                break
+            await websocket.send_text(_ws_message(data))
+    except Exception:  # the client went away
+        pass
+    finally:
+        feed.unsubscribe(queue)
+        receiver.cancel()
+
+
+def include_manager(app: FastAPI, runtime: Runtime, modules: ModuleRegistry) -> ModuleManager:
+    """Create the manager, activate installed modules and add its routes to ``app``.
+
+    Call before module routers are mounted, so installed modules' routes are mounted too;
+    call ``await app.state.manager.start()`` in the lifespan once the database is migrated.
+    """
+    manager = ModuleManager(runtime, modules)
+    manager.load_installed()
+    app.state.manager = manager
+    for router in (repository_router, modules_router, legacy_router):
+        app.include_router(router)
+    return manager

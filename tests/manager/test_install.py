@@ -1,0 +1,105 @@
+"""Install from a file repository, run the module's workflow, instances, uninstall."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from jobwerk.core import service
+from jobwerk.core.runtime import Runtime
+from tests.api.conftest import ADMIN, wait_for_run
+from tests.manager._helpers import NAME, add_repository, operate
+from tests.manager._modules import Catalog
+
+
+async def test_install_run_instances_and_uninstall(
+    client: httpx.AsyncClient, catalog: Catalog, runtime: Runtime, app: FastAPI, tmp_path: Path
+) -> None:
+    catalog.publish(NAME, "1.0.0")
+    await add_repository(client, catalog.url)
+
+    listed = (await client.get("/repository/list", headers=ADMIN)).json()
+    assert listed[0]["type"] == "file-based"
+    assert listed[0]["stats"] == {"total_modules": 1, "installed_modules": 0}
+
+    done = await operate(client, "POST", "/repository/install", json={"module_name": NAME})
+    assert done["status"] == "completed", (done["error"], done["steps"])
+    assert done["restart_required"] is True
+    assert [step["status"] for step in done["steps"]] == ["done"] * 6
+    assert (tmp_path / "modules" / NAME / "1.0.0" / f"{NAME}_pkg").is_dir()
+
+    modules = (await client.get("/repository/modules?installed=true", headers=ADMIN)).json()
+    assert [m["name"] for m in modules["modules"]] == [NAME]
+    assert modules["modules"][0]["status"] == "installed"
+
+    async with runtime.transaction() as session:
+        run = await service.enqueue_run(session, runtime.workflows, f"{NAME}.hello", {"name": "x"})
+    finished = await wait_for_run(client, run.id)
+    assert finished["status"] == "completed", finished
+    async with runtime.db.session() as session:
+        notes = (await session.execute(text(f"SELECT version FROM {NAME}_note"))).all()
+    assert notes == [("1.0.0",)]
+
+    # Two instances; the first becomes primary, then the primary switches atomically.
+    first = await operate(
+        client,
+        "POST",
+        "/modules/install-instance",
+        json={"module_name": NAME, "name": "shop-a", "settings": {"shop": "a", "token": "t0p"}},
+    )
+    assert first["status"] == "completed", first["error"]
+    second = await operate(
+        client,
+        "POST",
+        "/modules/install-instance",
+        json={"module_name": NAME, "name": "shop-b", "settings": {"shop": "b"}},
+    )
+    a_id, b_id = first["instance_id"], second["instance_id"]
+    listed = (await client.get("/modules/instances", headers=ADMIN)).json()
+    assert listed["total_instances"] == 2 and listed["total_modules"] == 1
+    one = (await client.get(f"/modules/instance/{NAME}/{a_id}", headers=ADMIN)).json()
+    assert one["is_primary"] is True and one["version"] == "1.0.0"
+    assert one["secrets"] == {"token": True} and "t0p" not in str(one)
+    assert one["status"] == "running" and one["path"] == f"/modules/{NAME}/{a_id}"
+    primary = (await client.get(f"/modules/primary/{NAME}", headers=ADMIN)).json()
+    assert primary["primary_instance"]["instance_id"] == a_id
+
+    switched = await operate(client, "POST", f"/modules/primary/{NAME}/{b_id}")
+    assert switched["status"] == "completed" and switched["operation_type"] == "set_primary"
+    primary = (await client.get(f"/modules/primary/{NAME}", headers=ADMIN)).json()
+    assert primary["primary_instance"]["instance_id"] == b_id
+    legacy = (await client.get(f"/api/modules/{NAME}", headers=ADMIN)).json()
+    assert legacy["instance_id"] == b_id
+
+    edited = await client.patch(
+        f"/modules/instance/{NAME}/{a_id}", json={"settings": {"region": "us"}}, headers=ADMIN
+    )
+    assert edited.status_code == 200, edited.text
+    assert edited.json()["settings"] == {"shop": "a", "region": "us"}
+    assert edited.json()["secrets"] == {"token": True}
+    invalid = await client.patch(
+        f"/modules/instance/{NAME}/{a_id}", json={"settings": {"region": 5}}, headers=ADMIN
+    )
+    assert invalid.status_code == 422
+
+    # Uninstall: refused while instances exist, forced removes them; run history stays.
+    refused = await client.delete(f"/repository/uninstall/{NAME}", headers=ADMIN)
+    assert refused.status_code == 409
+    gone = await operate(client, "DELETE", f"/repository/uninstall/{NAME}?force=true")
+    assert gone["status"] == "completed", gone["error"]
+    assert not (tmp_path / "modules" / NAME).exists()
+    assert f"{NAME}.hello" not in runtime.workflows
+    assert (await client.get("/modules/instances", headers=ADMIN)).json()["total_instances"] == 0
+    kept = await client.get(f"/api/v1/jobs/{run.id}", headers=ADMIN)
+    assert kept.status_code == 200
+    history = (await client.get(f"/modules/operations?module_name={NAME}", headers=ADMIN)).json()
+    assert [op["operation_type"] for op in history["operations"]] == [
+        "uninstall",
+        "set_primary",
+        "install_instance",
+        "install_instance",
+        "install",
+    ]
