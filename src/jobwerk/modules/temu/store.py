@@ -64,29 +64,35 @@ def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
 
 
 async def save_raw(
-    session: AsyncSession,
+    db: Database,
     instance_id: str,
     run_id: str,
     kind: str,
     items: Sequence[tuple[str, Any]],
+    *,
+    chunk: int = 200,
 ) -> None:
-    """Store raw TEMU payloads of a run (``key`` names e.g. the parent order number)."""
+    """Store raw TEMU payloads of a run (``key`` names e.g. the parent order number).
+
+    One short transaction per chunk, so the engine's own progress writes get through.
+    """
     now = utcnow()
-    for part in chunks(items):
-        await session.execute(
-            insert(TemuRawResponse),
-            [
-                {
-                    "instance_id": instance_id,
-                    "run_id": run_id,
-                    "kind": kind,
-                    "key": key,
-                    "payload": payload,
-                    "created_at": now,
-                }
-                for key, payload in part
-            ],
-        )
+    for part in chunks(items, chunk):
+        async with db.write() as session:
+            await session.execute(
+                insert(TemuRawResponse),
+                [
+                    {
+                        "instance_id": instance_id,
+                        "run_id": run_id,
+                        "kind": kind,
+                        "key": key,
+                        "payload": payload,
+                        "created_at": now,
+                    }
+                    for key, payload in part
+                ],
+            )
 
 
 async def raw_payloads(

@@ -26,6 +26,7 @@ from jobwerk.storage.models import utcnow
 
 EDIT_CONCURRENCY = 4
 EDIT_BATCH = 40
+WRITE_CHUNK = 2000
 
 
 class SyncInventoryParams(BaseModel):
@@ -69,7 +70,7 @@ async def fetch_skus(ctx: StepContext[SyncInventoryParams]) -> dict[str, Any]:
             seen = await _read_status(ctx, client, status, pages, seen)
     async with db.write() as session:
         await forget_raw(session, owner, ctx.run_id, ("sku_page",))
-        await save_raw(session, owner, ctx.run_id, "sku_page", pages)
+    await save_raw(db, owner, ctx.run_id, "sku_page", pages, chunk=20)
     ctx.count("skus_listed", seen)
     return {"run_id": ctx.run_id, "skipped": False, "skus": seen}
 
@@ -100,31 +101,40 @@ async def import_products(ctx: StepContext[SyncInventoryParams]) -> dict[str, An
     if fetched.get("skipped"):
         return {"skipped": True}
     owner = common.instance_id(ctx)
-    async with common.database(ctx).write() as session:
+    db = common.database(ctx)
+    async with db.session() as session:
         pages = await raw_payloads(session, owner, fetched["run_id"], "sku_page")
-        listed = {int(s["skuId"]): s for page in pages.values() for s in page}
-        counts = await _save_products(session, owner, listed)
+    listed = {int(s["skuId"]): s for page in pages.values() for s in page}
+    counts = await _save_products(db, owner, listed)
     for name, value in counts.items():
         ctx.count(name, value)
     return counts
 
 
+async def _write_chunks(db: Database, statement: Any, rows: list[dict[str, Any]]) -> None:
+    """Bulk insert/update in short transactions, so the engine's own writes get through."""
+    for part in chunks(rows, WRITE_CHUNK):
+        async with db.write() as session:
+            await session.execute(statement, part)
+
+
 async def _save_products(
-    session: AsyncSession, owner: str, listed: dict[int, dict[str, Any]]
+    db: Database, owner: str, listed: dict[int, dict[str, Any]]
 ) -> dict[str, int]:
     now = utcnow()
-    found = await session.execute(
-        select(TemuProduct.sku_id, TemuProduct.id).where(TemuProduct.instance_id == owner)
-    )
-    products: dict[int, int] = {sku_id: row_id for sku_id, row_id in found.all()}  # noqa: C416
-    stock = {
-        sku_id: (row_id, jtl)
-        for sku_id, row_id, jtl in await session.execute(
-            select(TemuInventory.sku_id, TemuInventory.id, TemuInventory.jtl_stock).where(
-                TemuInventory.instance_id == owner
-            )
+    async with db.session() as session:
+        found = await session.execute(
+            select(TemuProduct.sku_id, TemuProduct.id).where(TemuProduct.instance_id == owner)
         )
-    }
+        products: dict[int, int] = {sku_id: row_id for sku_id, row_id in found.all()}  # noqa: C416
+        stock = {
+            sku_id: (row_id, jtl)
+            for sku_id, row_id, jtl in await session.execute(
+                select(TemuInventory.sku_id, TemuInventory.id, TemuInventory.jtl_stock).where(
+                    TemuInventory.instance_id == owner
+                )
+            )
+        }
     new_products, changed_products, new_stock, changed_stock = [], [], [], []
     for sku_id, sku in listed.items():
         values = {
@@ -154,26 +164,23 @@ async def _save_products(
                 {"instance_id": owner, "sku_id": sku_id, "goods_id": values["goods_id"],
                  "sku_sn": sku["skuSn"], "temu_stock": temu, "needs_sync": False}
             )  # fmt: skip
-    for part in chunks(new_products, 2000):
-        await session.execute(insert(TemuProduct), part)
-    for part in chunks(changed_products, 2000):
-        await session.execute(update(TemuProduct), part)
-    for part in chunks(new_stock, 2000):
-        await session.execute(insert(TemuInventory), part)
-    for part in chunks(changed_stock, 2000):
-        await session.execute(update(TemuInventory), part)
+    await _write_chunks(db, insert(TemuProduct), new_products)
+    await _write_chunks(db, update(TemuProduct), changed_products)
+    await _write_chunks(db, insert(TemuInventory), new_stock)
+    await _write_chunks(db, update(TemuInventory), changed_stock)
     gone = [sku_id for sku_id in products if sku_id not in listed]
     for part in chunks(gone):
-        await session.execute(
-            delete(TemuProduct).where(
-                TemuProduct.instance_id == owner, TemuProduct.sku_id.in_(part)
+        async with db.write() as session:
+            await session.execute(
+                delete(TemuProduct).where(
+                    TemuProduct.instance_id == owner, TemuProduct.sku_id.in_(part)
+                )
             )
-        )
-        await session.execute(
-            delete(TemuInventory).where(
-                TemuInventory.instance_id == owner, TemuInventory.sku_id.in_(part)
+            await session.execute(
+                delete(TemuInventory).where(
+                    TemuInventory.instance_id == owner, TemuInventory.sku_id.in_(part)
+                )
             )
-        )
     return {"products_new": len(new_products), "products_updated": len(changed_products),
             "products_removed": len(gone)}  # fmt: skip
 
@@ -216,9 +223,8 @@ async def compare_stock(ctx: StepContext[SyncInventoryParams]) -> dict[str, Any]
                             {"id": row_id, "jtl_stock": level.available, "needs_sync": needs}
                         )
                 ctx.progress(found, len(inventory), message="comparing JTL stock")
-    async with db.write() as session:
-        for part in chunks(changes, 2000):
-            await session.execute(update(TemuInventory), part)
+    await _write_chunks(db, update(TemuInventory), changes)
+    async with db.session() as session:
         deltas = await _count_deltas(session, owner)
     missing = len(inventory) - found
     if missing:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -45,8 +44,18 @@ async def queue_orders(ctx: StepContext[Any]) -> dict[str, Any]:
         with common.failures_as_retry():
             for done, part in enumerate(chunks(pending, BATCH)):
                 ctx.check_cancelled()
-                async with db.write() as session:
-                    await _queue_batch(ctx, session, jtl, part, queued, warnings, counts)
+                async with db.session() as session:
+                    orders = list(
+                        await session.scalars(select(TemuOrder).where(TemuOrder.id.in_(part)))
+                    )
+                    skus, prices = await _sku_lookup(session, ctx, [o.id for o in orders])
+                # JTL is written outside our own write transaction, which stays short.
+                changes = await _queue_batch(
+                    ctx, jtl, orders, (skus, prices), queued, warnings, counts
+                )
+                if changes:
+                    async with db.write() as session:
+                        await session.execute(update(TemuOrder), changes)
                 ctx.progress(min((done + 1) * BATCH, len(pending)), len(pending))
     for name, value in counts.items():
         ctx.count(name, value)
@@ -61,16 +70,16 @@ async def queue_orders(ctx: StepContext[Any]) -> dict[str, Any]:
 
 async def _queue_batch(
     ctx: StepContext[Any],
-    session: AsyncSession,
     jtl: JtlDatabase,
-    ids: Sequence[int],
+    orders: list[TemuOrder],
+    lookup: tuple[dict[int, str], dict[str, Decimal]],
     queued: list[JtlOrder],
     warnings: list[str],
     counts: dict[str, int],
-) -> None:
+) -> list[dict[str, Any]]:
+    """Queue each order in JTL; returns the changes of our order rows."""
     settings = common.settings_of(ctx)
-    orders = list(await session.scalars(select(TemuOrder).where(TemuOrder.id.in_(ids))))
-    skus, prices = await _sku_lookup(session, ctx, [o.id for o in orders])
+    changes: list[dict[str, Any]] = []
     for order in orders:
         try:
             mapped = map_order(
@@ -78,27 +87,33 @@ async def _queue_batch(
                 order.shipping_info or {},
                 order.amounts,
                 settings=settings.mapping(),
-                sku_by_sku_id=skus,
-                fallback_unit_prices=prices,
+                sku_by_sku_id=lookup[0],
+                fallback_unit_prices=lookup[1],
             )
         except OrderNotImportable as exc:
             if exc.reason == _NOT_YET:
                 counts["waiting"] += 1
                 continue
-            order.xml_state, order.note = "not_importable", exc.reason
+            changes.append(
+                {"id": order.id, "xml_state": "not_importable", "note": exc.reason,
+                 "xml_queued_at": None, "jtl_import_id": None}
+            )  # fmt: skip
             counts["not_importable"] += 1
             warnings.append(exc.message)
             continue
         result = await jtl.queue_order_xml(order.parent_order_sn, render_order_xml(mapped))
-        order.xml_state, order.xml_queued_at = "queued", utcnow()
-        order.jtl_import_id = result.import_id or order.jtl_import_id
-        order.note = None if result.queued else result.reason
+        note = None if result.queued else result.reason
+        changes.append(
+            {"id": order.id, "xml_state": "queued", "note": note, "xml_queued_at": utcnow(),
+             "jtl_import_id": result.import_id or order.jtl_import_id}
+        )  # fmt: skip
         counts["queued" if result.queued else "already_in_jtl"] += 1
         if result.queued:
             queued.append(mapped)
         warnings.extend(f"{order.parent_order_sn}: {w}" for w in mapped.warnings)
         if ctx.params.verbose:
             ctx.info(f"order {order.parent_order_sn}: {result.reason}")
+    return changes
 
 
 async def _sku_lookup(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
@@ -96,15 +97,16 @@ async def fetch_orders(ctx: StepContext[SyncOrdersParams]) -> dict[str, Any]:
         ctx.count("orders_listed", len(orders))
         wanted = await _needing_details(ctx, owner, orders)
         details = await _fetch_details(ctx, client, wanted)
-    async with common.database(ctx).write() as session:
+    db = common.database(ctx)
+    async with db.write() as session:
         await forget_raw(session, owner, ctx.run_id, ("order", "shipping_info", "amount"))
-        order_rows = [
-            (o.parent_order_map.parent_order_sn, o.model_dump(mode="json", by_alias=True))
-            for o in orders
-        ]
-        await save_raw(session, owner, ctx.run_id, "order", order_rows)
-        for kind in ("shipping_info", "amount"):
-            await save_raw(session, owner, ctx.run_id, kind, details[kind])
+    order_rows = [
+        (o.parent_order_map.parent_order_sn, o.model_dump(mode="json", by_alias=True))
+        for o in orders
+    ]
+    await save_raw(db, owner, ctx.run_id, "order", order_rows)
+    for kind in ("shipping_info", "amount"):
+        await save_raw(db, owner, ctx.run_id, kind, details[kind])
     return {"run_id": ctx.run_id, "listed_from": now, "orders": len(orders), "details": len(wanted)}
 
 
@@ -188,37 +190,20 @@ async def _fetch_details(
 async def import_orders(ctx: StepContext[SyncOrdersParams]) -> dict[str, Any]:
     owner = common.instance_id(ctx)
     source_run = ctx.outputs["api_to_json"]["run_id"]
-    created = updated = 0
-    async with common.database(ctx).write() as session:
+    db = common.database(ctx)
+    async with db.session() as session:
         orders = await raw_payloads(session, owner, source_run, "order")
         infos = await raw_payloads(session, owner, source_run, "shipping_info")
         amounts = await raw_payloads(session, owner, source_run, "amount")
-        numbers = list(orders)
-        for index, part in enumerate(chunks(numbers)):
-            existing = {
-                o.parent_order_sn: o
-                for o in await session.scalars(
-                    select(TemuOrder).where(
-                        TemuOrder.instance_id == owner, TemuOrder.parent_order_sn.in_(part)
-                    )
-                )
-            }
-            rows = []
-            for sn in part:
-                row = existing.get(sn)
-                if row is None:
-                    row = TemuOrder(instance_id=owner, parent_order_sn=sn, order={})
-                    session.add(row)
-                    created += 1
-                else:
-                    updated += 1
-                _apply(row, orders[sn], infos.get(sn), amounts.get(sn))
-                rows.append(row)
-                if ctx.params.verbose:
-                    ctx.info(f"order {sn}: status {row.status}")
-            await session.flush()
-            await _save_lines(session, rows, orders)
-            ctx.progress(min((index + 1) * 500, len(numbers)), len(numbers))
+    created = updated = 0
+    numbers = list(orders)
+    # One short transaction per chunk: the engine's own progress writes must get through.
+    for index, part in enumerate(chunks(numbers)):
+        async with db.write() as session:
+            new, old = await _upsert_orders(ctx, session, owner, part, orders, infos, amounts)
+        created, updated = created + new, updated + old
+        ctx.progress(min((index + 1) * len(part), len(numbers)), len(numbers))
+    async with db.write() as session:
         await _save_details(session, owner, orders, infos, amounts)
         listed_from = ctx.outputs["api_to_json"].get("listed_from")
         if listed_from and ctx.params.parent_order_status is None:
@@ -228,6 +213,39 @@ async def import_orders(ctx: StepContext[SyncOrdersParams]) -> dict[str, Any]:
     ctx.count("orders_updated", updated)
     ctx.result["orders"] = {"new": created, "updated": updated}
     return {"new": created, "updated": updated}
+
+
+async def _upsert_orders(
+    ctx: StepContext[SyncOrdersParams],
+    session: AsyncSession,
+    owner: str,
+    numbers: Sequence[str],
+    orders: dict[str, Any],
+    infos: dict[str, Any],
+    amounts: dict[str, Any],
+) -> tuple[int, int]:
+    """Insert or update one chunk of orders with their lines; returns (new, updated)."""
+    existing = {
+        o.parent_order_sn: o
+        for o in await session.scalars(
+            select(TemuOrder).where(
+                TemuOrder.instance_id == owner, TemuOrder.parent_order_sn.in_(numbers)
+            )
+        )
+    }
+    rows = []
+    for sn in numbers:
+        row = existing.get(sn)
+        if row is None:
+            row = TemuOrder(instance_id=owner, parent_order_sn=sn, order={})
+            session.add(row)
+        _apply(row, orders[sn], infos.get(sn), amounts.get(sn))
+        rows.append(row)
+        if ctx.params.verbose:
+            ctx.info(f"order {sn}: status {row.status}")
+    await session.flush()
+    await _save_lines(session, rows, orders)
+    return len(numbers) - len(existing), len(existing)
 
 
 async def _save_details(
