@@ -12,6 +12,7 @@ from tests.api.conftest import (  # noqa: F401  (fixtures reused here)
     app,
     client,
     keys,
+    live_server,
     runtime,
 )
 from tests.manager._modules import Catalog

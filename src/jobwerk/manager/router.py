@@ -5,6 +5,7 @@ wires them into the app."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from typing import Annotated, Any
@@ -14,7 +15,7 @@ from fastapi.responses import JSONResponse
 
 from jobwerk.api.deps import AdminDep, SessionDep, ViewerDep
 from jobwerk.api.schemas.common import AUTH, MUTATION, responses
-from jobwerk.api.ws import CLOSE_POLICY, ws_principal
+from jobwerk.api.ws import CLOSE_POLICY, GONE, ws_principal
 from jobwerk.core.runtime import Runtime
 from jobwerk.errors import AppError, Conflict
 from jobwerk.manager import instances, operations, repositories, views
@@ -402,11 +403,13 @@ async def operations_stream(websocket: WebSocket) -> None:
                 await websocket.close(1013)
                 break
             await websocket.send_text(_ws_message(data))
-    except Exception:  # the client went away
-        pass
+    except GONE:
+        pass  # the client went away
     finally:
         feed.unsubscribe(queue)
         receiver.cancel()
+        with contextlib.suppress(asyncio.CancelledError, *GONE):
+            await receiver
 
 
 def include_manager(app: FastAPI, runtime: Runtime, modules: ModuleRegistry) -> ModuleManager:

@@ -1,0 +1,154 @@
+"""Auth and validation of every module manager endpoint, /status, the legacy routes and the
+operations WebSocket."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import httpx
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
+
+from tests.api.conftest import ADMIN, STATIC_KEY, key_headers
+from tests.manager._helpers import NAME, add_repository
+from tests.manager._modules import Catalog
+
+HEX = "0" * 32
+MUTATIONS: list[tuple[str, str, dict[str, Any] | None]] = [
+    ("POST", "/repository", {"id": "x", "url": "file:///tmp"}),
+    ("DELETE", "/repository/x", None),
+    ("POST", "/repository/install", {"module_name": NAME}),
+    ("DELETE", f"/repository/uninstall/{NAME}", None),
+    ("POST", "/modules/update", {"module_name": NAME}),
+    ("POST", f"/modules/rollback/{NAME}", None),
+    ("POST", "/modules/install-instance", {"module_name": NAME}),
+    ("POST", "/repository/install-instance", {"module_name": NAME}),
+    ("PATCH", f"/modules/instance/{NAME}/{HEX}", {"settings": {}}),
+    ("DELETE", f"/modules/instance/{NAME}/{HEX}", None),
+    ("POST", f"/modules/primary/{NAME}/{HEX}", None),
+    ("POST", "/modules/operations/x/cancel", None),
+    ("POST", f"/api/install/{NAME}", None),
+]
+READS = [
+    "/repository/list",
+    "/repository/modules",
+    "/repository/install/status/x",
+    "/modules/status/x",
+    "/modules/operations",
+    "/modules/instances",
+    f"/modules/instance/{NAME}/{HEX}",
+    f"/modules/primary/{NAME}",
+    "/status",
+    "/api/modules",
+    f"/api/modules/{NAME}",
+]
+
+
+async def test_every_endpoint_needs_a_key_and_changes_need_admin(
+    client: httpx.AsyncClient, keys: dict[str, str]
+) -> None:
+    for method, url, body in MUTATIONS:
+        anonymous = await client.request(method, url, json=body)
+        assert anonymous.status_code == 401, (method, url)
+        for role in ("viewer", "operator"):
+            answer = await client.request(method, url, json=body, headers=key_headers(keys[role]))
+            assert answer.status_code == 403, (method, url, role)
+    for url in READS:
+        assert (await client.get(url)).status_code == 401, url
+        answer = await client.get(url, headers=key_headers(keys["viewer"]))
+        assert answer.status_code in (200, 404), (url, answer.text)
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body"),
+    [
+        ("GET", "/modules/primary/Bad!", None),
+        ("GET", "/modules/primary/modül", None),
+        ("GET", "/api/modules/9lives", None),
+        ("GET", f"/modules/instance/{'a' * 65}/{HEX}", None),
+        ("GET", f"/modules/instance/{NAME}/not-hex", None),
+        ("GET", f"/modules/instance/{NAME}/{'A' * 32}", None),
+        ("DELETE", f"/modules/instance/{NAME}/xyz", None),
+        ("POST", f"/modules/primary/{NAME}/{'g' * 32}", None),
+        ("DELETE", "/repository/uninstall/%2e%2e", None),
+        ("POST", "/modules/rollback/UPPER", None),
+        ("POST", "/repository/install", {"module_name": "../etc"}),
+        ("POST", "/modules/update", {"module_name": "a b"}),
+        ("POST", "/modules/install-instance", {"module_name": "-x"}),
+        ("POST", "/repository", {"id": "Bad Id", "url": "file:///tmp"}),
+        ("POST", "/repository", {"id": "ok", "url": "http://plain.example"}),
+        ("POST", "/repository", {"id": "ok", "url": "file://relative/path"}),
+        ("POST", "/repository", {"id": "ok", "url": "https://x.example", "ca_file": "ca.pem"}),
+        ("GET", "/repository/modules?bogus=1", None),
+        ("GET", "/repository/modules?text=a&text=b", None),
+        ("GET", "/modules/operations?module_name=Bad!", None),
+    ],
+)
+async def test_malformed_names_ids_and_urls_are_400(
+    client: httpx.AsyncClient, method: str, url: str, body: dict[str, Any] | None
+) -> None:
+    answer = await client.request(method, url, json=body, headers=ADMIN)
+    assert answer.status_code == 400, answer.text
+
+
+async def test_not_found_and_conflicts(client: httpx.AsyncClient, catalog: Catalog) -> None:
+    async def status(method: str, url: str, body: dict[str, Any] | None = None) -> int:
+        return (await client.request(method, url, json=body, headers=ADMIN)).status_code
+
+    assert await status("GET", "/modules/status/nope") == 404
+    assert await status("GET", "/repository/install/status/nope") == 404
+    assert await status("GET", f"/modules/instance/{NAME}/{HEX}") == 404
+    assert await status("DELETE", f"/modules/instance/{NAME}/{HEX}") == 404
+    assert await status("POST", f"/modules/primary/{NAME}/{HEX}") == 404
+    assert await status("GET", f"/modules/primary/{NAME}") == 404
+    assert await status("DELETE", "/repository/nothing") == 404
+    assert await status("POST", "/repository/install", {"module_name": NAME}) == 404
+    assert await status("POST", "/modules/update", {"module_name": NAME}) == 404
+    assert await status("DELETE", f"/repository/uninstall/{NAME}") == 404
+    assert await status("POST", "/modules/install-instance", {"module_name": NAME}) == 404
+    assert await status("POST", "/modules/operations/nope/cancel") == 409
+    # demo is built in: not installable, updatable or removable; it has no instances.
+    await add_repository(client, catalog.url)
+    assert await status("POST", "/repository/install", {"module_name": "demo"}) == 409
+    assert await status("POST", "/modules/update", {"module_name": "demo"}) == 409
+    assert await status("DELETE", "/repository/uninstall/demo") == 409
+    assert await status("POST", "/api/install/demo") == 409
+    assert await status("POST", "/repository", {"id": "local", "url": catalog.url}) == 409
+    assert await status("POST", f"/modules/rollback/{NAME}") == 404
+
+
+async def test_status_and_legacy_modules(client: httpx.AsyncClient) -> None:
+    answer = await client.get("/status", headers=ADMIN)
+    assert answer.status_code == 200
+    data = answer.json()
+    assert data["status"] == "ok" and data["modules"]["loaded"] == 1
+    assert STATIC_KEY not in answer.text and "secret" not in answer.text.lower()
+    modules = (await client.get("/api/modules", headers=ADMIN)).json()
+    assert [module["name"] for module in modules["modules"]] == ["demo"]
+    assert modules["modules"][0]["source"] == "builtin"
+
+
+async def test_operations_stream(
+    live_server: str, client: httpx.AsyncClient, catalog: Catalog
+) -> None:
+    with pytest.raises(InvalidStatus):
+        async with connect(f"ws://{live_server}/ws/operations"):
+            pass
+    catalog.publish(NAME, "1.0.0")
+    await add_repository(client, catalog.url)
+    async with connect(f"ws://{live_server}/ws/operations?api_key={STATIC_KEY}") as ws:
+        answer = await client.post("/repository/install", json={"module_name": NAME}, headers=ADMIN)
+        operation_id = answer.json()["operation_id"]
+        seen = []
+        while True:
+            message = json.loads(await asyncio.wait_for(ws.recv(), 60))
+            assert message["operation_id"] == operation_id
+            seen.append(message)
+            if message["type"] != "operation_update":
+                break
+    assert seen[-1]["type"] == "operation_completed" and seen[-1]["progress"] == 100
+    progress = [message["progress"] for message in seen]
+    assert progress == sorted(progress) and len(seen) > 5
