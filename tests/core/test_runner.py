@@ -239,3 +239,38 @@ async def test_a_failure_outside_the_steps_fails_the_run_instead_of_leaving_it_r
     run = await wait_for(runtime, queued.id)
     assert (run.status, run.reason) == ("failed", "engine_error")
     assert "vault sealed" in (run.error or "")
+
+
+async def test_the_last_step_state_is_stored_even_when_a_flush_is_under_way(
+    runtime: Runtime,
+) -> None:
+    run_ids = [await start(runtime, "test.loop", units=23, pause=0.01) for _ in range(16)]
+    for run_id in run_ids:
+        run = await wait_for(runtime, run_id)
+        assert (run.status, run.steps[0].status, run.steps[0].done) == (
+            "completed",
+            "completed",
+            23,
+        )
+
+
+async def test_a_failed_progress_write_is_retried_with_nothing_lost(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jobwerk.core.runner import RunExecution
+
+    original = RunExecution._write_run
+    failures = iter([True, True])
+
+    async def flaky_write(self: RunExecution, session: object, final: object) -> None:
+        if final is None and next(failures, False):
+            raise ConnectionError("database went away for a moment")
+        await original(self, session, final)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(RunExecution, "_write_run", flaky_write)
+    run = await wait_for(runtime, await start(runtime, "demo.example", items=30, delay=0.02))
+    assert run.status == "completed"
+    assert [step.done for step in run.steps] == [30, 30, 30]
+    async with runtime.db.session() as session:
+        lines = (await session.scalars(select(LogEntry).where(LogEntry.run_id == run.id))).all()
+    assert len(lines) == 12

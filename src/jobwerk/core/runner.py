@@ -122,7 +122,8 @@ class RunExecution:
         self.reporter.steps = states
         self.reporter.dirty.update(states)
         outputs = await self._resume_from(run, workflow, states)
-        flusher = asyncio.create_task(self._flush_loop())
+        stop_flushing = asyncio.Event()
+        flusher = asyncio.create_task(self._flush_loop(stop_flushing))
         try:
             for step in workflow.steps:
                 state = states[step.name]
@@ -148,9 +149,8 @@ class RunExecution:
                 outputs[step.name] = state.output or {}
             return RunStatus.COMPLETED, None, None
         finally:
-            flusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await flusher
+            stop_flushing.set()
+            await flusher
 
     async def _resume_from(
         self, run: Run, workflow: Workflow[Any], states: dict[str, StepState]
@@ -289,50 +289,68 @@ class RunExecution:
             events.run_status(self.run_id, self.job_id, status=status.value, **data)
         )
 
-    async def _flush_loop(self) -> None:
+    async def _flush_loop(self, stop: asyncio.Event) -> None:
+        """Flush every ``FLUSH_SECONDS`` until ``stop`` is set (never cut off mid-write)."""
         while True:
-            await asyncio.sleep(FLUSH_SECONDS)
-            now = time.monotonic()
-            stale = now - self._last_heartbeat >= self.env.heartbeat_seconds
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=FLUSH_SECONDS)
+                return
+            stale = time.monotonic() - self._last_heartbeat >= self.env.heartbeat_seconds
             if self.reporter.dirty or self.reporter.logs or stale:
-                await self._flush()
+                try:
+                    await self._flush()
+                except Exception:
+                    log.warning("could not record progress; trying again", exc_info=True)
 
     async def _flush(self, final: tuple[RunStatus, str | None, str | None] | None = None) -> None:
-        """Write buffered step states, log lines and run progress in one transaction."""
-        async with self.env.db.session() as session:
-            await self._write_steps(session)
-            if self.reporter.logs:
-                logs, self.reporter.logs = self.reporter.logs, []
-                await session.execute(
-                    insert(LogEntry), [{"run_id": self.run_id, **entry} for entry in logs]
-                )
-            values: dict[str, Any] = {
-                "progress": round(self._overall(), 2),
-                "current_step": self.current_step,
-                "heartbeat_at": utcnow(),
-                "result": self.result,
-            }
-            if final is None:
-                await session.execute(update(Run).where(Run.id == self.run_id).values(**values))
-                cancel = await session.scalar(
-                    select(Run.cancel_requested).where(Run.id == self.run_id)
-                )
-                if cancel:
-                    self.reporter.cancel.set()
-            else:
-                status, reason, error = final
-                if status is RunStatus.COMPLETED:
-                    values["progress"] = 100.0
-                moved = await transition_run(
-                    session, self.run_id, status, reason=reason, error=error, **values
-                )
-                if not moved:
-                    log.warning("run was finished elsewhere; keeping that state", wanted=status)
+        """Write buffered step states, log lines and run progress in one transaction.
+
+        What was taken from the buffers goes back into them when the transaction fails.
+        """
+        names, self.reporter.dirty = self.reporter.dirty, set()
+        logs, self.reporter.logs = self.reporter.logs, []
+        try:
+            async with self.env.db.session() as session:
+                await self._write_steps(session, sorted(names))
+                if logs:
+                    await session.execute(
+                        insert(LogEntry), [{"run_id": self.run_id, **entry} for entry in logs]
+                    )
+                await self._write_run(session, final)
+        except BaseException:
+            self.reporter.dirty |= names
+            self.reporter.logs[:0] = logs
+            raise
+        for name in names:
+            self.reporter.steps[name].stored = True
         self._last_heartbeat = time.monotonic()
 
-    async def _write_steps(self, session: Any) -> None:
+    async def _write_run(
+        self, session: Any, final: tuple[RunStatus, str | None, str | None] | None
+    ) -> None:
+        values: dict[str, Any] = {
+            "progress": round(self._overall(), 2),
+            "current_step": self.current_step,
+            "heartbeat_at": utcnow(),
+            "result": self.result,
+        }
+        if final is None:
+            await session.execute(update(Run).where(Run.id == self.run_id).values(**values))
+            cancel = await session.scalar(select(Run.cancel_requested).where(Run.id == self.run_id))
+            if cancel:
+                self.reporter.cancel.set()
+            return
+        status, reason, error = final
+        if status is RunStatus.COMPLETED:
+            values["progress"] = 100.0
+        moved = await transition_run(
+            session, self.run_id, status, reason=reason, error=error, **values
+        )
+        if not moved:
+            log.warning("run was finished elsewhere; keeping that state", wanted=status)
+
+    async def _write_steps(self, session: Any, names: list[str]) -> None:
         """Insert new step rows in one statement; update the others by (run, name)."""
-        names, self.reporter.dirty = sorted(self.reporter.dirty), set()
         new_rows, changed = [], []
         for name in names:
             state = self.reporter.steps[name]
@@ -355,7 +373,6 @@ class RunExecution:
                 new_rows.append(
                     {"run_id": self.run_id, "position": state.position, "name": name, **values}
                 )
-                state.stored = True
         if new_rows:
             await session.execute(insert(StepRun), new_rows)
         if changed:
