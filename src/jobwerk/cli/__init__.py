@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from jobwerk.cli import db, instances, jobs, keys, runs, users
+from jobwerk.cli import db, instances, jobs, keys, modules, repos, runs, users
 from jobwerk.cli._serve import demo, serve
 
 app = typer.Typer(
@@ -21,6 +21,8 @@ app.add_typer(runs.app, name="runs", help="Runs of workflows.")
 app.add_typer(instances.app, name="instances", help="Module instances.")
 app.add_typer(users.app, name="users", help="Dashboard users and their roles.")
 app.add_typer(keys.app, name="keys", help="API keys for machines.")
+app.add_typer(modules.app, name="modules", help="Install, update and remove modules.")
+app.add_typer(repos.app, name="repos", help="Repositories modules are installed from.")
 
 
 def _add_module_commands() -> None:

@@ -1,4 +1,5 @@
-"""``jobwerk instances``: list, create and choose the primary instance of a module."""
+"""``jobwerk instances``: list, create, show, change settings of, delete and choose the primary
+instance of a module."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ from typing import Annotated, Any
 import typer
 
 from jobwerk.cli._common import JsonOption, console, print_json, run, table, with_runtime
+from jobwerk.cli.modules import finish, with_manager
 from jobwerk.core import instances as service
 from jobwerk.core.runtime import Runtime
 from jobwerk.errors import InvalidInput, NotFound
-from jobwerk.modules.registry import ModuleRegistry, ensure_default_jobs
+from jobwerk.manager import instances as manager_instances
+from jobwerk.manager.service import ModuleManager
+from jobwerk.modules.registry import ensure_default_jobs
 from jobwerk.storage.models import Instance
 
 app = typer.Typer(no_args_is_help=True)
@@ -67,10 +71,9 @@ def create(
     except json.JSONDecodeError as exc:
         raise typer.BadParameter(f"--settings is not valid JSON: {exc}") from None
 
-    async def action(runtime: Runtime) -> dict[str, Any]:
-        registry = ModuleRegistry()
-        registry.discover(runtime.settings.modules)
-        loaded = registry.get(module)
+    async def action(manager: ModuleManager) -> dict[str, Any]:
+        runtime = manager.runtime
+        loaded = manager.registry.get(module)
         if loaded is None:
             raise NotFound(f"module '{module}' is not installed")
         if not isinstance(values, dict):
@@ -88,7 +91,7 @@ def create(
         await ensure_default_jobs(runtime, loaded, instance)
         return instance_dict(instance)
 
-    data = run(with_runtime(action))
+    data = run(with_manager(action))
     if as_json:
         print_json(data)
     else:
@@ -112,3 +115,85 @@ def set_primary(instance_id: str, as_json: bool = JsonOption) -> None:
         print_json(data)
     else:
         console.print(f"{data['name']} is now the primary {data['module']} instance")
+
+
+def parse_pairs(pairs: list[str]) -> dict[str, Any]:
+    """``key=value`` arguments; a value that parses as JSON (number, true, list…) is used as
+    such, anything else as text."""
+    values: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(f"{pair!r} is not key=value")
+        try:
+            values[key.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            values[key.strip()] = raw
+    return values
+
+
+async def _module_of(manager: ModuleManager, instance_id: str) -> str:
+    service.check_instance_id(instance_id)
+    async with manager.runtime.db.session() as session:
+        return (await service.get_instance(session, instance_id)).module
+
+
+def _print_instance(data: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print_json(data)
+        return
+    console.print(
+        f"[bold]{data['name']}[/] ({data['module_name']} {data['version'] or '?'}), "
+        f"{data['status']}{', primary' if data['is_primary'] else ''}"
+    )
+    for key, value in sorted(data["settings"].items()):
+        console.print(f"  {key} = {json.dumps(value)}")
+    for key, is_set in data["secrets"].items():
+        console.print(f"  {key} = {'(set)' if is_set else '(not set)'}")
+
+
+@app.command("set")
+def set_settings(
+    instance_id: str,
+    pairs: Annotated[list[str], typer.Argument(help="Settings as key=value")],
+    as_json: bool = JsonOption,
+) -> None:
+    """Change settings of an instance (validated by its module; secrets are never shown)."""
+    values = parse_pairs(pairs)
+
+    async def action(manager: ModuleManager) -> dict[str, Any]:
+        module = await _module_of(manager, instance_id)
+        return await manager_instances.update_instance(manager, module, instance_id, values, None)
+
+    _print_instance(run(with_manager(action)), as_json)
+
+
+@app.command()
+def show(instance_id: str, as_json: bool = JsonOption) -> None:
+    """An instance with its settings; secrets appear only as set / not set."""
+
+    async def action(manager: ModuleManager) -> dict[str, Any]:
+        module = await _module_of(manager, instance_id)
+        async with manager.runtime.db.session() as session:
+            instance = await manager_instances.find(session, module, instance_id)
+            [view] = await manager_instances.describe(manager, session, [instance])
+        return view
+
+    _print_instance(run(with_manager(action)), as_json)
+
+
+@app.command()
+def delete(
+    instance_id: str,
+    keep_files: Annotated[bool, typer.Option(help="Keep the instance's data folder")] = False,
+    as_json: bool = JsonOption,
+) -> None:
+    """Delete an instance and its jobs (its runs are kept)."""
+
+    async def started(manager: ModuleManager) -> dict[str, Any]:
+        module = await _module_of(manager, instance_id)
+        return await manager_instances.delete_instance(
+            manager, module, instance_id, not keep_files, "cli"
+        )
+
+    finish(started, as_json)

@@ -129,6 +129,16 @@ class ModuleManager:
         task.add_done_callback(self._tasks.discard)
         return data
 
+    async def wait(self, operation_id: str) -> dict[str, Any]:
+        """Wait for an operation started by this process; returns its final state."""
+        from jobwerk.manager.operations import get_operation, operation_dict
+
+        for task in list(self._tasks):
+            if task.get_name() == f"operation-{operation_id}":
+                await asyncio.shield(task)
+        async with self.runtime.db.session() as session:
+            return operation_dict(await get_operation(session, operation_id))
+
     async def _run(self, context: Context, work: Work) -> None:
         try:
             await self.tracker.change(context.id, status="running")

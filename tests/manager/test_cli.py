@@ -1,0 +1,79 @@
+"""``jobwerk repos``, ``jobwerk modules`` and the instance settings commands through Typer's
+runner on a temporary data folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from jobwerk.cli import app
+from tests.manager._helpers import NAME
+from tests.manager._modules import Catalog
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("JOBWERK_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("JOBWERK_MODULES", '["demo"]')
+    return tmp_path / "data"
+
+
+def invoke(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout + result.stderr if result.exit_code else result.stdout
+
+
+def invoke_json(*args: str) -> Any:
+    code, output = invoke(*args, "--json")
+    assert code == 0, output
+    return json.loads(output)
+
+
+def test_repos_modules_and_instance_settings(tmp_path: Path, data_dir: Path) -> None:
+    catalog = Catalog(tmp_path / "catalog")
+    catalog.publish(NAME, "1.0.0")
+    code, output = invoke("repos", "add", "local", catalog.url)
+    assert code == 0, output
+    [repository] = invoke_json("repos", "list")
+    assert repository["stats"]["total_modules"] == 1
+    code, output = invoke("repos", "add", "bad", "http://example.com")
+    assert code == 1 and "file:///" in output
+
+    assert invoke_json("modules", "install", NAME)["status"] == "completed"
+    modules = {module["name"]: module for module in invoke_json("modules", "list")}
+    assert modules[NAME]["version"] == "1.0.0" and modules[NAME]["source"] == "installed"
+
+    created = invoke_json("instances", "create", NAME, "shop-a", "--settings", '{"shop": "a"}')
+    instance_id = created["instance_id"]
+    changed = invoke_json("instances", "set", instance_id, "region=us", "token=s3cret")
+    assert changed["settings"] == {"shop": "a", "region": "us"}
+    assert changed["secrets"] == {"token": True}
+    code, output = invoke("instances", "show", instance_id)
+    assert code == 0 and "s3cret" not in output and "(set)" in output
+    code, output = invoke("instances", "set", instance_id, "region=5")
+    assert code == 1 and "region" in output
+    code, output = invoke("instances", "set", instance_id, "no-equals-sign")
+    assert code == 2
+
+    catalog.publish(NAME, "2.0.0")
+    updated = invoke_json("modules", "update", NAME)
+    assert updated["status"] == "completed" and updated["restart_required"] is True
+    assert {m["name"]: m for m in invoke_json("modules", "list")}[NAME]["version"] == "2.0.0"
+    assert invoke_json("modules", "rollback", NAME)["status"] == "completed"
+    assert {m["name"]: m for m in invoke_json("modules", "list")}[NAME]["version"] == "1.0.0"
+
+    code, output = invoke("modules", "uninstall", NAME)
+    assert code == 1 and "instance" in output
+    assert invoke_json("instances", "delete", instance_id)["status"] == "completed"
+    assert invoke_json("modules", "uninstall", NAME)["status"] == "completed"
+    assert not (data_dir / "modules" / NAME).exists()
+    code, output = invoke("repos", "remove", "local")
+    assert code == 0
+    assert invoke_json("repos", "list") == []
