@@ -1,0 +1,69 @@
+"""Operation life cycle: cooperative cancel rolls back, a restart fails what a dead process left
+running, requirements jobwerk already satisfies are not reinstalled."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+from fastapi import FastAPI
+
+from jobwerk.app import create_app
+from jobwerk.config import Settings
+from jobwerk.core.runtime import Runtime
+from jobwerk.manager.models import ModuleOperation
+from tests.api.conftest import ADMIN, http_client
+from tests.manager._helpers import NAME, add_repository, operate, wait_operation
+from tests.manager._modules import Catalog
+
+
+async def test_cancel_between_steps_rolls_back(
+    client: httpx.AsyncClient, catalog: Catalog, tmp_path: Path
+) -> None:
+    catalog.publish(NAME, "1.0.0")
+    await add_repository(client, catalog.url)
+    started = await client.post("/repository/install", json={"module_name": NAME}, headers=ADMIN)
+    operation_id = started.json()["operation_id"]
+    answer = await client.post(f"/modules/operations/{operation_id}/cancel", headers=ADMIN)
+    assert answer.status_code == 200
+    assert answer.json() == {
+        "success": True,
+        "operation_id": operation_id,
+        "message": "Cancellation requested",
+    }
+    done = await wait_operation(client, operation_id)
+    assert done["status"] == "cancelled", done
+    assert not (tmp_path / "modules" / NAME).exists()
+    again = await client.post(f"/modules/operations/{operation_id}/cancel", headers=ADMIN)
+    assert again.status_code == 409
+
+
+async def test_a_restart_fails_operations_left_running(
+    runtime: Runtime, api_settings: Settings
+) -> None:
+    async with runtime.transaction() as session:
+        operation = ModuleOperation(type="install", module=NAME, status="running", steps=[])
+        session.add(operation)
+    restarted = create_app(api_settings)
+    context = restarted.router.lifespan_context(restarted)
+    await context.__aenter__()
+    try:
+        async with http_client(restarted) as client:
+            data = (await client.get(f"/modules/status/{operation.id}", headers=ADMIN)).json()
+    finally:
+        await context.__aexit__(None, None, None)
+    assert data["status"] == "failed" and data["error"].startswith("interrupted")
+
+
+async def test_requirements_are_checked_against_jobwerk(
+    client: httpx.AsyncClient, catalog: Catalog, app: FastAPI
+) -> None:
+    catalog.publish(NAME, "1.0.0", requires=["jobwerk>=99"])
+    catalog.publish(
+        "beta", "1.0.0", requires=["httpx>=0.20", 'pywin32>=1; sys_platform == "win32"']
+    )
+    await add_repository(client, catalog.url)
+    refused = await operate(client, "POST", "/repository/install", json={"module_name": NAME})
+    assert refused["status"] == "failed" and "needs jobwerk>=99" in refused["error"]
+    done = await operate(client, "POST", "/repository/install", json={"module_name": "beta"})
+    assert done["status"] == "completed", done["error"]
