@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import httpx
 
+from jobwerk.core.context import run_export_dir
+from jobwerk.core.runtime import Runtime
 from tests.api.conftest import ADMIN, wait_for_run
 
 
@@ -109,3 +111,14 @@ async def test_logs_filters_and_pagination(client: httpx.AsyncClient) -> None:
     assert len(after["logs"]) == 1
     assert (await client.get(url + "?level=loud", headers=ADMIN)).status_code == 422
     assert (await client.get("/api/v1/jobs/unknown/logs", headers=ADMIN)).status_code == 404
+
+
+async def test_deleting_a_finished_run_removes_its_exports(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    run = await wait_for_run(client, await trigger(client))
+    folder = run_export_dir(runtime.settings.data_dir, run["id"])
+    folder.mkdir(parents=True)
+    (folder / "orders.xml").write_text("<tBestellungen/>")
+    assert (await client.delete(f"/api/v1/jobs/{run['id']}", headers=ADMIN)).status_code == 200
+    assert not folder.exists()

@@ -19,6 +19,11 @@ T = TypeVar("T")
 LogLevel = Literal["debug", "info", "warning", "error"]
 
 
+def run_export_dir(data_dir: Path, run_id: str) -> Path:
+    """The folder that holds the exports of a run."""
+    return data_dir / "exports" / run_id
+
+
 class Cancelled(Exception):
     """The run was asked to stop; raised by ``StepContext.check_cancelled``."""
 
@@ -218,7 +223,7 @@ class StepContext(Generic[P]):
     @property
     def export_dir(self) -> Path:
         """This run's folder for exports (created on first use)."""
-        path = self._data_dir / "exports" / self.run_id
+        path = run_export_dir(self._data_dir, self.run_id)
         path.mkdir(parents=True, exist_ok=True)
         return path
 

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from jobwerk.core.context import run_export_dir
 from jobwerk.errors import AppError, NotFound
 from jobwerk.storage.models import Run
 
@@ -56,7 +57,7 @@ def export_root(data_dir: Path, run_id: str) -> Path:
     """
     if not RUN_ID.match(run_id):
         raise NotFound(f"Run '{run_id}' not found")
-    return (data_dir / "exports" / run_id).resolve()
+    return run_export_dir(data_dir, run_id).resolve()
 
 
 def content_type_of(name: str, run: Run | None = None) -> str:
