@@ -18,7 +18,8 @@ from jobwerk.modules.registry import ensure_default_jobs
 from jobwerk.storage.models import Instance, Job
 
 if TYPE_CHECKING:
-    from jobwerk.manager.service import Context, ModuleManager
+    from jobwerk.manager._context import Context
+    from jobwerk.manager.service import ModuleManager
 
 
 def instance_status(instance: Instance, jobs: list[Job], loaded: bool) -> str:

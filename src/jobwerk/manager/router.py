@@ -4,10 +4,6 @@ wires them into the app."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import json
-import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Query, Request, Response, WebSocket
@@ -15,10 +11,9 @@ from fastapi.responses import JSONResponse
 
 from jobwerk.api.deps import AdminDep, SessionDep, ViewerDep
 from jobwerk.api.schemas.common import AUTH, MUTATION, responses
-from jobwerk.api.ws import CLOSE_POLICY, GONE, ws_principal
 from jobwerk.core.runtime import Runtime
 from jobwerk.errors import AppError, Conflict
-from jobwerk.manager import instances, operations, repositories, views
+from jobwerk.manager import _stream, instances, operations, repositories, views
 from jobwerk.manager._safety import check_module_name
 from jobwerk.manager.schemas import (
     CancelRead,
@@ -362,56 +357,6 @@ async def legacy_install(
     return await _accepted(response, started)  # type: ignore[no-any-return]
 
 
-def _ws_message(data: dict[str, Any]) -> str:
-    kind = {
-        "completed": "operation_completed",
-        "failed": "operation_failed",
-        "cancelled": "operation_cancelled",
-    }.get(data["status"], "operation_update")
-    fields = ("operation_id", "status", "progress", "message", "module_name", "instance_id")
-    return json.dumps(
-        {
-            "type": kind,
-            **{key: data[key] for key in fields},
-            "operation_type": data["operation_type"],
-            "error": data["error"],
-            "timestamp": time.time(),
-        }
-    )
-
-
-@legacy_router.websocket("/ws/operations")
-async def operations_stream(websocket: WebSocket) -> None:
-    """Operation changes as ``operation_update`` / ``_completed`` / ``_failed`` /
-    ``_cancelled`` messages; authenticated like the other WebSockets."""
-    if await ws_principal(websocket) is None:
-        await websocket.close(CLOSE_POLICY)
-        return
-    await websocket.accept()
-    feed = _manager(websocket).feed
-    queue = feed.subscribe()
-    receiver = asyncio.create_task(websocket.receive_text())
-    try:
-        while True:
-            getter = asyncio.create_task(queue.get())
-            done, _ = await asyncio.wait({getter, receiver}, return_when=asyncio.FIRST_COMPLETED)
-            if receiver in done:
-                getter.cancel()
-                break
-            data = getter.result()
-            if data is None:
-                await websocket.close(1013)
-                break
-            await websocket.send_text(_ws_message(data))
-    except GONE:
-        pass  # the client went away
-    finally:
-        feed.unsubscribe(queue)
-        receiver.cancel()
-        with contextlib.suppress(asyncio.CancelledError, *GONE):
-            await receiver
-
-
 def include_manager(app: FastAPI, runtime: Runtime, modules: ModuleRegistry) -> ModuleManager:
     """Create the manager, activate installed modules and add its routes to ``app``.
 
@@ -421,6 +366,6 @@ def include_manager(app: FastAPI, runtime: Runtime, modules: ModuleRegistry) -> 
     manager = ModuleManager(runtime, modules)
     manager.load_installed()
     app.state.manager = manager
-    for router in (repository_router, modules_router, legacy_router):
+    for router in (repository_router, modules_router, legacy_router, _stream.router):
         app.include_router(router)
     return manager

@@ -5,86 +5,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+import importlib.util
+import os
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import structlog
 
 from jobwerk.core.runtime import Runtime
 from jobwerk.errors import AppError, Conflict, NotFound
-from jobwerk.manager import _loader
+from jobwerk.manager import _loader, instances
+from jobwerk.manager._context import INSTALL_STEPS, Cancelled, Context, Work, reason
 from jobwerk.manager._safety import check_module_name
 from jobwerk.manager._store import ModuleStore, Pointer, StepFailed, pip_install, probe
 from jobwerk.manager._wheel import inspect_wheel
 from jobwerk.manager.catalog import CatalogEntry, download, fetch_index, pick, wheel_filename
-from jobwerk.manager.operations import OperationFeed, Tracker
+from jobwerk.manager.operations import OperationFeed, Tracker, get_operation, operation_dict
 from jobwerk.manager.repositories import get_repository, list_repositories
 from jobwerk.modules.registry import ModuleRegistry, ensure_default_jobs
 
 log = structlog.get_logger("jobwerk.manager")
 RESTART = "restart required for its HTTP routes and CLI commands"
-
-INSTALL_STEPS = [
-    ("download", "Download the archive"),
-    ("verify", "Verify SHA-256 and archive"),
-    ("compatibility", "Check compatibility"),
-    ("install", "Install the wheel and its dependencies"),
-    ("check", "Import check and migrations"),
-    ("activate", "Activate"),
-]
-
-
-class Cancelled(Exception):
-    """The operation was cancelled between two steps."""
-
-
-Work = Callable[["Context"], Awaitable[str]]
-
-
-class Context:
-    """One running operation: steps with progress, and the undo actions gathered so far."""
-
-    def __init__(self, manager: ModuleManager, data: dict[str, Any]) -> None:
-        self.manager = manager
-        self.id: str = data["operation_id"]
-        self.module: str = data["module_name"]
-        self.instance_id: str | None = data["instance_id"]
-        self.steps = [step["id"] for step in data["steps"]]
-        self.undo: list[Callable[[], None]] = []
-        self.restart_required = False
-        self.cancel_requested = False
-        self.switched = False
-
-    @contextlib.asynccontextmanager
-    async def step(self, name: str, message: str) -> Any:
-        if self.cancel_requested and not self.switched:
-            raise Cancelled("cancelled by request")
-        index = self.steps.index(name)
-        await self.manager.tracker.change(
-            self.id,
-            step=name,
-            step_status="running",
-            message=message,
-            progress=int(100 * index / len(self.steps)),
-        )
-        try:
-            yield
-        except Exception as exc:
-            await self.manager.tracker.change(
-                self.id, step=name, step_status="failed", step_error=_reason(exc)
-            )
-            raise
-        await self.manager.tracker.change(
-            self.id,
-            step=name,
-            step_status="done",
-            progress=int(100 * (index + 1) / len(self.steps)),
-        )
-
-
-def _reason(exc: BaseException) -> str:
-    return exc.message if isinstance(exc, AppError) else f"{type(exc).__name__}: {exc}"
 
 
 class ModuleManager:
@@ -118,9 +60,6 @@ class ModuleManager:
         for name in self.store.installed():
             _loader.forget(self.store.folder(name))
 
-    def is_builtin(self, name: str) -> bool:
-        return name in self.registry.modules and self.store.pointer(name) is None
-
     async def launch(self, data: dict[str, Any], work: Work) -> dict[str, Any]:
         context = Context(self, data)
         self.running[context.id] = context
@@ -131,8 +70,6 @@ class ModuleManager:
 
     async def wait(self, operation_id: str) -> dict[str, Any]:
         """Wait for an operation started by this process; returns its final state."""
-        from jobwerk.manager.operations import get_operation, operation_dict
-
         for task in list(self._tasks):
             if task.get_name() == f"operation-{operation_id}":
                 await asyncio.shield(task)
@@ -160,7 +97,7 @@ class ModuleManager:
                     self.tracker.change(
                         context.id,
                         status="cancelled" if cancelled else "failed",
-                        error=_reason(exc),
+                        error=reason(exc),
                         message=("Cancelled" if cancelled else "Failed")
                         + (", rolled back" if rolled_back else ""),
                         rolled_back=rolled_back,
@@ -232,6 +169,8 @@ class ModuleManager:
         repository, entry = await self._entry(name, repository_id, version)
         if entry.version == current.version:
             raise Conflict(f"Conflict - module '{name}' {entry.version} is already installed")
+        if entry.version == current.previous:
+            raise Conflict(f"{name} {entry.version} is the previous version: roll back instead")
         data = await self.tracker.create(
             "update",
             name,
@@ -269,11 +208,8 @@ class ModuleManager:
             if reason:
                 raise StepFailed(f"{name} {entry.version} {reason}")
             self._check_top_level(name, info.top_level)
-        tree = self.store.folder(name, entry.version)
+        tree = staging / "tree"
         async with context.step("install", "Installing the wheel"):
-            if tree.exists():
-                self.store.remove_version(name, entry.version)
-            context.undo.append(lambda: self.store.remove_version(name, entry.version))
             await pip_install(archive, info, tree, staging)
         previous = self.store.pointer(name)
         async with context.step("check", "Checking the module and running its migrations"):
@@ -288,11 +224,20 @@ class ModuleManager:
                 stage = "migration" if result.get("stage") == "migrate" else "import check"
                 raise StepFailed(f"{stage} failed: {result.get('error')}")
         async with context.step("activate", "Activating"):
+            self._place(context, tree, entry.version)
             return await self._switch(context, entry, info.entry_points[name], repository.id)
 
-    def _check_top_level(self, name: str, packages: set[str]) -> None:
-        import importlib.util
+    def _place(self, context: Context, tree: Path, version: str) -> None:
+        """Move the staged tree to ``<name>/<version>/`` (a stale folder of a crash is replaced)."""
+        name = context.module
+        target = self.store.folder(name, version)
+        if target.exists():
+            self.store.remove_version(name, version)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tree, target)
+        context.undo.append(lambda: self.store.remove_version(name, version))
 
+    def _check_top_level(self, name: str, packages: set[str]) -> None:
         own = self.store.folder(name)
         for package in packages:
             try:
@@ -390,8 +335,6 @@ class ModuleManager:
 
         Its jobs (and, forced, its instances) are deleted; runs stay as history.
         """
-        from jobwerk.manager import instances
-
         check_module_name(name)
         self._installed(name)
         count = await instances.count_instances(self.runtime, name)

@@ -1,0 +1,74 @@
+"""A running operation as its steps see it: progress per named step, cancel requests and the
+undo actions that put things back when a later step fails."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from jobwerk.errors import AppError
+
+if TYPE_CHECKING:
+    from jobwerk.manager.service import ModuleManager
+
+INSTALL_STEPS = [
+    ("download", "Download the archive"),
+    ("verify", "Verify SHA-256 and archive"),
+    ("compatibility", "Check compatibility"),
+    ("install", "Install the wheel and its dependencies"),
+    ("check", "Import check and migrations"),
+    ("activate", "Activate"),
+]
+
+
+class Cancelled(Exception):
+    """The operation was cancelled between two steps."""
+
+
+Work = Callable[["Context"], Awaitable[str]]
+
+
+class Context:
+    """One running operation: steps with progress, and the undo actions gathered so far."""
+
+    def __init__(self, manager: ModuleManager, data: dict[str, Any]) -> None:
+        self.manager = manager
+        self.id: str = data["operation_id"]
+        self.module: str = data["module_name"]
+        self.instance_id: str | None = data["instance_id"]
+        self.steps = [step["id"] for step in data["steps"]]
+        self.undo: list[Callable[[], None]] = []
+        self.restart_required = False
+        self.cancel_requested = False
+        self.switched = False
+
+    @contextlib.asynccontextmanager
+    async def step(self, name: str, message: str) -> Any:
+        if self.cancel_requested and not self.switched:
+            raise Cancelled("cancelled by request")
+        index = self.steps.index(name)
+        await self.manager.tracker.change(
+            self.id,
+            step=name,
+            step_status="running",
+            message=message,
+            progress=int(100 * index / len(self.steps)),
+        )
+        try:
+            yield
+        except Exception as exc:
+            await self.manager.tracker.change(
+                self.id, step=name, step_status="failed", step_error=reason(exc)
+            )
+            raise
+        await self.manager.tracker.change(
+            self.id,
+            step=name,
+            step_status="done",
+            progress=int(100 * (index + 1) / len(self.steps)),
+        )
+
+
+def reason(exc: BaseException) -> str:
+    return exc.message if isinstance(exc, AppError) else f"{type(exc).__name__}: {exc}"
