@@ -67,3 +67,22 @@ async def test_requirements_are_checked_against_jobwerk(
     assert refused["status"] == "failed" and "needs jobwerk>=99" in refused["error"]
     done = await operate(client, "POST", "/repository/install", json={"module_name": "beta"})
     assert done["status"] == "completed", done["error"]
+
+
+async def test_an_idempotency_key_replays_the_first_operation(
+    client: httpx.AsyncClient, catalog: Catalog
+) -> None:
+    catalog.publish(NAME, "1.0.0")
+    await add_repository(client, catalog.url)
+    headers = {**ADMIN, "Idempotency-Key": "install-acme-1"}
+    first = await client.post("/repository/install", json={"module_name": NAME}, headers=headers)
+    assert first.status_code == 202
+    operation_id = first.json()["operation_id"]
+    assert (await wait_operation(client, operation_id))["status"] == "completed"
+    again = await client.post("/repository/install", json={"module_name": NAME}, headers=headers)
+    assert again.status_code == 202
+    assert again.json()["operation_id"] == operation_id
+    assert again.json()["status"] == "completed"
+    assert again.headers["location"] == f"/modules/status/{operation_id}"
+    fresh = await client.post("/repository/install", json={"module_name": NAME}, headers=ADMIN)
+    assert fresh.status_code == 409  # without the key it is a new request: already installed

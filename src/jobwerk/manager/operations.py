@@ -4,6 +4,7 @@ progress, a fan-out of changes for ``/ws/operations``, history kept."""
 from __future__ import annotations
 
 import asyncio
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,6 +18,8 @@ from jobwerk.manager.models import ModuleOperation
 from jobwerk.storage.models import utcnow
 
 ACTIVE = ("queued", "running")
+# The caller's ``Idempotency-Key`` for the operation being created (set by the router).
+IDEMPOTENCY_KEY: ContextVar[str | None] = ContextVar("idempotency_key", default=None)
 FINISHED = ("completed", "failed", "cancelled")
 
 
@@ -84,6 +87,13 @@ async def list_operations(
     return list(await session.scalars(statement))
 
 
+async def operation_by_key(session: AsyncSession, key: str) -> ModuleOperation | None:
+    result: ModuleOperation | None = await session.scalar(
+        select(ModuleOperation).where(ModuleOperation.idempotency_key == key)
+    )
+    return result
+
+
 async def active_operation(session: AsyncSession, module: str) -> ModuleOperation | None:
     result: ModuleOperation | None = await session.scalar(
         select(ModuleOperation).where(
@@ -136,6 +146,7 @@ class Tracker:
                     ],
                     request=request or {},
                     requested_by=requested_by,
+                    idempotency_key=IDEMPOTENCY_KEY.get(),
                 )
                 session.add(operation)
                 await session.flush()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Query, Request, Response, WebSocket
+from fastapi import APIRouter, FastAPI, Header, Query, Request, Response, WebSocket
 from fastapi.responses import JSONResponse
 
 from jobwerk.api.deps import AdminDep, SessionDep, ViewerDep
@@ -38,6 +38,14 @@ repository_router = APIRouter(prefix="/repository", tags=["module manager"])
 modules_router = APIRouter(prefix="/modules", tags=["module manager"])
 legacy_router = APIRouter(tags=["module manager"])
 OPERATION = {**MUTATION, **responses(404, 409, 422)}
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=200,
+        description="Repeat a request with the same key to get the first request's operation",
+    ),
+]
 READ = {**AUTH, **responses(400, 404, 429)}
 CATALOG_FILTERS = {"repository", "repository_id", "category", "installed", "text", "template"}
 
@@ -57,8 +65,19 @@ def _manager(request: Request | WebSocket) -> ModuleManager:
     return manager
 
 
-async def _accepted(response: Response, started: Any) -> Any:
-    """Await an operation start: 202 with ``Location``, or 409 naming the blocking operation."""
+async def _accepted(request: Request, response: Response, started: Any, key: str | None) -> Any:
+    """Await an operation start: 202 with ``Location``, or 409 naming the blocking operation.
+
+    A repeated ``Idempotency-Key`` answers with the operation it started the first time.
+    """
+    if key:
+        async with _manager(request).runtime.db.session() as session:
+            existing = await operations.operation_by_key(session, key)
+        if existing is not None:
+            started.close()
+            response.headers["Location"] = f"/modules/status/{existing.id}"
+            return operations.operation_dict(existing)
+    token = operations.IDEMPOTENCY_KEY.set(key or None)
     try:
         data = await started
     except Conflict as exc:
@@ -66,6 +85,8 @@ async def _accepted(response: Response, started: Any) -> Any:
         if exc.details.get("operation_id"):
             body["operation_id"] = exc.details["operation_id"]
         return JSONResponse(body, 409)
+    finally:
+        operations.IDEMPOTENCY_KEY.reset(token)
     response.headers["Location"] = data["status_url"]
     return data
 
@@ -132,12 +153,16 @@ async def catalog(
     "/install", summary="Install a module from a repository", status_code=202, responses=OPERATION
 )
 async def install(
-    request: Request, response: Response, body: InstallRequest, principal: AdminDep
+    request: Request,
+    response: Response,
+    body: InstallRequest,
+    principal: AdminDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> OperationRead:
     started = _manager(request).install(
         body.module_name, body.repository_id, body.version, principal.name
     )
-    return await _accepted(response, started)  # type: ignore[no-any-return]
+    return await _accepted(request, response, started, idempotency_key)  # type: ignore[no-any-return]
 
 
 @repository_router.get(
@@ -163,9 +188,10 @@ async def uninstall(
     module_id: str,
     principal: AdminDep,
     force: Annotated[bool, Query(description="Also delete its instances")] = False,
+    idempotency_key: IdempotencyKey = None,
 ) -> OperationRead:
     started = _manager(request).uninstall(module_id, force, principal.name)
-    return await _accepted(response, started)  # type: ignore[no-any-return]
+    return await _accepted(request, response, started, idempotency_key)  # type: ignore[no-any-return]
 
 
 @modules_router.post(
@@ -175,12 +201,16 @@ async def uninstall(
     responses=OPERATION,
 )
 async def update(
-    request: Request, response: Response, body: UpdateRequest, principal: AdminDep
+    request: Request,
+    response: Response,
+    body: UpdateRequest,
+    principal: AdminDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> OperationRead:
     started = _manager(request).update(
         body.module_name, body.repository_id, body.version, principal.name
     )
-    return await _accepted(response, started)  # type: ignore[no-any-return]
+    return await _accepted(request, response, started, idempotency_key)  # type: ignore[no-any-return]
 
 
 @modules_router.post(
@@ -190,10 +220,14 @@ async def update(
     responses=OPERATION,
 )
 async def rollback(
-    request: Request, response: Response, module_name: str, principal: AdminDep
+    request: Request,
+    response: Response,
+    module_name: str,
+    principal: AdminDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> OperationRead:
     started = _manager(request).rollback(module_name, principal.name)
-    return await _accepted(response, started)  # type: ignore[no-any-return]
+    return await _accepted(request, response, started, idempotency_key)  # type: ignore[no-any-return]
 
 
 @modules_router.post(
@@ -209,7 +243,11 @@ async def rollback(
     responses=OPERATION,
 )
 async def install_instance(
-    request: Request, response: Response, body: InstanceCreate, principal: AdminDep
+    request: Request,
+    response: Response,
+    body: InstanceCreate,
+    principal: AdminDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> OperationRead:
     started = instances.install_instance(
         _manager(request),
@@ -219,7 +257,7 @@ async def install_instance(
         body.set_primary,
         principal.name,
     )
-    return await _accepted(response, started)  # type: ignore[no-any-return]
+    return await _accepted(request, response, started, idempotency_key)  # type: ignore[no-any-return]
 
 
 @modules_router.get("/operations", summary="Operation history, newest first", responses=READ)
@@ -292,11 +330,12 @@ async def delete_instance(
     instance_id: str,
     principal: AdminDep,
     delete_files: bool = True,
+    idempotency_key: IdempotencyKey = None,
 ) -> OperationRead:
     started = instances.delete_instance(
         _manager(request), module_name, instance_id, delete_files, principal.name
     )
-    return await _accepted(response, started)  # type: ignore[no-any-return]
+    return await _accepted(request, response, started, idempotency_key)  # type: ignore[no-any-return]
 
 
 @modules_router.get("/primary/{module_name}", summary="The primary instance", responses=READ)
@@ -316,10 +355,15 @@ async def get_primary(request: Request, module_name: str, session: SessionDep, _
     responses=OPERATION,
 )
 async def set_primary(
-    request: Request, response: Response, module_name: str, instance_id: str, principal: AdminDep
+    request: Request,
+    response: Response,
+    module_name: str,
+    instance_id: str,
+    principal: AdminDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> OperationRead:
     started = instances.set_primary(_manager(request), module_name, instance_id, principal.name)
-    return await _accepted(response, started)  # type: ignore[no-any-return]
+    return await _accepted(request, response, started, idempotency_key)  # type: ignore[no-any-return]
 
 
 @legacy_router.get("/status", summary="System status and configuration summary", responses=AUTH)
@@ -349,12 +393,16 @@ async def legacy_module(
     responses=OPERATION,
 )
 async def legacy_install(
-    request: Request, response: Response, module_name: str, principal: AdminDep
+    request: Request,
+    response: Response,
+    module_name: str,
+    principal: AdminDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> OperationRead:
     started = instances.install_instance(
         _manager(request), module_name, None, {}, False, principal.name
     )
-    return await _accepted(response, started)  # type: ignore[no-any-return]
+    return await _accepted(request, response, started, idempotency_key)  # type: ignore[no-any-return]
 
 
 def include_manager(app: FastAPI, runtime: Runtime, modules: ModuleRegistry) -> ModuleManager:
