@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 SOURCE = """
+from fastapi import APIRouter
 from pydantic import BaseModel, SecretStr
 
 from jobwerk.core.workflow import Workflow
@@ -46,6 +47,15 @@ class ThirdParty(Module):
 
     def workflows(self):
         return (hello,)
+
+    def routers(self):
+        router = APIRouter(prefix="/api/{name}")
+
+        @router.get("/version")
+        async def version():
+            return {{"version": VERSION}}
+
+        return (router,)
 
     def default_jobs(self, instance):
         if instance is None:

@@ -64,6 +64,9 @@ async def test_install_run_instances_and_uninstall(
     assert one["is_primary"] is True and one["version"] == "1.0.0"
     assert one["secrets"] == {"token": True} and "t0p" not in str(one)
     assert one["status"] == "running" and one["path"] == f"/modules/{NAME}/{a_id}"
+    assert one["frontend_url"] == f"/{NAME}"
+    # Routes of a module installed while running need a restart.
+    assert (await client.get(f"/api/{NAME}/version", headers=ADMIN)).status_code == 404
     primary = (await client.get(f"/modules/primary/{NAME}", headers=ADMIN)).json()
     assert primary["primary_instance"]["instance_id"] == a_id
 

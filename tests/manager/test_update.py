@@ -98,6 +98,9 @@ async def _restarted_runs(settings: Settings, expected: str) -> None:
         runtime: Runtime = restarted.state.runtime
         async with http_client(restarted) as client:
             assert await _run_hello(client, runtime) == expected
+            # The module's routes are mounted at start.
+            answer = await client.get(f"/api/{NAME}/version", headers=ADMIN)
+            assert answer.json() == {"version": expected}
     finally:
         await context.__aexit__(None, None, None)
 
