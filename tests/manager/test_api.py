@@ -12,6 +12,8 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
+from jobwerk.core.runtime import Runtime
+from jobwerk.manager.models import ModuleOperation
 from tests.api.conftest import ADMIN, STATIC_KEY, key_headers
 from tests.manager._helpers import NAME, add_repository
 from tests.manager._modules import Catalog
@@ -152,3 +154,15 @@ async def test_operations_stream(
     assert seen[-1]["type"] == "operation_completed" and seen[-1]["progress"] == 100
     progress = [message["progress"] for message in seen]
     assert progress == sorted(progress) and len(seen) > 5
+
+
+async def test_operations_stream_starts_with_operations_in_progress(
+    live_server: str, runtime: Runtime
+) -> None:
+    async with runtime.transaction() as session:
+        operation = ModuleOperation(type="install", module=NAME, status="running", steps=[])
+        session.add(operation)
+    async with connect(f"ws://{live_server}/ws/operations?api_key={STATIC_KEY}") as ws:
+        message = json.loads(await asyncio.wait_for(ws.recv(), 10))
+    assert message["type"] == "operation_update"
+    assert message["operation_id"] == operation.id and message["status"] == "running"

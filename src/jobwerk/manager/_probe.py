@@ -78,11 +78,12 @@ def main() -> None:
     parser.add_argument("--path", required=True)
     parser.add_argument("--name", required=True)
     parser.add_argument("--entry", required=True)
-    parser.add_argument("--migrate")
     parser.add_argument("--previous")
     args = parser.parse_args()
+    # The database URL may hold a password: it comes on stdin, never in the argument list.
+    url = sys.stdin.readline().strip() or None
     try:
-        result = probe(args.path, args.name, args.entry, args.migrate, args.previous)
+        result = probe(args.path, args.name, args.entry, url, args.previous)
     except BaseException as exc:
         result = {"ok": False, "stage": "import", "error": f"{type(exc).__name__}: {exc}"}
     sys.stdout.write("\n" + json.dumps(result) + "\n")

@@ -140,12 +140,15 @@ def _satisfied(requirement: Requirement) -> bool:
     return requirement.specifier.contains(present, prereleases=True)
 
 
-async def _command(arguments: list[str], limit: float) -> tuple[int, str]:
+async def _command(arguments: list[str], limit: float, stdin: str = "") -> tuple[int, str]:
     process = await asyncio.create_subprocess_exec(
-        *arguments, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+        *arguments,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
     )
     try:
-        output, _ = await asyncio.wait_for(process.communicate(), limit)
+        output, _ = await asyncio.wait_for(process.communicate(stdin.encode()), limit)
     except TimeoutError:
         process.kill()
         await process.wait()
@@ -188,11 +191,9 @@ async def probe(
         "--entry",
         entry_point,
     ]
-    if database_url:
-        arguments += ["--migrate", database_url]
     if previous:
         arguments += ["--previous", previous]
-    _, output = await _command(arguments, PROBE_TIMEOUT)
+    _, output = await _command(arguments, PROBE_TIMEOUT, stdin=f"{database_url or ''}\n")
     lines = [line for line in output.splitlines() if line.startswith("{")]
     try:
         result: dict[str, Any] = json.loads(lines[-1])
