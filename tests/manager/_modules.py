@@ -64,7 +64,7 @@ class ThirdParty(Module):
 
     def migrate(self, connection, previous):
         connection.exec_driver_sql(
-            "CREATE TABLE IF NOT EXISTS {name}_note (id INTEGER PRIMARY KEY, version TEXT)"
+            "CREATE TABLE IF NOT EXISTS {name}_note (version VARCHAR(40))"
         )
         connection.exec_driver_sql("INSERT INTO {name}_note (version) VALUES ('" + VERSION + "')")
         {broken_migration}
