@@ -22,6 +22,7 @@ VERSION = "{version}"
 
 class HelloParams(BaseModel):
     name: str = "world"
+    delay: float = 0
 
 
 hello = Workflow("{name}.hello", HelloParams, title="Hello")
@@ -30,6 +31,8 @@ hello = Workflow("{name}.hello", HelloParams, title="Hello")
 @hello.step("greet")
 async def greet(ctx):
     ctx.result["version"] = VERSION
+    if ctx.params.delay:
+        await ctx.sleep(ctx.params.delay)
     return {{"greeting": "hello " + ctx.params.name, "version": VERSION}}
 
 

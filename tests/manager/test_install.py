@@ -90,7 +90,14 @@ async def test_install_run_instances_and_uninstall(
 
     # Uninstall: refused while instances exist, forced removes them; run history stays.
     refused = await client.delete(f"/repository/uninstall/{NAME}", headers=ADMIN)
-    assert refused.status_code == 409
+    assert refused.status_code == 409 and "instance" in refused.json()["detail"]
+    async with runtime.transaction() as session:
+        slow = await service.enqueue_run(session, runtime.workflows, f"{NAME}.hello", {"delay": 30})
+    await wait_for_run(client, slow.id, until=("running",))
+    refused = await client.delete(f"/repository/uninstall/{NAME}?force=true", headers=ADMIN)
+    assert refused.status_code == 409 and "running run" in refused.json()["detail"]
+    assert (await client.delete(f"/api/v1/jobs/{slow.id}", headers=ADMIN)).status_code == 200
+    await wait_for_run(client, slow.id)
     gone = await operate(client, "DELETE", f"/repository/uninstall/{NAME}?force=true")
     assert gone["status"] == "completed", gone["error"]
     assert not (tmp_path / "modules" / NAME).exists()

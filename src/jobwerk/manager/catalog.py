@@ -131,10 +131,12 @@ async def fetch_index(repository: ModuleRepository) -> list[CatalogEntry]:
     if repository.url.startswith("file://"):
         path = _folder(_index_url(repository.url))
         try:
+            if path.stat().st_size > MAX_INDEX_BYTES:
+                raise CatalogError(f"repository '{repository.id}': index.json is too large")
             raw = await asyncio.to_thread(path.read_bytes)
         except OSError as exc:
             raise CatalogError(f"repository '{repository.id}': {exc.strerror}") from None
-        return _parse_index(raw[: MAX_INDEX_BYTES + 1], repository)
+        return _parse_index(raw, repository)
     try:
         async with _client(repository) as client:
             answer = await client.get(_index_url(repository.url))

@@ -15,7 +15,7 @@ from jobwerk.errors import Conflict, NotFound
 from jobwerk.manager._safety import check_instance_id, check_module_name, inside
 from jobwerk.modules.base import Module
 from jobwerk.modules.registry import ensure_default_jobs
-from jobwerk.storage.models import Instance, Job
+from jobwerk.storage.models import Instance, Job, Run
 
 if TYPE_CHECKING:
     from jobwerk.manager._context import Context
@@ -94,6 +94,20 @@ async def count_instances(runtime: Runtime, module_name: str) -> int:
     async with runtime.db.session() as session:
         count = await session.scalar(
             select(func.count()).select_from(Instance).where(Instance.module == module_name)
+        )
+    return int(count or 0)
+
+
+async def active_runs(runtime: Runtime, module_name: str) -> int:
+    """Queued or running runs of the module's workflows."""
+    async with runtime.db.session() as session:
+        count = await session.scalar(
+            select(func.count())
+            .select_from(Run)
+            .where(
+                Run.workflow.startswith(f"{module_name}.", autoescape=True),
+                Run.status.in_(("queued", "running")),
+            )
         )
     return int(count or 0)
 

@@ -342,6 +342,9 @@ class ModuleManager:
             raise Conflict(
                 f"Conflict - module '{name}' has {count} instance(s); delete them or force"
             )
+        runs = await instances.active_runs(self.runtime, name)
+        if runs:
+            raise Conflict(f"module '{name}' has {runs} queued or running run(s); wait for them")
         data = await self.tracker.create(
             "uninstall",
             name,
