@@ -34,6 +34,19 @@ async def test_install_run_instances_and_uninstall(
     modules = (await client.get("/repository/modules?installed=true", headers=ADMIN)).json()
     assert [m["name"] for m in modules["modules"]] == [NAME]
     assert modules["modules"][0]["status"] == "installed"
+    assert modules["categories"] == {"testing": 1}
+    for query, total in [
+        ("installed=false", 0),
+        ("category=testing", 1),
+        ("category=shop", 0),
+        ("text=ACME", 1),
+        ("text=nothing-like-it", 0),
+        ("repository=local", 1),
+    ]:
+        found = (await client.get(f"/repository/modules?{query}", headers=ADMIN)).json()
+        assert found["total"] == total, query
+    unknown = await client.get("/repository/modules?repository=elsewhere", headers=ADMIN)
+    assert unknown.status_code == 404
 
     async with runtime.transaction() as session:
         run = await service.enqueue_run(session, runtime.workflows, f"{NAME}.hello", {"name": "x"})
@@ -43,6 +56,11 @@ async def test_install_run_instances_and_uninstall(
         notes = (await session.execute(text(f"SELECT version FROM {NAME}_note"))).all()
     assert notes == [("1.0.0",)]
 
+    # Settings are validated before anything is queued (shop is required).
+    invalid = await client.post(
+        "/modules/install-instance", json={"module_name": NAME, "settings": {}}, headers=ADMIN
+    )
+    assert invalid.status_code == 422 and invalid.json()["detail"][0]["loc"][-1] == "shop"
     # Two instances; the first becomes primary, then the primary switches atomically.
     first = await operate(
         client,
