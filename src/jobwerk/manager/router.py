@@ -26,6 +26,7 @@ from jobwerk.manager.schemas import (
     ModulesRead,
     OperationList,
     OperationRead,
+    PrimaryRead,
     RepositoryCreate,
     RepositoryRead,
     StatusRead,
@@ -150,7 +151,11 @@ async def catalog(
 
 
 @repository_router.post(
-    "/install", summary="Install a module from a repository", status_code=202, responses=OPERATION
+    "/install",
+    summary="Install a module from a repository",
+    status_code=202,
+    response_model=OperationRead,
+    responses=OPERATION,
 )
 async def install(
     request: Request,
@@ -158,11 +163,11 @@ async def install(
     body: InstallRequest,
     principal: AdminDep,
     idempotency_key: IdempotencyKey = None,
-) -> OperationRead:
+) -> Any:
     started = _manager(request).install(
         body.module_name, body.repository_id, body.version, principal.name
     )
-    return await _accepted(request, response, started, idempotency_key)  # type: ignore[no-any-return]
+    return await _accepted(request, response, started, idempotency_key)
 
 
 @repository_router.get(
@@ -180,6 +185,7 @@ async def operation_status(
     "/uninstall/{module_id}",
     summary="Uninstall a module (runs are kept)",
     status_code=202,
+    response_model=OperationRead,
     responses=OPERATION,
 )
 async def uninstall(
@@ -189,15 +195,16 @@ async def uninstall(
     principal: AdminDep,
     force: Annotated[bool, Query(description="Also delete its instances")] = False,
     idempotency_key: IdempotencyKey = None,
-) -> OperationRead:
+) -> Any:
     started = _manager(request).uninstall(module_id, force, principal.name)
-    return await _accepted(request, response, started, idempotency_key)  # type: ignore[no-any-return]
+    return await _accepted(request, response, started, idempotency_key)
 
 
 @modules_router.post(
     "/update",
     summary="Update a module (the previous version is kept)",
     status_code=202,
+    response_model=OperationRead,
     responses=OPERATION,
 )
 async def update(
@@ -206,17 +213,18 @@ async def update(
     body: UpdateRequest,
     principal: AdminDep,
     idempotency_key: IdempotencyKey = None,
-) -> OperationRead:
+) -> Any:
     started = _manager(request).update(
         body.module_name, body.repository_id, body.version, principal.name
     )
-    return await _accepted(request, response, started, idempotency_key)  # type: ignore[no-any-return]
+    return await _accepted(request, response, started, idempotency_key)
 
 
 @modules_router.post(
     "/rollback/{module_name}",
     summary="Switch back to the previous version",
     status_code=202,
+    response_model=OperationRead,
     responses=OPERATION,
 )
 async def rollback(
@@ -225,21 +233,23 @@ async def rollback(
     module_name: str,
     principal: AdminDep,
     idempotency_key: IdempotencyKey = None,
-) -> OperationRead:
+) -> Any:
     started = _manager(request).rollback(module_name, principal.name)
-    return await _accepted(request, response, started, idempotency_key)  # type: ignore[no-any-return]
+    return await _accepted(request, response, started, idempotency_key)
 
 
 @modules_router.post(
     "/install-instance",
     summary="Create an instance of a module",
     status_code=202,
+    response_model=OperationRead,
     responses=OPERATION,
 )
 @repository_router.post(
     "/install-instance",
     summary="Create an instance of a module",
     status_code=202,
+    response_model=OperationRead,
     responses=OPERATION,
 )
 async def install_instance(
@@ -248,7 +258,7 @@ async def install_instance(
     body: InstanceCreate,
     principal: AdminDep,
     idempotency_key: IdempotencyKey = None,
-) -> OperationRead:
+) -> Any:
     started = instances.install_instance(
         _manager(request),
         body.module_name,
@@ -257,7 +267,7 @@ async def install_instance(
         body.set_primary,
         principal.name,
     )
-    return await _accepted(request, response, started, idempotency_key)  # type: ignore[no-any-return]
+    return await _accepted(request, response, started, idempotency_key)
 
 
 @modules_router.get("/operations", summary="Operation history, newest first", responses=READ)
@@ -289,7 +299,9 @@ async def list_instances(
     request: Request,
     session: SessionDep,
     _: ViewerDep,
-    include_hidden: bool = False,
+    include_hidden: Annotated[
+        bool, Query(description="Accepted for VYRA clients; every instance is shown")
+    ] = False,
 ) -> InstancesRead:
     return InstancesRead.model_validate(await views.instance_map(_manager(request), session))
 
@@ -321,6 +333,7 @@ async def edit_instance(
     "/instance/{module_name}/{instance_id}",
     summary="Delete an instance (runs are kept)",
     status_code=202,
+    response_model=OperationRead,
     responses=OPERATION,
 )
 async def delete_instance(
@@ -331,27 +344,30 @@ async def delete_instance(
     principal: AdminDep,
     delete_files: bool = True,
     idempotency_key: IdempotencyKey = None,
-) -> OperationRead:
+) -> Any:
     started = instances.delete_instance(
         _manager(request), module_name, instance_id, delete_files, principal.name
     )
-    return await _accepted(request, response, started, idempotency_key)  # type: ignore[no-any-return]
+    return await _accepted(request, response, started, idempotency_key)
 
 
 @modules_router.get("/primary/{module_name}", summary="The primary instance", responses=READ)
 async def get_primary(request: Request, module_name: str, session: SessionDep, _: ViewerDep) -> Any:
     view = await views.primary(_manager(request), session, module_name)
-    return {
-        "module_name": module_name,
-        "primary_instance": {k: view[k] for k in ("instance_id", "status", "version")},
-        "message": f"Primary instance of {module_name}",
-    }
+    return PrimaryRead.model_validate(
+        {
+            "module_name": module_name,
+            "primary_instance": {k: view[k] for k in ("instance_id", "status", "version")},
+            "message": f"Primary instance of {module_name}",
+        }
+    )
 
 
 @modules_router.post(
     "/primary/{module_name}/{instance_id}",
     summary="Make an instance the primary one",
     status_code=202,
+    response_model=OperationRead,
     responses=OPERATION,
 )
 async def set_primary(
@@ -361,9 +377,9 @@ async def set_primary(
     instance_id: str,
     principal: AdminDep,
     idempotency_key: IdempotencyKey = None,
-) -> OperationRead:
+) -> Any:
     started = instances.set_primary(_manager(request), module_name, instance_id, principal.name)
-    return await _accepted(request, response, started, idempotency_key)  # type: ignore[no-any-return]
+    return await _accepted(request, response, started, idempotency_key)
 
 
 @legacy_router.get("/status", summary="System status and configuration summary", responses=AUTH)
@@ -390,6 +406,7 @@ async def legacy_module(
     "/api/install/{module_name}",
     summary="Create an instance (legacy install)",
     status_code=202,
+    response_model=OperationRead,
     responses=OPERATION,
 )
 async def legacy_install(
@@ -398,11 +415,11 @@ async def legacy_install(
     module_name: str,
     principal: AdminDep,
     idempotency_key: IdempotencyKey = None,
-) -> OperationRead:
+) -> Any:
     started = instances.install_instance(
         _manager(request), module_name, None, {}, False, principal.name
     )
-    return await _accepted(request, response, started, idempotency_key)  # type: ignore[no-any-return]
+    return await _accepted(request, response, started, idempotency_key)
 
 
 def include_manager(app: FastAPI, runtime: Runtime, modules: ModuleRegistry) -> ModuleManager:
