@@ -273,6 +273,30 @@ async def test_a_confirmation_that_may_have_reached_temu_is_checked_not_resent(
     assert not [o for o in shop.sandbox.state.orders.values() if o.status == TO_SHIP]
 
 
+async def test_an_unknown_carrier_is_reported_never_guessed(
+    app: FastAPI, api: httpx.AsyncClient, shop: Shop, instance: str
+) -> None:
+    await sync_orders(api)
+    engine = create_jtl_engine(shop.jtl_url)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("UPDATE tversandart SET cName = 'Kurier Müller'")
+    finally:
+        engine.dispose()
+    await worker_ships(shop)
+
+    run = await sync_orders(api)
+
+    assert run["status"] == "completed", run
+    assert counts(run)["unmapped"] == len(shop.to_ship())
+    assert counts(run).get("confirmed", 0) == 0
+    assert any("'Kurier Müller'" in w and "override" in w for w in run["result"]["warnings"])
+    records = exports(app, run)["temu-tracking_to_api.jsonl"].read_text().splitlines()
+    sent = {json.loads(line)["api_type"] for line in records}
+    assert "bg.logistics.shipment.v2.confirm" not in sent
+    assert await count_rows(app, TemuShipment, state="new") >= len(shop.to_ship())
+
+
 async def test_transient_temu_faults_are_retried_and_archived(
     app: FastAPI, api: httpx.AsyncClient, shop: Shop, instance: str
 ) -> None:
