@@ -22,7 +22,13 @@ from jobwerk.core.runtime import Runtime
 from jobwerk.modules.registry import ensure_default_jobs
 from jobwerk.modules.temu import module as temu_module
 from jobwerk.modules.temu.demo import create_matching_replica
-from jobwerk.modules.temu.jtl import JtlDatabase, JtlWorkerSimulator, create_jtl_engine
+from jobwerk.modules.temu.jtl import (
+    JtlDatabase,
+    JtlUnavailable,
+    JtlWorkerSimulator,
+    QueueResult,
+    create_jtl_engine,
+)
 from jobwerk.modules.temu.jtl._replica import set_stock
 from jobwerk.modules.temu.models import TemuInventory, TemuOrder, TemuShipment
 from jobwerk.modules.temu.sandbox import SandboxServer, TemuSandbox
@@ -359,6 +365,44 @@ async def test_jtl_unreachable_mid_run_keeps_data_consistent_and_retry_completes
     assert "orders_listed" not in counts(retried), "the completed TEMU steps were not repeated"
     assert await jtl_queued(shop) == set(shop.to_ship())
     assert await count_rows(app, TemuOrder, xml_state="queued") == len(shop.to_ship())
+
+
+async def test_jtl_lost_within_a_batch_keeps_both_sides_in_step(
+    app: FastAPI,
+    api: httpx.AsyncClient,
+    shop: Shop,
+    instance: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real = JtlDatabase.queue_order_xml
+    calls = 0
+
+    async def flaky(self: JtlDatabase, number: str, xml: bytes) -> QueueResult:
+        nonlocal calls
+        calls += 1
+        if calls > 3:
+            raise JtlUnavailable("JTL database unavailable: connection reset by peer")
+        return await real(self, number, xml)
+
+    monkeypatch.setattr(JtlDatabase, "queue_order_xml", flaky)
+
+    failed = await sync_orders(api)
+
+    assert failed["status"] == "failed"
+    assert failed["error"] == (
+        "db_to_xml: JTL database unavailable: connection reset by peer (gave up after 3 attempts)"
+    )
+    assert len(await jtl_queued(shop)) == 3
+    assert await count_rows(app, TemuOrder, xml_state="queued") == 3
+    monkeypatch.setattr(JtlDatabase, "queue_order_xml", real)
+
+    answer = await api.post(f"/api/v1/jobs/{failed['id']}/retry", headers=ADMIN)
+    retried = await wait_for_run(api, answer.json()["id"])
+
+    assert retried["status"] == "completed", retried
+    assert counts(retried)["queued"] == len(shop.to_ship()) - 3
+    assert counts(retried).get("already_in_jtl", 0) == 0
+    assert await jtl_queued(shop) == set(shop.to_ship())
 
 
 async def test_two_instances_side_by_side(

@@ -49,13 +49,17 @@ async def queue_orders(ctx: StepContext[Any]) -> dict[str, Any]:
                         await session.scalars(select(TemuOrder).where(TemuOrder.id.in_(part)))
                     )
                     skus, prices = await _sku_lookup(session, ctx, [o.id for o in orders])
-                # JTL is written outside our own write transaction, which stays short.
-                changes = await _queue_batch(
-                    ctx, jtl, orders, (skus, prices), queued, warnings, counts
-                )
-                if changes:
-                    async with db.write() as session:
-                        await session.execute(update(TemuOrder), changes)
+                # JTL is written outside our own write transaction, which stays short; what
+                # JTL took before a failure is recorded all the same.
+                changes: list[dict[str, Any]] = []
+                try:
+                    await _queue_batch(
+                        ctx, jtl, orders, (skus, prices), (queued, warnings, changes), counts
+                    )
+                finally:
+                    if changes:
+                        async with db.write() as session:
+                            await session.execute(update(TemuOrder), changes)
                 ctx.progress(min((done + 1) * BATCH, len(pending)), len(pending))
     for name, value in counts.items():
         ctx.count(name, value)
@@ -73,13 +77,12 @@ async def _queue_batch(
     jtl: JtlDatabase,
     orders: list[TemuOrder],
     lookup: tuple[dict[int, str], dict[str, Decimal]],
-    queued: list[JtlOrder],
-    warnings: list[str],
+    collected: tuple[list[JtlOrder], list[str], list[dict[str, Any]]],
     counts: dict[str, int],
-) -> list[dict[str, Any]]:
-    """Queue each order in JTL; returns the changes of our order rows."""
+) -> None:
+    """Queue each order in JTL; collects the queued orders, warnings and our row changes."""
     settings = common.settings_of(ctx)
-    changes: list[dict[str, Any]] = []
+    queued, warnings, changes = collected
     for order in orders:
         try:
             mapped = map_order(
@@ -113,7 +116,6 @@ async def _queue_batch(
         warnings.extend(f"{order.parent_order_sn}: {w}" for w in mapped.warnings)
         if ctx.params.verbose:
             ctx.info(f"order {order.parent_order_sn}: {result.reason}")
-    return changes
 
 
 async def _sku_lookup(
