@@ -77,6 +77,9 @@ async def test_update_rollback_and_broken_updates(
     )
     assert good["status"] == "completed", good["error"]
     assert good["restart_required"] is True
+    assert [step["id"] for step in good["steps"]][4] == "backup"
+    # One backup per update attempt (two broken ones, this one); the last three are kept.
+    assert len(list((folder / "backups").glob(f"{NAME}-1.0.0-*.db"))) == 3
     assert (folder / "1.0.0").is_dir() and (folder / "2.0.0").is_dir()
     await _restarted_runs(api_settings, "2.0.0")
 

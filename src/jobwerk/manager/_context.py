@@ -20,6 +20,7 @@ INSTALL_STEPS = [
     ("check", "Import check and migrations"),
     ("activate", "Activate"),
 ]
+UPDATE_STEPS = [*INSTALL_STEPS[:4], ("backup", "Back up the database"), *INSTALL_STEPS[4:]]
 
 
 class Cancelled(Exception):

@@ -4,11 +4,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
+import sqlite3
 import sys
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from importlib.metadata import distributions
 from importlib.metadata import version as installed_version
 from pathlib import Path
@@ -16,7 +19,9 @@ from typing import Any
 
 import structlog
 from packaging.requirements import Requirement
+from sqlalchemy.engine import make_url
 
+from jobwerk.core.runtime import Runtime
 from jobwerk.errors import AppError
 from jobwerk.manager._safety import check_module_name, inside
 from jobwerk.manager._wheel import WheelInfo
@@ -200,3 +205,31 @@ async def probe(
     except (IndexError, ValueError):
         raise StepFailed(f"the module check crashed: {output.strip()[-2000:]}") from None
     return result
+
+
+BACKUPS_KEPT = 3
+BACKUPS = "backups"
+
+
+async def backup_database(runtime: Runtime, folder: Path, current: Pointer) -> Path | None:
+    """Copy a SQLite database (``VACUUM INTO``) before an update migrates it; keep the last
+    few. A failed backup stops the update. PostgreSQL is left to its own backups (None)."""
+    url = make_url(runtime.db.url)
+    if url.get_backend_name() != "sqlite" or not url.database:
+        log.info("no database backup on this backend", backend=url.get_backend_name())
+        return None
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+    target = folder / f"{current.name}-{current.version}-{stamp}.db"
+    try:
+        await asyncio.to_thread(_sqlite_backup, url.database, target)
+    except sqlite3.Error as exc:
+        raise StepFailed(f"database backup failed: {exc}") from None
+    return target
+
+
+def _sqlite_backup(database: str, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.closing(sqlite3.connect(database)) as connection:
+        connection.execute("VACUUM INTO ?", (str(target),))
+    for old in sorted(target.parent.glob("*.db"), key=lambda p: p.stat().st_mtime)[:-BACKUPS_KEPT]:
+        old.unlink(missing_ok=True)

@@ -16,9 +16,24 @@ import structlog
 from jobwerk.core.runtime import Runtime
 from jobwerk.errors import AppError, Conflict, NotFound
 from jobwerk.manager import _loader, instances
-from jobwerk.manager._context import INSTALL_STEPS, Cancelled, Context, Work, reason
+from jobwerk.manager._context import (
+    INSTALL_STEPS,
+    UPDATE_STEPS,
+    Cancelled,
+    Context,
+    Work,
+    reason,
+)
 from jobwerk.manager._safety import check_module_name
-from jobwerk.manager._store import ModuleStore, Pointer, StepFailed, pip_install, probe
+from jobwerk.manager._store import (
+    BACKUPS,
+    ModuleStore,
+    Pointer,
+    StepFailed,
+    backup_database,
+    pip_install,
+    probe,
+)
 from jobwerk.manager._wheel import inspect_wheel
 from jobwerk.manager.catalog import CatalogEntry, download, fetch_index, pick, wheel_filename
 from jobwerk.manager.operations import OperationFeed, Tracker, get_operation, operation_dict
@@ -174,7 +189,7 @@ class ModuleManager:
         data = await self.tracker.create(
             "update",
             name,
-            INSTALL_STEPS,
+            UPDATE_STEPS,
             requested_by=requested_by,
             request={
                 "repository_id": repository.id,
@@ -212,6 +227,9 @@ class ModuleManager:
         async with context.step("install", "Installing the wheel"):
             await pip_install(archive, info, tree, staging)
         previous = self.store.pointer(name)
+        if previous is not None:
+            async with context.step("backup", "Backing up the database before migrations"):
+                await backup_database(self.runtime, self.store.folder(name) / BACKUPS, previous)
         async with context.step("check", "Checking the module and running its migrations"):
             result = await probe(
                 tree,
@@ -277,7 +295,7 @@ class ModuleManager:
         pointer = self.store.pointer(name)
         if pointer is None:
             return
-        keep = {pointer.version, pointer.previous}
+        keep = {pointer.version, pointer.previous, BACKUPS}
         for child in self.store.folder(name).iterdir():
             if child.is_dir() and child.name not in keep:
                 self.store.remove_version(name, child.name)
