@@ -339,6 +339,20 @@ async def test_persistent_temu_failure_is_a_clear_step_error_and_retry_recovers(
     assert await jtl_queued(shop) == set(shop.to_ship())
 
 
+async def test_an_expired_token_is_a_clear_error_without_retries(
+    app: FastAPI, api: httpx.AsyncClient, shop: Shop
+) -> None:
+    shop.sandbox.add_token("expired-token", expired=True)
+    await add_instance(app, "Shop A", shop.settings(access_token="expired-token"))
+
+    failed = await sync_orders(api)
+
+    assert failed["status"] == "failed"
+    assert failed["error"].startswith("api_to_json: TEMU refused the call:")
+    assert "gave up" not in failed["error"]
+    assert "expired-token" not in failed["error"]
+
+
 async def test_jtl_unreachable_mid_run_keeps_data_consistent_and_retry_completes(
     app: FastAPI, api: httpx.AsyncClient, shop: Shop, tmp_path: Path
 ) -> None:
