@@ -274,3 +274,22 @@ async def test_a_failed_progress_write_is_retried_with_nothing_lost(
     async with runtime.db.session() as session:
         lines = (await session.scalars(select(LogEntry).where(LogEntry.run_id == run.id))).all()
     assert len(lines) == 12
+
+
+async def test_the_end_of_a_run_is_recorded_even_when_the_first_write_fails(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jobwerk.core.runner import RunExecution
+
+    original = RunExecution._write_run
+    failures = iter([True])
+
+    async def locked_once(self: RunExecution, session: object, final: object) -> None:
+        if final is not None and next(failures, False):
+            raise ConnectionError("database is locked")
+        await original(self, session, final)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(RunExecution, "_write_run", locked_once)
+    run = await wait_for(runtime, await start(runtime, "test.noop"))
+    assert run.status == "completed"
+    assert [step.status for step in run.steps] == ["completed"] * 5

@@ -29,6 +29,7 @@ from jobwerk.storage.models import LogEntry, Run, StepRun, utcnow
 
 log = structlog.get_logger("jobwerk.runner")
 FLUSH_SECONDS = 0.2
+FINAL_WRITE_ATTEMPTS = 5
 
 
 @dataclass
@@ -390,7 +391,7 @@ class RunExecution:
                 if state.status == StepStatus.PENDING:
                     state.status = StepStatus.CANCELLED
                     self.reporter.dirty.add(state.name)
-        await self._flush(final=(status, reason, error))
+        await self._write_final((status, reason, error))
         log.info("run finished", status=status.value, reason=reason, error=error)
         self._publish_status(
             status,
@@ -399,3 +400,15 @@ class RunExecution:
             progress=round(self._overall(), 1),
             result=self.result,
         )
+
+    async def _write_final(self, final: tuple[RunStatus, str | None, str | None]) -> None:
+        """Record the outcome, waiting out a busy database rather than losing the run's end."""
+        for attempt in range(1, FINAL_WRITE_ATTEMPTS + 1):
+            try:
+                await self._flush(final=final)
+                return
+            except Exception:
+                if attempt == FINAL_WRITE_ATTEMPTS:
+                    raise
+                log.warning("could not record the run's end; trying again", attempt=attempt)
+                await asyncio.sleep(0.5 * 2**attempt)
