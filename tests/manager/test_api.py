@@ -84,6 +84,7 @@ async def test_every_endpoint_needs_a_key_and_changes_need_admin(
         ("POST", "/repository", {"id": "ok", "url": "http://plain.example"}),
         ("POST", "/repository", {"id": "ok", "url": "file://relative/path"}),
         ("POST", "/repository", {"id": "ok", "url": "https://x.example", "ca_file": "ca.pem"}),
+        ("POST", "/repository", {"id": "ok", "url": "https://x.example", "ca_file": "/nope.pem"}),
         ("GET", "/repository/modules?bogus=1", None),
         ("GET", "/repository/modules?text=a&text=b", None),
         ("GET", "/modules/operations?module_name=Bad!", None),

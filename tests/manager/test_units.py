@@ -38,7 +38,8 @@ def test_paths_stay_inside_their_root(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["http://x", "ftp://x", "file://host/x", "file:relative", "https://", "x"]
+    "url",
+    ["http://x", "ftp://x", "file://host/x", "file:relative", "https://", "x", "https://u:p@x"],
 )
 def test_repository_urls_must_be_https_or_absolute_folders(url: str) -> None:
     with pytest.raises(AppError):

@@ -89,6 +89,8 @@ def check_repository_url(url: str) -> str:
     """Raises:
     AppError: 400 unless the URL is ``file:///absolute/folder`` or ``https://…``."""
     parts = urlsplit(url)
+    if parts.username or parts.password:
+        raise AppError("repository url must not carry credentials (they would be shown)")
     if parts.scheme == "file" and parts.path.startswith("/") and parts.netloc in ("", "localhost"):
         return url
     if parts.scheme == "https" and parts.hostname:

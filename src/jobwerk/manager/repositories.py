@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -44,8 +45,10 @@ async def add_repository(
 ) -> ModuleRepository:
     check_repository_id(repository_id)
     check_repository_url(url)
-    if ca_file is not None and not ca_file.startswith("/"):
-        raise AppError("ca_file must be an absolute path to a PEM file")
+    if ca_file is not None and not (
+        ca_file.startswith("/") and await asyncio.to_thread(Path(ca_file).is_file)
+    ):
+        raise AppError("ca_file must be the absolute path of an existing PEM file")
     if await session.get(ModuleRepository, repository_id) is not None:
         raise Conflict(f"Conflict - repository '{repository_id}' already exists")
     repository = ModuleRepository(
