@@ -144,3 +144,16 @@ def test_the_cli_runs_as_a_subprocess_and_refuses_invalid_settings(data_dir: Pat
     )
     assert done.returncode == 2
     assert "JOBWERK_API__PORT" in done.stderr
+
+
+def test_module_commands_are_mounted(data_dir: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "jobwerk", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert done.returncode == 0, done.stderr
+    for command in ("scrape", "temu-sandbox", "temu", "users", "keys"):
+        assert f" {command} " in done.stdout

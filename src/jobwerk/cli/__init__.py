@@ -31,11 +31,14 @@ def _add_module_commands() -> None:
     registry = ModuleRegistry()
     registry.discover()
     for module in registry.loaded():
-        command = module.cli()
-        if isinstance(command, typer.Typer):
-            app.add_typer(command)
-        elif command is not None:
-            app.command()(command)
+        commands = module.cli()
+        if commands is None:
+            continue
+        for command in commands if isinstance(commands, list | tuple) else [commands]:
+            if isinstance(command, typer.Typer):
+                app.add_typer(command)
+            else:
+                app.command()(command)
 
 
 def main() -> None:

@@ -64,7 +64,7 @@ class Module:
         return ()
 
     def cli(self) -> Any | None:
-        """A Typer app or command to add to ``jobwerk`` (named after the module)."""
+        """A Typer app or command function to add to ``jobwerk``, or a list of them."""
         return None
 
     def default_jobs(self, instance: Instance | None) -> Sequence[JobSpec]:

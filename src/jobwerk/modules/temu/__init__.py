@@ -44,9 +44,9 @@ class TemuModule(Module):
         return (router,)
 
     def cli(self) -> Any | None:
-        from jobwerk.modules.temu.cli import app
+        from jobwerk.modules.temu.cli import app, sandbox_command
 
-        return app
+        return [app, sandbox_command]
 
     def default_jobs(self, instance: Instance | None) -> Sequence[JobSpec]:
         if instance is None:

@@ -42,3 +42,10 @@ def replica(
     shop = TemuSandbox(seed=seed, orders=0, skus=articles, rate_limit=None)
     url = create_matching_replica(path, shop)
     typer.echo(f"JTL replica: {url}")
+
+
+# ``jobwerk temu-sandbox --port …``: the sandbox as a top-level command too.
+sandbox_command = typer.Typer(
+    name="temu-sandbox", invoke_without_command=True, help="Serve a TEMU sandbox shop."
+)
+sandbox_command.callback()(sandbox)
