@@ -69,7 +69,14 @@ class RunExecution:
 
     async def execute(self) -> RunStatus | None:
         """Claim and run; returns the final state, or None when another worker claimed it."""
-        run = await self._claim()
+        claim = asyncio.ensure_future(self._claim())
+        try:
+            run = await asyncio.shield(claim)
+        except asyncio.CancelledError:
+            # Stopped while claiming: let the claim settle, and record an interruption if it won.
+            if await claim is not None:
+                await self._finish(RunStatus.FAILED, "interrupted", "the server stopped")
+            raise
         if run is None:
             return None
         with structlog.contextvars.bound_contextvars(run_id=self.run_id, workflow=run.workflow):
