@@ -22,8 +22,7 @@ from jobwerk.storage.db import sync_url
 
 
 def _migrate(module: Module, url: str, previous: str | None) -> bool:
-    migrate = getattr(module, "migrate", None)
-    if not callable(migrate):
+    if type(module).migrate is Module.migrate:
         return False
     engine = create_engine(sync_url(url))
     if engine.dialect.name == "sqlite":
@@ -38,7 +37,7 @@ def _migrate(module: Module, url: str, previous: str | None) -> bool:
 
     try:
         with engine.begin() as connection:
-            migrate(connection, previous)
+            module.migrate(connection, previous)
     finally:
         engine.dispose()
     return True

@@ -16,6 +16,8 @@ from pydantic import BaseModel
 from jobwerk.core.workflow import Workflow
 
 if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
     from jobwerk.core.runtime import Runtime
     from jobwerk.storage.models import Instance
 
@@ -70,6 +72,14 @@ class Module:
     def default_jobs(self, instance: Instance | None) -> Sequence[JobSpec]:
         """Jobs to create for a new instance (or, with ``None``, once for the module)."""
         return ()
+
+    def migrate(self, connection: Connection, previous_version: str | None) -> None:
+        """Bring the module's own tables to this version; the module manager calls it.
+
+        It runs in a separate process, synchronously and in one transaction, when the module
+        is installed (``previous_version`` is None) or updated. Raising refuses the version:
+        the transaction is rolled back and the installation undone.
+        """
 
     async def startup(self, runtime: Runtime) -> None:
         """Called once the runtime has started."""
