@@ -81,19 +81,24 @@ async def test_update_rollback_and_broken_updates(
     # One backup per update attempt (two broken ones, this one); the last three are kept.
     assert len(list((folder / "backups").glob(f"{NAME}-1.0.0-*.db"))) == 3
     assert (folder / "1.0.0").is_dir() and (folder / "2.0.0").is_dir()
-    await _restarted_runs(api_settings, "2.0.0")
+    await _restarted_runs(api_settings, "2.0.0", runtime)
 
     # Rollback to 1.0.0 and back on the next start.
     back = await operate(client, "POST", f"/modules/rollback/{NAME}")
     assert back["status"] == "completed", back["error"]
-    await _restarted_runs(api_settings, "1.0.0")
+    await _restarted_runs(api_settings, "1.0.0", runtime)
     modules = (await client.get("/api/modules", headers=ADMIN)).json()["modules"]
     acme = next(module for module in modules if module["name"] == NAME)
     assert acme["previous_version"] == "2.0.0"
 
 
-async def _restarted_runs(settings: Settings, expected: str) -> None:
-    """A new app on the same data folder (a restart) runs the active version."""
+async def _restarted_runs(settings: Settings, expected: str, previous: Runtime) -> None:
+    """A new app on the same data folder (a restart) runs the active version.
+
+    The previous app's executor stops meanwhile: after a real restart the old process is gone,
+    and here it would otherwise claim the new app's runs with the old code.
+    """
+    await previous.executor.stop()
     restarted = create_app(settings)
     context = restarted.router.lifespan_context(restarted)
     await context.__aenter__()
@@ -106,6 +111,7 @@ async def _restarted_runs(settings: Settings, expected: str) -> None:
             assert answer.json() == {"version": expected}
     finally:
         await context.__aexit__(None, None, None)
+        await previous.executor.start()
 
 
 async def test_two_operations_on_one_module_conflict(
