@@ -1,12 +1,16 @@
 """TEMU module benchmark: order sync and inventory quick sync against the sandbox and a replica.
 
-The sandbox is seeded with N orders (1–3 lines each) and M SKUs and enforces its rate limit;
-the JTL replica holds one article per SKU. Prints one line per figure:
+The sandbox (seeded with N orders of 1–3 lines and M SKUs, enforcing its rate limit) is served by
+uvicorn in a child process, so its memory and CPU do not count as the sync's; the JTL replica
+holds one article per SKU. Prints one line per figure:
 
-- order sync: wall time, TEMU requests made vs the minimum needed (order list pages + one
-  shipping info per order to ship, + one amount probe), achieved request rate vs the limit;
+- order sync: wall time and per-step times, TEMU requests made vs the minimum needed, achieved
+  request rate vs the limit; "import + XML": the JSON→DB and DB→XML steps, which make no TEMU
+  calls, i.e. the order sync without its rate-limited waits;
 - inventory: full sync wall time (reads the SKU list), then 1 % of the articles change stock in
-  JTL and a quick sync runs: wall time, peak RSS, stock-edit calls vs goodsIds with a change.
+  JTL and a quick sync runs: wall time; the delta computation (step ``jtl_to_inventory``: stored
+  inventory + JTL stock read + compare + changed rows written, no TEMU calls) with its time and
+  the RSS increase and peak of this process while it ran; stock-edit calls vs goodsIds changed.
 
 Usage: python bench/temu.py [--orders 10000] [--skus 100000] [--rate 20]
 """
@@ -17,10 +21,14 @@ import argparse
 import asyncio
 import json
 import math
+import multiprocessing
 import tempfile
 import time
-from datetime import datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from decimal import Decimal
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -39,19 +47,95 @@ from jobwerk.modules.temu.jtl._replica import set_stock
 from jobwerk.modules.temu.jtl._schema import tArtikel
 from jobwerk.modules.temu.sandbox import SandboxServer, TemuSandbox
 
+CHANGE_EVERY = 100  # 1 % of the articles change stock in JTL before the quick sync
+
 
 def figure(name: str, value: str) -> None:
     print(f"{name}: {value}", flush=True)
 
 
-async def step_times(runtime: Runtime, run_id: str) -> str:
+def serve_sandbox(channel: Connection, orders: int, skus: int, rate: float, replica: str) -> None:
+    """Child process: seed the sandbox and the matching replica, report, serve until told."""
+    sandbox = TemuSandbox(seed=1, orders=orders, skus=skus, rate_limit=rate)
+    jtl_url = create_matching_replica(replica, sandbox)
+    by_sku = sorted(sandbox.state.skus.values(), key=lambda s: s.sku_id)
+    facts = {
+        "jtl_url": jtl_url,
+        "orders": len(sandbox.state.orders),
+        "to_ship": sum(1 for o in sandbox.state.orders.values() if o.status == 2),
+        "lines": sum(len(o.lines) for o in sandbox.state.orders.values()),
+        "skus": len(by_sku),
+        "goods_changed": len({s.goods_id for i, s in enumerate(by_sku) if i % CHANGE_EVERY == 0}),
+    }
+    with SandboxServer(sandbox) as server:
+        channel.send({**facts, "router_url": server.router_url()})
+        channel.recv()  # any message (or the parent going away) stops the server
+
+
+@contextmanager
+def sandbox_process(orders: int, skus: int, rate: float, replica: Path) -> Iterator[dict[str, Any]]:
+    context = multiprocessing.get_context("spawn")
+    ours, theirs = context.Pipe()
+    child = context.Process(
+        target=serve_sandbox, args=(theirs, orders, skus, rate, str(replica)), daemon=True
+    )
+    child.start()
+    try:
+        if not ours.poll(1800):
+            raise SystemExit("the sandbox process did not start")
+        yield ours.recv()
+    finally:
+        ours.send("stop")
+        child.join(30)
+        if child.is_alive():
+            child.terminate()
+
+
+class RssSampler:
+    """Samples this process's RSS every 20 ms, so a step's window can be looked up afterwards."""
+
+    def __init__(self) -> None:
+        self.process = psutil.Process()
+        self.samples: list[tuple[datetime, int]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        while True:
+            self.samples.append((datetime.now(UTC), self.process.memory_info().rss))
+            await asyncio.sleep(0.02)
+
+    def __enter__(self) -> RssSampler:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+    def window(self, start: datetime, end: datetime) -> tuple[int, int]:
+        """RSS just before ``start`` and the peak until ``end`` (bytes)."""
+        before = [rss for at, rss in self.samples if at <= start]
+        during = [rss for at, rss in self.samples if start <= at <= end]
+        baseline = before[-1] if before else during[0]
+        return baseline, max([baseline, *during])
+
+
+async def steps_of(runtime: Runtime, run_id: str) -> dict[str, tuple[datetime, datetime]]:
     async with runtime.db.session() as session:
         run = await service.get_run(session, run_id, with_steps=True)
-        return ", ".join(
-            f"{step.name} {(step.finished_at - step.started_at).total_seconds():.1f} s"
+        return {
+            step.name: (_utc(step.started_at), _utc(step.finished_at))
             for step in run.steps
             if step.started_at and step.finished_at
-        )
+        }
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def seconds(window: tuple[datetime, datetime]) -> float:
+    return (window[1] - window[0]).total_seconds()
 
 
 async def run_workflow(runtime: Runtime, workflow: str, instance: str, **params: Any) -> Any:
@@ -97,19 +181,26 @@ def change_jtl_stock(url: str, every: int) -> int:
     return changed
 
 
-async def bench_orders(runtime: Runtime, sandbox: TemuSandbox, instance: str, rate: float) -> None:
-    orders = len(sandbox.state.orders)
-    to_ship = sum(1 for o in sandbox.state.orders.values() if o.status == 2)
-    lines = sum(len(o.lines) for o in sandbox.state.orders.values())
-    figure("orders seeded", f"{orders} ({lines / orders:.2f} lines each, {to_ship} to ship)")
+async def bench_orders(runtime: Runtime, facts: dict[str, Any], instance: str, rate: float) -> None:
+    orders, to_ship = facts["orders"], facts["to_ship"]
+    figure(
+        "orders seeded", f"{orders} ({facts['lines'] / orders:.2f} lines each, {to_ship} to ship)"
+    )
     start = time.perf_counter()
     run = await run_workflow(runtime, "temu.sync_orders", instance, days_back=31)
     wall = time.perf_counter() - start
+    steps = await steps_of(runtime, run.id)
     records = archive(runtime, run.id, "api_to_json")
     minimum = math.ceil(orders / 100) + to_ship
     failed = sum(1 for r in records if r["error"])
     figure("order sync wall time", f"{wall:.1f} s (queued {run.result['jtl']['queued']} in JTL)")
-    figure("order sync steps", await step_times(runtime, run.id))
+    figure("order sync steps", ", ".join(f"{n} {seconds(w):.1f} s" for n, w in steps.items()))
+    import_s, xml_s = seconds(steps["json_to_db"]), seconds(steps["db_to_xml"])
+    figure(
+        "order import + XML (no TEMU calls, so no rate-limit waits)",
+        f"{import_s + xml_s:.1f} s (JSON→DB {import_s:.1f} s for {orders} orders, "
+        f"DB→XML {xml_s:.1f} s for {to_ship} orders to ship)",
+    )
     figure(
         "order sync TEMU requests",
         f"{len(records)} made ({failed} rejected and retried) vs {minimum} needed "
@@ -123,43 +214,31 @@ async def bench_orders(runtime: Runtime, sandbox: TemuSandbox, instance: str, ra
     )
 
 
-async def bench_inventory(
-    runtime: Runtime, sandbox: TemuSandbox, instance: str, jtl_url: str
-) -> None:
-    skus = len(sandbox.state.skus)
+async def bench_inventory(runtime: Runtime, facts: dict[str, Any], instance: str) -> None:
     start = time.perf_counter()
     await run_workflow(runtime, "temu.sync_inventory", instance, mode="full")
-    figure("inventory full sync wall time", f"{time.perf_counter() - start:.1f} s ({skus} SKUs)")
-    changed = change_jtl_stock(jtl_url, 100)
-    process = psutil.Process()
-    baseline = process.memory_info().rss
-    peak = baseline
-    done = asyncio.Event()
-
-    async def sample() -> None:
-        nonlocal peak
-        while not done.is_set():
-            peak = max(peak, process.memory_info().rss)
-            await asyncio.sleep(0.05)
-
-    sampler = asyncio.create_task(sample())
-    start = time.perf_counter()
-    run = await run_workflow(runtime, "temu.sync_inventory", instance, mode="quick")
     wall = time.perf_counter() - start
-    done.set()
-    await sampler
-    goods = {
-        sku.goods_id
-        for index, sku in enumerate(sorted(sandbox.state.skus.values(), key=lambda s: s.sku_id))
-        if index % 100 == 0
-    }
-    edits = run.result["inventory"]["stock_edits"]
+    figure("inventory full sync wall time", f"{wall:.1f} s ({facts['skus']} SKUs)")
+    changed = change_jtl_stock(facts["jtl_url"], CHANGE_EVERY)
+    with RssSampler() as sampler:
+        start = time.perf_counter()
+        run = await run_workflow(runtime, "temu.sync_inventory", instance, mode="quick")
+        wall = time.perf_counter() - start
+    steps = await steps_of(runtime, run.id)
+    delta = steps["jtl_to_inventory"]
+    baseline, peak = sampler.window(*delta)
     figure("inventory quick sync wall time", f"{wall:.1f} s ({changed} SKUs changed in JTL)")
     figure(
-        "inventory quick sync peak RSS",
-        f"{peak / 2**20:.0f} MiB (process incl. sandbox; {baseline / 2**20:.0f} MiB before)",
+        "inventory delta computation (JTL stock read + compare, no TEMU calls)",
+        f"{seconds(delta):.2f} s for {facts['skus']} SKUs, RSS +{(peak - baseline) / 2**20:.0f} "
+        f"MiB (peak {peak / 2**20:.0f} MiB for the whole sync process, sandbox excluded)",
     )
-    figure("inventory stock-edit calls", f"{edits} (goodsIds with a change: {len(goods)})")
+    push = steps["inventory_to_api"]
+    figure("inventory push to TEMU (rate-limited)", f"{seconds(push):.1f} s")
+    edits = run.result["inventory"]["stock_edits"]
+    figure(
+        "inventory stock-edit calls", f"{edits} (goodsIds with a change: {facts['goods_changed']})"
+    )
 
 
 async def main(orders: int, skus: int, rate: float) -> None:
@@ -167,18 +246,17 @@ async def main(orders: int, skus: int, rate: float) -> None:
     with tempfile.TemporaryDirectory() as folder:
         data = Path(folder)
         start = time.perf_counter()
-        sandbox = TemuSandbox(seed=1, orders=orders, skus=skus, rate_limit=rate)
-        jtl_url = create_matching_replica(data / "eazybusiness.db", sandbox)
-        figure("setup (sandbox + replica)", f"{time.perf_counter() - start:.1f} s")
-        settings = Settings(
-            data_dir=data / "jobwerk", _env_file=None, engine={"scheduler": False}, modules=["temu"]
-        )
-        runtime = Runtime(settings)
-        for workflow in module.workflows():
-            runtime.workflows.register(workflow)
-        await runtime.start(scheduler=False)
-        await module.startup(runtime)
-        with SandboxServer(sandbox) as server:
+        with sandbox_process(orders, skus, rate, data / "eazybusiness.db") as facts:
+            figure("setup (sandbox process + replica)", f"{time.perf_counter() - start:.1f} s")
+            settings = Settings(
+                data_dir=data / "jobwerk", _env_file=None, engine={"scheduler": False},
+                modules=["temu"],
+            )  # fmt: skip
+            runtime = Runtime(settings)
+            for workflow in module.workflows():
+                runtime.workflows.register(workflow)
+            await runtime.start(scheduler=False)
+            await module.startup(runtime)
             async with runtime.transaction() as session:
                 instance = await create_instance(
                     session,
@@ -190,14 +268,14 @@ async def main(orders: int, skus: int, rate: float) -> None:
                         "app_key": "sandbox-app-key",
                         "app_secret": "sandbox-app-secret",
                         "access_token": "sandbox-access-token",
-                        "base_url": server.router_url(),
-                        "jtl_url": jtl_url,
+                        "base_url": facts["router_url"],
+                        "jtl_url": facts["jtl_url"],
                         "rate_limit": rate,
                     },
                 )
             try:
-                await bench_orders(runtime, sandbox, instance.id, rate)
-                await bench_inventory(runtime, sandbox, instance.id, jtl_url)
+                await bench_orders(runtime, facts, instance.id, rate)
+                await bench_inventory(runtime, facts, instance.id)
             finally:
                 await module.shutdown(runtime)
                 await runtime.stop()
