@@ -28,6 +28,8 @@ from jobwerk.storage.db import Database
 from jobwerk.storage.models import LogEntry, Run, StepRun, utcnow
 
 log = structlog.get_logger("jobwerk.runner")
+# How a run ended: its final state, the reason and the error message.
+Outcome = tuple[RunStatus, str | None, str | None]
 FLUSH_SECONDS = 0.2
 FINAL_WRITE_ATTEMPTS = 5
 
@@ -114,7 +116,7 @@ class RunExecution:
         log.info("run started", trigger=run.trigger)
         return run
 
-    async def _run_steps(self, run: Run) -> tuple[RunStatus, str | None, str | None]:
+    async def _run_steps(self, run: Run) -> Outcome:
         try:
             workflow = self.env.workflows.get(run.workflow)
             params = workflow.validate_params(run.params)
@@ -191,7 +193,7 @@ class RunExecution:
 
     async def _run_step(
         self, step: Step, state: StepState, context: StepContext[Any]
-    ) -> tuple[RunStatus, str | None, str | None] | None:
+    ) -> Outcome | None:
         """Run a step with its retries; returns the run's outcome if the step ended it."""
         self.current_step = step.name
         state.started_at = utcnow()
@@ -256,16 +258,14 @@ class RunExecution:
                     with contextlib.suppress(asyncio.CancelledError, Exception):
                         await pending
 
-    def _step_failed(
-        self, state: StepState, message: str, reason: str, **data: Any
-    ) -> tuple[RunStatus, str | None, str | None]:
+    def _step_failed(self, state: StepState, message: str, reason: str, **data: Any) -> Outcome:
         state.error = message
         state.finished_at = utcnow()
         self.reporter.log(state.name, "error", message, data)
         self._set_step_status(state, StepStatus.FAILED)
         return RunStatus.FAILED, reason, f"{state.name}: {message}"
 
-    def _step_cancelled(self, state: StepState) -> tuple[RunStatus, str | None, str | None]:
+    def _step_cancelled(self, state: StepState) -> Outcome:
         state.finished_at = utcnow()
         self.reporter.log(state.name, "warning", "cancelled", {})
         self._set_step_status(state, StepStatus.CANCELLED)
@@ -310,7 +310,7 @@ class RunExecution:
                 except Exception:
                     log.warning("could not record progress; trying again", exc_info=True)
 
-    async def _flush(self, final: tuple[RunStatus, str | None, str | None] | None = None) -> None:
+    async def _flush(self, final: Outcome | None = None) -> None:
         """Write buffered step states, log lines and run progress in one transaction.
 
         What was taken from the buffers goes back into them when the transaction fails.
@@ -333,9 +333,7 @@ class RunExecution:
             self.reporter.steps[name].stored = True
         self._last_heartbeat = time.monotonic()
 
-    async def _write_run(
-        self, session: Any, final: tuple[RunStatus, str | None, str | None] | None
-    ) -> None:
+    async def _write_run(self, session: Any, final: Outcome | None) -> None:
         values: dict[str, Any] = {
             "progress": round(self._overall(), 2),
             "current_step": self.current_step,
@@ -408,7 +406,7 @@ class RunExecution:
             result=self.result,
         )
 
-    async def _write_final(self, final: tuple[RunStatus, str | None, str | None]) -> None:
+    async def _write_final(self, final: Outcome) -> None:
         """Record the outcome, waiting out a busy database rather than losing the run's end."""
         for attempt in range(1, FINAL_WRITE_ATTEMPTS + 1):
             try:
