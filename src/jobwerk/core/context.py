@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
 
@@ -53,8 +54,8 @@ class StepState:
     message: str | None = None
     error: str | None = None
     output: dict[str, Any] | None = None
-    started_at: Any = None
-    finished_at: Any = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
     stored: bool = False
 
     @property
