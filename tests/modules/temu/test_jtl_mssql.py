@@ -25,9 +25,8 @@ def test_every_query_compiles_for_mssql_below_the_parameter_limit() -> None:
         q.stock_query(warehouse_ids=[], skus=SKUS),
         q.stock_query(warehouse_ids=[1, 2], skus=SKUS),
         q.stock_query(warehouse_ids=[2], after_article_id=10, limit=5000),
-        q.existing_order_query("PO-076-1"),
-        q.queued_import_query("PO-076-1", has_number_column=True),
-        q.queued_import_query("PO-076-1", has_number_column=False),
+        q.queued_imports_query(SKUS),
+        q.queued_import_by_text_query("PO-076-1"),
         q.insert_import_query({"cText": "<x/>", "nPlattform": 5, "nRechnung": 0}),
         q.import_rows_query(SKUS),
         q.orders_query(SKUS),
@@ -54,10 +53,11 @@ def test_mssql_sql_uses_jtl_schemas_and_names() -> None:
     assert "[Versand].[lvLieferscheinpaket]" in tracking
     assert "ltrim(rtrim(" in tracking
 
-    guard, _ = _sql(q.queued_import_query("PO-076-1", has_number_column=True))
-    assert "dbo.[tXMLBestellImport] WITH (UPDLOCK, HOLDLOCK)" in guard
+    for guarded in (q.queued_imports_query(["PO-076-1"]), q.queued_import_by_text_query("PO-1")):
+        guard, _ = _sql(guarded)
+        assert "dbo.[tXMLBestellImport] WITH (UPDLOCK, HOLDLOCK)" in guard
 
-    order, _ = _sql(q.existing_order_query("PO-076-1"))
+    order, _ = _sql(q.orders_query(["PO-076-1"]))
     assert "[Verkauf].[tAuftrag]" in order and "[cExterneAuftragsnummer]" in order
 
     customer, _ = _sql(q.customer_by_email_query("a@b.de"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -16,6 +17,7 @@ from jobwerk.modules.temu.jtl import (
     ImportState,
     JtlAddress,
     JtlDatabase,
+    JtlError,
     JtlOrder,
     JtlOrderLine,
     JtlUnavailable,
@@ -170,6 +172,53 @@ async def test_queueing_an_order_twice_writes_one_row(db: JtlDatabase) -> None:
     status = await db.order_import_status(["PO-076-1", "PO-076-2"])
     assert status["PO-076-1"].state is ImportState.QUEUED
     assert status["PO-076-2"].state is ImportState.MISSING
+
+
+async def test_a_batch_queues_each_number_once_in_one_transaction(db: JtlDatabase) -> None:
+    earlier = await db.queue_order_xml("PO-076-1", _xml("PO-076-1", ("ART-1", 1)))
+    statements: list[str] = []
+
+    @event.listens_for(db.engine, "before_cursor_execute")
+    def record(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    results = await db.queue_orders_xml(
+        [(n, _xml(n, ("ART-1", 1))) for n in ("PO-076-2", "PO-076-1", "PO-076-3", "PO-076-2")]
+    )
+
+    assert [(r.external_order_number, r.queued, r.reason) for r in results] == [
+        ("PO-076-2", True, "queued"),
+        ("PO-076-1", False, "order already queued"),
+        ("PO-076-3", True, "queued"),
+        ("PO-076-2", False, "order already queued"),
+    ]
+    assert results[1].import_id == earlier.import_id
+    assert results[3].import_id == results[0].import_id
+    assert sum("INSERT" in s for s in statements) == 2
+    assert sum("tXMLBestellImport" in s and "SELECT" in s for s in statements) == 1
+    status = await db.order_import_status(["PO-076-1", "PO-076-2", "PO-076-3"])
+    assert {s.state for s in status.values()} == {ImportState.QUEUED}
+
+
+async def test_a_batch_failing_midway_queues_nothing(db: JtlDatabase) -> None:
+    inserts = 0
+
+    @event.listens_for(db.engine, "before_cursor_execute")
+    def fail_second_insert(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        nonlocal inserts
+        inserts += "INSERT" in statement
+        if inserts == 2:
+            raise sqlite3.OperationalError("disk I/O error")
+
+    with pytest.raises(JtlUnavailable):
+        await db.queue_orders_xml([(n, _xml(n, ("ART-1", 1))) for n in ("PO-076-1", "PO-076-2")])
+
+    event.remove(db.engine, "before_cursor_execute", fail_second_insert)
+    status = await db.order_import_status(["PO-076-1", "PO-076-2"])
+    assert {s.state for s in status.values()} == {ImportState.MISSING}
+    with pytest.raises(JtlError):
+        await db.queue_orders_xml([("PO-076-1", b"<x/>"), ("", b"<x/>")])
+    assert (await db.order_import_status(["PO-076-1"]))["PO-076-1"].state is ImportState.MISSING
 
 
 async def test_old_wawi_without_number_column_is_still_idempotent(replica: str) -> None:

@@ -32,6 +32,7 @@ from jobwerk.modules.temu.jtl import (
 from jobwerk.modules.temu.jtl._replica import set_stock
 from jobwerk.modules.temu.models import TemuInventory, TemuOrder, TemuShipment
 from jobwerk.modules.temu.sandbox import SandboxServer, TemuSandbox
+from jobwerk.modules.temu.workflows import _jtl
 from jobwerk.modules.temu.workflows._inventory import request_key
 from tests.api.conftest import ADMIN, http_client, make_settings
 
@@ -381,24 +382,25 @@ async def test_jtl_unreachable_mid_run_keeps_data_consistent_and_retry_completes
     assert await count_rows(app, TemuOrder, xml_state="queued") == len(shop.to_ship())
 
 
-async def test_jtl_lost_within_a_batch_keeps_both_sides_in_step(
+async def test_jtl_lost_between_batches_keeps_both_sides_in_step(
     app: FastAPI,
     api: httpx.AsyncClient,
     shop: Shop,
     instance: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    real = JtlDatabase.queue_order_xml
+    real = JtlDatabase.queue_orders_xml
     calls = 0
 
-    async def flaky(self: JtlDatabase, number: str, xml: bytes) -> QueueResult:
+    async def flaky(self: JtlDatabase, documents: list[tuple[str, bytes]]) -> list[QueueResult]:
         nonlocal calls
         calls += 1
-        if calls > 3:
+        if calls > 1:
             raise JtlUnavailable("JTL database unavailable: connection reset by peer")
-        return await real(self, number, xml)
+        return await real(self, documents)
 
-    monkeypatch.setattr(JtlDatabase, "queue_order_xml", flaky)
+    monkeypatch.setattr(_jtl, "BATCH", 3)  # the first batch of 3 gets through, the next fails
+    monkeypatch.setattr(JtlDatabase, "queue_orders_xml", flaky)
 
     failed = await sync_orders(api)
 
@@ -408,7 +410,7 @@ async def test_jtl_lost_within_a_batch_keeps_both_sides_in_step(
     )
     assert len(await jtl_queued(shop)) == 3
     assert await count_rows(app, TemuOrder, xml_state="queued") == 3
-    monkeypatch.setattr(JtlDatabase, "queue_order_xml", real)
+    monkeypatch.setattr(JtlDatabase, "queue_orders_xml", real)
 
     answer = await api.post(f"/api/v1/jobs/{failed['id']}/retry", headers=ADMIN)
     retried = await wait_for_run(api, answer.json()["id"])

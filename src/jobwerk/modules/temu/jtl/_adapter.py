@@ -10,6 +10,7 @@ import asyncio
 import math
 import threading
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from functools import partial
@@ -212,34 +213,87 @@ class JtlDatabase:
         Idempotent by external order number: when a Wawi order or an import row for it exists,
         nothing is written and `queued` is False.
         """
-        if not 0 < len(external_order_number) <= 50:
-            raise JtlError(
-                f"external order number must have 1-50 characters: {external_order_number!r}"
-            )
-        text = xml.decode("iso-8859-1")
+        return (await self.queue_orders_xml([(external_order_number, xml)]))[0]
 
-        def work() -> QueueResult:
+    async def queue_orders_xml(self, documents: Sequence[tuple[str, bytes]]) -> list[QueueResult]:
+        """Insert order XMLs (external order number, document) in one transaction.
+
+        Idempotent per external order number like `queue_order_xml`, also within `documents`
+        (the first document of a number is queued). The known orders and import rows are looked
+        up with one `IN` list per `BATCH_SIZE` numbers. All or nothing: when the database fails,
+        none of the documents is queued.
+
+        Returns:
+            One result per document, in the order given.
+
+        Raises:
+            JtlError: an order number is empty or longer than 50 characters (nothing written).
+        """
+        for number, _ in documents:
+            if not 0 < len(number) <= 50:
+                raise JtlError(f"external order number must have 1-50 characters: {number!r}")
+        texts = [(number, xml.decode("iso-8859-1")) for number, xml in documents]
+
+        def work() -> list[QueueResult]:
             columns = self._probe_import_columns()
             with self._queue_lock, self.engine.begin() as conn:
-                return self._queue(conn, external_order_number, text, columns)
+                return self._queue(conn, texts, columns)
 
         return await self._run(work)
 
     def _queue(
+        self, conn: Connection, documents: Sequence[tuple[str, str]], columns: frozenset[str]
+    ) -> list[QueueResult]:
+        has_number = "cBestellungInetBestellNr" in columns
+        known = self._known_orders(conn, [number for number, _ in documents], has_number)
+        results: list[QueueResult] = []
+        for number, text in documents:
+            found = known.get(_normalise(number))
+            if found is None and not has_number:
+                row = conn.execute(q.queued_import_by_text_query(number)).first()
+                if row is not None:
+                    found = QueueResult(
+                        number, False, row.kXMLBestellImport, "order already queued"
+                    )
+            if found is None:
+                found = self._insert(conn, number, text, columns)
+                known[_normalise(number)] = replace(
+                    found, queued=False, reason="order already queued"
+                )
+            results.append(replace(found, external_order_number=number))
+        return results
+
+    @staticmethod
+    def _known_orders(
+        conn: Connection, numbers: Sequence[str], has_number: bool
+    ) -> dict[str, QueueResult]:
+        """Wawi orders first, then import rows, by normalised number (SQL Server's comparison)."""
+        known: dict[str, QueueResult] = {}
+        for batch in q.batched(list(dict.fromkeys(numbers))):
+            for row in conn.execute(q.orders_query(batch)):
+                known.setdefault(
+                    _normalise(row.cExterneAuftragsnummer),
+                    QueueResult(row.cExterneAuftragsnummer, False, None,
+                                "order already exists in JTL-Wawi"),
+                )  # fmt: skip
+            if has_number:
+                for row in conn.execute(q.queued_imports_query(batch)):
+                    known.setdefault(
+                        _normalise(row.cBestellungInetBestellNr),
+                        QueueResult(row.cBestellungInetBestellNr, False, row.kXMLBestellImport,
+                                    "order already queued"),
+                    )  # fmt: skip
+        return known
+
+    def _insert(
         self, conn: Connection, number: str, text: str, columns: frozenset[str]
     ) -> QueueResult:
-        if conn.execute(q.existing_order_query(number)).first() is not None:
-            return QueueResult(number, False, None, "order already exists in JTL-Wawi")
-        has_number = "cBestellungInetBestellNr" in columns
-        queued = conn.execute(q.queued_import_query(number, has_number_column=has_number)).first()
-        if queued is not None:
-            return QueueResult(number, False, queued.kXMLBestellImport, "order already queued")
         values: dict[str, Any] = {
             "cText": text,
             "nPlattform": self.platform,
             "nRechnung": self.create_invoice,
         }
-        if has_number:
+        if "cBestellungInetBestellNr" in columns:
             values["cBestellungInetBestellNr"] = number
         if "dErstellt" in columns:
             # Wawi stores local server time without a zone.
@@ -248,8 +302,7 @@ class JtlDatabase:
         key = result.inserted_primary_key
         if key is None:
             raise JtlError(f"no key returned for the queued order {number}")
-        import_id = int(key[0])
-        return QueueResult(number, True, import_id, "queued")
+        return QueueResult(number, True, int(key[0]), "queued")
 
     async def order_import_status(self, numbers: Iterable[str]) -> dict[str, ImportStatus]:
         """Import state per external order number (Wawi order first, then the import row)."""

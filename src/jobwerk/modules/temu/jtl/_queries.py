@@ -121,26 +121,34 @@ def stock_query(
     return stmt
 
 
-def existing_order_query(external_order_number: str) -> Select[Any]:
-    """Wawi orders (`Verkauf.tAuftrag`) carrying this marketplace order number."""
-    return select(tAuftrag.c.kAuftrag).where(
-        tAuftrag.c.cExterneAuftragsnummer == external_order_number
+def queued_imports_query(numbers: Sequence[str]) -> Select[Any]:
+    """Import rows for a batch of order numbers, locked until the transaction ends (SQL Server).
+
+    Needs `cBestellungInetBestellNr` (newer Wawi); see `queued_import_by_text_query` otherwise.
+    """
+    imp = tXMLBestellImport
+    return (
+        select(imp.c.kXMLBestellImport, imp.c.cBestellungInetBestellNr)
+        .with_hint(imp, _LOCK_HINT, "mssql")
+        .where(imp.c.cBestellungInetBestellNr.in_(list(numbers)))
+        .order_by(imp.c.kXMLBestellImport)
     )
 
 
-def queued_import_query(external_order_number: str, *, has_number_column: bool) -> Select[Any]:
-    """Import rows for this order number, locked until the transaction ends (SQL Server).
+def queued_import_by_text_query(external_order_number: str) -> Select[Any]:
+    """Import rows whose XML holds this order number, locked like `queued_imports_query`.
 
     Older Wawi versions lack `cBestellungInetBestellNr`; then the XML text is searched for the
     exact `<cExterneBestellNr>` element.
     """
     imp = tXMLBestellImport
-    if has_number_column:
-        condition = imp.c.cBestellungInetBestellNr == external_order_number
-    else:
-        needle = f"<cExterneBestellNr>{external_order_number}</cExterneBestellNr>"
-        condition = imp.c.cText.contains(needle, autoescape=True)
-    return select(imp.c.kXMLBestellImport).with_hint(imp, _LOCK_HINT, "mssql").where(condition)
+    needle = f"<cExterneBestellNr>{external_order_number}</cExterneBestellNr>"
+    return (
+        select(imp.c.kXMLBestellImport)
+        .with_hint(imp, _LOCK_HINT, "mssql")
+        .where(imp.c.cText.contains(needle, autoescape=True))
+        .order_by(imp.c.kXMLBestellImport)
+    )
 
 
 def insert_import_query(values: dict[str, Any]) -> Insert:

@@ -80,16 +80,17 @@ async def _queue_batch(
     collected: tuple[list[JtlOrder], list[str], list[dict[str, Any]]],
     counts: dict[str, int],
 ) -> None:
-    """Queue each order in JTL; collects the queued orders, warnings and our row changes."""
-    settings = common.settings_of(ctx)
+    """Queue the batch's orders in JTL (one transaction); collects queued orders and changes."""
+    mapping = common.settings_of(ctx).mapping()
     queued, warnings, changes = collected
+    mapped: list[tuple[TemuOrder, JtlOrder]] = []
     for order in orders:
         try:
-            mapped = map_order(
+            jtl_order = map_order(
                 order.order,
                 order.shipping_info or {},
                 order.amounts,
-                settings=settings.mapping(),
+                settings=mapping,
                 sku_by_sku_id=lookup[0],
                 fallback_unit_prices=lookup[1],
             )
@@ -104,7 +105,13 @@ async def _queue_batch(
             counts["not_importable"] += 1
             warnings.append(exc.message)
             continue
-        result = await jtl.queue_order_xml(order.parent_order_sn, render_order_xml(mapped))
+        mapped.append((order, jtl_order))
+    if not mapped:
+        return
+    results = await jtl.queue_orders_xml(
+        [(order.parent_order_sn, render_order_xml(jtl_order)) for order, jtl_order in mapped]
+    )
+    for (order, jtl_order), result in zip(mapped, results, strict=True):
         note = None if result.queued else result.reason
         changes.append(
             {"id": order.id, "xml_state": "queued", "note": note, "xml_queued_at": utcnow(),
@@ -112,8 +119,8 @@ async def _queue_batch(
         )  # fmt: skip
         counts["queued" if result.queued else "already_in_jtl"] += 1
         if result.queued:
-            queued.append(mapped)
-        warnings.extend(f"{order.parent_order_sn}: {w}" for w in mapped.warnings)
+            queued.append(jtl_order)
+        warnings.extend(f"{order.parent_order_sn}: {w}" for w in jtl_order.warnings)
         if ctx.params.verbose:
             ctx.info(f"order {order.parent_order_sn}: {result.reason}")
 
