@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
-from sqlalchemy import inspect, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import event, inspect, text
+from sqlalchemy.exc import IntegrityError, InvalidRequestError
 
 from jobwerk.config import Settings
 from jobwerk.storage.db import Database, current_revision, upgrade_database
@@ -77,3 +78,38 @@ async def test_sqlite_runs_in_wal_mode_with_foreign_keys(settings: Settings) -> 
         keys = await connection.scalar(text("PRAGMA foreign_keys"))
     await db.dispose()
     assert (mode, keys) == ("wal", 1)
+
+
+async def test_a_read_session_sees_committed_rows_and_refuses_to_write(db: Database) -> None:
+    async with db.write() as session:
+        session.add(Run(id="b" * 32, workflow="demo.example"))
+    async with db.read() as session:
+        assert (await session.get_one(Run, "b" * 32)).workflow == "demo.example"
+        session.add(Run(id="c" * 32, workflow="demo.example"))
+        with pytest.raises(InvalidRequestError, match="read-only"):
+            await session.flush()
+    async with db.session() as session:
+        assert await session.get(Run, "c" * 32) is None
+
+
+async def test_a_read_session_opens_no_transaction_on_sqlite_and_a_read_only_one_on_postgresql(
+    db: Database,
+) -> None:
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        async with db.read() as session:
+            if db.is_sqlite:
+                assert await session.scalar(text("SELECT count(*) FROM run")) == 0
+            else:
+                assert await session.scalar(text("SHOW transaction_read_only")) == "on"
+        async with db.session() as session:
+            await session.scalar(text("SELECT 1"))
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", record)
+    if db.is_sqlite:
+        assert statements == ["SELECT count(*) FROM run", "BEGIN", "SELECT 1"]

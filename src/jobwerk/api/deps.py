@@ -87,6 +87,15 @@ async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
+async def get_read_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
+    """A read-only session for the request (no transaction round trips on SQLite)."""
+    async with runtime.db.read() as session:
+        yield session
+
+
+ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session, scope="function")]
+
+
 def request_id(connection: HTTPConnection) -> str | None:
     """The request id the middleware assigned (also bound in structlog's context)."""
     value: str | None = connection.scope.get("state", {}).get("request_id")
@@ -143,7 +152,7 @@ async def authenticate(
 
 async def current_principal(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     _api_key: Annotated[str | None, Security(_key_header)],
     _bearer_token: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
     _session_cookie: Annotated[str | None, Security(_cookie)],

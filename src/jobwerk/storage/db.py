@@ -12,12 +12,14 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -49,7 +51,8 @@ def ensure_sqlite_folder(url: str) -> None:
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
-    """WAL, foreign keys, a busy timeout and explicit BEGINs (IMMEDIATE for writers)."""
+    """WAL, foreign keys, a busy timeout and explicit BEGINs (IMMEDIATE for writers; none for
+    read-only sessions, whose statements each read their own snapshot)."""
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -63,15 +66,30 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        immediate = connection.get_execution_options().get("sqlite_immediate", False)
+        options = connection.get_execution_options()
+        if options.get("sqlite_autocommit", False):
+            return
+        immediate = options.get("sqlite_immediate", False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+class ReadOnlySession(Session):
+    """The session of ``Database.read()``: it refuses to flush changes."""
+
+
+@event.listens_for(ReadOnlySession, "before_flush")
+def _refuse_flush(_session: Session, _context: Any, _instances: Any) -> None:
+    # Without a transaction on SQLite, writes would not be atomic; use Database.write().
+    raise InvalidRequestError("a read-only session cannot write; use Database.write()")
+
+
 class Database:
-    """One engine with a reader and a writer session factory.
+    """One engine with read-only, reader and writer session factories.
 
     On SQLite a writer transaction starts with ``BEGIN IMMEDIATE`` so it waits for the lock
     instead of failing when it upgrades from read to write; on PostgreSQL both are the same.
+    A read-only session opens no transaction on SQLite (no BEGIN/COMMIT round trips through
+    the driver's thread) and a ``READ ONLY`` one on PostgreSQL.
     """
 
     def __init__(self, url: str, *, pool_size: int = 5, echo: bool = False) -> None:
@@ -88,8 +106,24 @@ class Database:
         if self.is_sqlite:
             _configure_sqlite(self.engine)
             writer_engine = self.engine.execution_options(sqlite_immediate=True)
+            reader_engine = self.engine.execution_options(sqlite_autocommit=True)
+        else:
+            reader_engine = self.engine.execution_options(postgresql_readonly=True)
+        self._read_only = async_sessionmaker(
+            reader_engine, expire_on_commit=False, sync_session_class=ReadOnlySession
+        )
         self._read = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write = async_sessionmaker(writer_engine, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A session for queries only; it cannot flush changes.
+
+        On SQLite each statement reads its own consistent snapshot, so a view that needs
+        several queries to agree should ask them in one statement.
+        """
+        async with self._read_only() as session:
+            yield session
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
