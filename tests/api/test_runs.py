@@ -42,6 +42,22 @@ async def test_list_filters_and_pagination(client: httpx.AsyncClient) -> None:
     assert (await client.get("/api/v1/jobs?limit=0", headers=ADMIN)).status_code == 422
 
 
+async def test_list_entries_match_the_detail_and_a_page_past_the_end_keeps_the_total(
+    client: httpx.AsyncClient,
+) -> None:
+    run_id = await trigger(client)
+    detail = await wait_for_run(client, run_id)
+    listed = (await client.get("/api/v1/jobs", headers=ADMIN)).json()
+    entry = listed["jobs"][0]
+    assert entry == {name: detail[name] for name in entry}
+    assert entry["duration_seconds"] is not None
+    past = (await client.get("/api/v1/jobs?offset=5", headers=ADMIN)).json()
+    assert past == {
+        "jobs": [],
+        "pagination": {"total": 1, "limit": 50, "offset": 5, "has_more": False},
+    }
+
+
 async def test_detail_has_steps_progress_and_result(client: httpx.AsyncClient) -> None:
     run = await wait_for_run(client, await trigger(client, items=3))
     assert run["status"] == "completed"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jobwerk.api.schemas.jobs import JobRead, JobState, JobStatusRead
@@ -77,7 +78,9 @@ def jobs_update_entry(job: JobRead) -> dict[str, Any]:
     }
 
 
-def _run_fields(run: Run) -> dict[str, Any]:
+def _run_fields(run: Run | Row[Any]) -> dict[str, Any]:
+    """The fields of ``RunRead`` from a run or a row of ``service.RUN_LIST_COLUMNS``."""
+    started, finished = run.started_at, run.finished_at
     return {
         "id": run.id,
         "job_id": run.job_id,
@@ -92,13 +95,13 @@ def _run_fields(run: Run) -> dict[str, Any]:
         "retry_of": run.retry_of_run_id,
         "cancel_requested": run.cancel_requested,
         "created_at": run.created_at,
-        "started_at": run.started_at,
-        "finished_at": run.finished_at,
-        "duration_seconds": run.duration_seconds,
+        "started_at": started,
+        "finished_at": finished,
+        "duration_seconds": (finished - started).total_seconds() if started and finished else None,
     }
 
 
-def run_read(run: Run) -> RunRead:
+def run_read(run: Run | Row[Any]) -> RunRead:
     return RunRead(**_run_fields(run))
 
 

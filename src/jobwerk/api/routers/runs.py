@@ -9,7 +9,14 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BeforeValidator
 
 from jobwerk.api import _actions, _views
-from jobwerk.api.deps import OperatorDep, RuntimeDep, SessionDep, ViewerDep, request_id
+from jobwerk.api.deps import (
+    OperatorDep,
+    ReadSessionDep,
+    RuntimeDep,
+    SessionDep,
+    ViewerDep,
+    request_id,
+)
 from jobwerk.api.schemas.common import MUTATION, page, responses
 from jobwerk.api.schemas.runs import LogList, RunDeleted, RunDetailRead, RunList, RunRead
 from jobwerk.core import service
@@ -47,7 +54,7 @@ def _utc(moment: datetime | None) -> datetime | None:
 
 @router.get("", summary="List runs", description="Newest first, filtered and paginated.")
 async def list_runs(
-    session: SessionDep,
+    session: ReadSessionDep,
     _: ViewerDep,
     status: Annotated[list[RunStatus] | None, Query(description="One or more states")] = None,
     workflow: Annotated[str | None, Query(max_length=128, examples=["demo.example"])] = None,
@@ -57,7 +64,7 @@ async def list_runs(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> RunList:
-    rows, total = await service.list_runs(
+    rows, total = await service.list_run_rows(
         session,
         service.RunFilter(
             status=[state.value for state in status or ()],
@@ -70,7 +77,7 @@ async def list_runs(
         ),
     )
     return RunList(
-        jobs=[_views.run_read(run) for run in rows],
+        jobs=[_views.run_read(row) for row in rows],
         pagination=page(total, limit, offset, len(rows)),
     )
 
