@@ -100,7 +100,9 @@ async def test_a_read_session_opens_no_transaction_on_sqlite_and_a_read_only_one
     def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         statements.append(statement)
 
-    event.listen(db.engine.sync_engine, "before_cursor_execute", record)
+    engines = {db.engine.sync_engine, db.read_engine.sync_engine}
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", record)
     try:
         async with db.read() as session:
             if db.is_sqlite:
@@ -110,6 +112,7 @@ async def test_a_read_session_opens_no_transaction_on_sqlite_and_a_read_only_one
         async with db.session() as session:
             await session.scalar(text("SELECT 1"))
     finally:
-        event.remove(db.engine.sync_engine, "before_cursor_execute", record)
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", record)
     if db.is_sqlite:
         assert statements == ["SELECT count(*) FROM run", "BEGIN", "SELECT 1"]

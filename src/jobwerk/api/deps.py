@@ -152,7 +152,7 @@ async def authenticate(
 
 async def current_principal(
     request: Request,
-    session: ReadSessionDep,
+    session: SessionDep,
     _api_key: Annotated[str | None, Security(_key_header)],
     _bearer_token: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
     _session_cookie: Annotated[str | None, Security(_cookie)],

@@ -22,6 +22,10 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import Session
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# Read-only sessions on a SQLite file use their own pool of this many connections and no
+# overflow: each connection is a driver thread, and more busy ones mostly contend with the
+# event loop for the GIL (measured: 2 serve a runs list ~30 % faster than 15).
+SQLITE_READ_CONNECTIONS = 2
 
 
 def async_url(url: str) -> str:
@@ -89,7 +93,8 @@ class Database:
     On SQLite a writer transaction starts with ``BEGIN IMMEDIATE`` so it waits for the lock
     instead of failing when it upgrades from read to write; on PostgreSQL both are the same.
     A read-only session opens no transaction on SQLite (no BEGIN/COMMIT round trips through
-    the driver's thread) and a ``READ ONLY`` one on PostgreSQL.
+    the driver's thread) and a ``READ ONLY`` one on PostgreSQL; on a SQLite file it draws
+    from ``read_engine``, a small pool of its own, so hold one only briefly.
     """
 
     def __init__(self, url: str, *, pool_size: int = 5, echo: bool = False) -> None:
@@ -102,11 +107,17 @@ class Database:
         else:
             options.update(pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True)
         self.engine = create_async_engine(self.url, **options)
+        self.read_engine = self.engine
         writer_engine = self.engine
         if self.is_sqlite:
             _configure_sqlite(self.engine)
             writer_engine = self.engine.execution_options(sqlite_immediate=True)
-            reader_engine = self.engine.execution_options(sqlite_autocommit=True)
+            if make_url(self.url).database not in (None, "", ":memory:"):
+                self.read_engine = create_async_engine(
+                    self.url, **options, pool_size=SQLITE_READ_CONNECTIONS, max_overflow=0
+                )
+                _configure_sqlite(self.read_engine)
+            reader_engine = self.read_engine.execution_options(sqlite_autocommit=True)
         else:
             reader_engine = self.engine.execution_options(postgresql_readonly=True)
         self._read_only = async_sessionmaker(
@@ -147,6 +158,8 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.read_engine is not self.engine:
+            await self.read_engine.dispose()
 
 
 def alembic_config(url: str) -> Config:
