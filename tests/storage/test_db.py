@@ -12,6 +12,7 @@ from sqlalchemy import event, inspect, text
 from sqlalchemy.exc import IntegrityError, InvalidRequestError
 
 from jobwerk.config import Settings
+from jobwerk.core import service
 from jobwerk.storage.db import Database, current_revision, upgrade_database
 from jobwerk.storage.models import Instance, Job, Run
 
@@ -116,3 +117,19 @@ async def test_a_read_session_opens_no_transaction_on_sqlite_and_a_read_only_one
             event.remove(engine, "before_cursor_execute", record)
     if db.is_sqlite:
         assert statements == ["SELECT count(*) FROM run", "BEGIN", "SELECT 1"]
+
+
+async def test_a_runs_page_and_its_total_come_from_one_read(db: Database) -> None:
+    start = datetime(2026, 7, 1, tzinfo=UTC)
+    async with db.write() as session:
+        session.add_all(
+            Run(workflow="demo.example", status=status, created_at=start + timedelta(minutes=i))
+            for i, status in enumerate(["completed", "failed", "completed"])
+        )
+    async with db.read() as session:
+        rows, total = await service.list_run_rows(
+            session, service.RunFilter(status=["completed"], limit=1)
+        )
+        assert (total, [row.created_at for row in rows]) == (2, [start + timedelta(minutes=2)])
+        rows, total = await service.list_run_rows(session, service.RunFilter(offset=5))
+        assert (rows, total) == ([], 3)
