@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from jobwerk.api.schemas.common import Pagination
 from jobwerk.api.schemas.jobs import JobRead, JobState, JobStatusRead
-from jobwerk.api.schemas.runs import LogRead, ProgressRead, RunDetailRead, RunRead, StepRead
+from jobwerk.api.schemas.runs import (
+    LogRead,
+    ProgressRead,
+    RunDetailRead,
+    RunList,
+    RunRead,
+    StepRead,
+)
 from jobwerk.core import service
 from jobwerk.core.workflow import WorkflowRegistry
 from jobwerk.storage.models import Job, LogEntry, Run
@@ -103,6 +112,12 @@ def _run_fields(run: Run | Row[Any]) -> dict[str, Any]:
 
 def run_read(run: Run | Row[Any]) -> RunRead:
     return RunRead(**_run_fields(run))
+
+
+def run_list(rows: Sequence[Row[Any]], pagination: Pagination) -> RunList:
+    """A page of ``service.RUN_LIST_COLUMNS`` rows, validated in one call rather than per run."""
+    jobs = [_run_fields(row) for row in rows]
+    return RunList.model_validate({"jobs": jobs, "pagination": pagination})
 
 
 def run_detail(run: Run, workflows: WorkflowRegistry) -> RunDetailRead:

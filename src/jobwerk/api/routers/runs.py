@@ -76,10 +76,7 @@ async def list_runs(
             offset=offset,
         ),
     )
-    return RunList(
-        jobs=[_views.run_read(row) for row in rows],
-        pagination=page(total, limit, offset, len(rows)),
-    )
+    return _views.run_list(rows, page(total, limit, offset, len(rows)))
 
 
 @router.get(
