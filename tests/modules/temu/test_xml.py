@@ -15,6 +15,7 @@ from jobwerk.modules.temu.jtl import (
     JtlOrderLine,
     JtlXmlInvalid,
     LineKind,
+    render_order_documents,
     render_order_xml,
     to_latin1,
     validate_order_xml,
@@ -142,3 +143,17 @@ def test_schema_rejects_comma_decimals() -> None:
 
     with pytest.raises(JtlXmlInvalid):
         validate_order_xml(xml)
+
+
+def test_documents_of_a_batch_equal_each_order_rendered_alone() -> None:
+    orders = [_order(), _order(external_order_number="PO-2", customer=JtlAddress(last_name="Č"))]
+
+    assert render_order_documents(orders) == [render_order_xml(o) for o in orders]
+    assert render_order_documents([]) == []
+
+
+def test_an_invalid_order_in_a_batch_is_named() -> None:
+    bad = _order(external_order_number="PO-BAD", currency="EURO")
+
+    with pytest.raises(JtlXmlInvalid, match="cWaehrung"):
+        render_order_documents([_order(), bad])

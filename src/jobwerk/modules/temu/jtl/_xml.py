@@ -8,7 +8,7 @@ time. The result is checked against the XSD the module ships.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, tzinfo
 from decimal import Decimal
 from functools import cache
@@ -173,7 +173,8 @@ def _order(parent: etree._Element, order: JtlOrder, tz: tzinfo) -> None:
 def render_order_xml(orders: JtlOrder | Iterable[JtlOrder], *, tz: tzinfo = WAWI_TIMEZONE) -> bytes:
     """Serialize orders as one `<tBestellungen>` document in ISO-8859-1, validated.
 
-    One order per document is what the import table expects (errors stay attributable).
+    One order per document is what the import table expects (errors stay attributable); see
+    `render_order_documents` for many such documents at once.
 
     Raises:
         JtlXmlInvalid: the document does not match the shipped XSD.
@@ -181,12 +182,44 @@ def render_order_xml(orders: JtlOrder | Iterable[JtlOrder], *, tz: tzinfo = WAWI
     root = etree.Element("tBestellungen")
     for order in [orders] if isinstance(orders, JtlOrder) else orders:
         _order(root, order, tz)
+    _validate_tree(root)
+    return _serialize(root)
+
+
+def render_order_documents(
+    orders: Sequence[JtlOrder], *, tz: tzinfo = WAWI_TIMEZONE
+) -> list[bytes]:
+    """One validated document per order, as `render_order_xml` writes it for each alone.
+
+    The orders are checked against the XSD in one pass over a document holding them all, which
+    is equivalent: the schema constrains each `<tBestellung>` on its own.
+
+    Raises:
+        JtlXmlInvalid: the document of an order (the first invalid one) does not match the XSD.
+    """
+    batch = etree.Element("tBestellungen")
+    for order in orders:
+        _order(batch, order, tz)
+    try:
+        _validate_tree(batch)
+        batch_valid = True
+    except JtlXmlInvalid:
+        batch_valid = False
+    documents = []
+    for node in list(batch):
+        single = etree.Element("tBestellungen")
+        single.append(node)  # moves the order out of the batch
+        if not batch_valid:
+            _validate_tree(single)  # the error then points into that order's own document
+        documents.append(_serialize(single))
+    return documents
+
+
+def _serialize(root: etree._Element) -> bytes:
     body = etree.tostring(root, encoding=XML_ENCODING, xml_declaration=False, pretty_print=True)
     if not isinstance(body, bytes):  # lxml returns bytes whenever an encoding is given
         body = body.encode(XML_ENCODING)
-    document = XML_DECLARATION + body
-    validate_order_xml(document)
-    return document
+    return XML_DECLARATION + body
 
 
 @cache
@@ -202,11 +235,16 @@ def validate_order_xml(document: bytes) -> None:
     Raises:
         JtlXmlInvalid: with the schema's first error messages.
     """
-    schema = order_import_schema()
     try:
         tree = etree.fromstring(document)
     except etree.XMLSyntaxError as exc:
         raise JtlXmlInvalid(f"order XML is not well-formed: {exc}") from exc
+    _validate_tree(tree)
+
+
+def _validate_tree(tree: etree._Element) -> None:
+    # The tree holds exactly what serialisation writes: every text is Latin-1 already.
+    schema = order_import_schema()
     if not schema.validate(tree):
         errors = str(schema.error_log).strip().replace("\n", "; ")
         raise JtlXmlInvalid(f"order XML does not match {XSD_NAME}: {errors}")

@@ -11,7 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from jobwerk.core.context import StepContext
 from jobwerk.modules.temu.client import OrderStatus, clean_tracking_number
-from jobwerk.modules.temu.jtl import ImportState, JtlDatabase, JtlOrder, render_order_xml
+from jobwerk.modules.temu.jtl import (
+    ImportState,
+    JtlDatabase,
+    JtlOrder,
+    render_order_documents,
+    render_order_xml,
+)
 from jobwerk.modules.temu.mapping import OrderNotImportable, map_order
 from jobwerk.modules.temu.models import TemuOrder, TemuOrderLine, TemuProduct, TemuShipment
 from jobwerk.modules.temu.store import chunks
@@ -108,8 +114,9 @@ async def _queue_batch(
         mapped.append((order, jtl_order))
     if not mapped:
         return
+    documents = render_order_documents([jtl_order for _, jtl_order in mapped])
     results = await jtl.queue_orders_xml(
-        [(order.parent_order_sn, render_order_xml(jtl_order)) for order, jtl_order in mapped]
+        [(order.parent_order_sn, xml) for (order, _), xml in zip(mapped, documents, strict=True)]
     )
     for (order, jtl_order), result in zip(mapped, results, strict=True):
         note = None if result.queued else result.reason
