@@ -60,7 +60,7 @@ class StockLevel:
 
 @dataclass(frozen=True, slots=True)
 class QueueResult:
-    """Outcome of `queue_order_xml`: the new import row, or why nothing was written."""
+    """Outcome of queueing one order XML: the new import row, or why nothing was written."""
 
     external_order_number: str
     queued: bool
