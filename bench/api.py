@@ -2,17 +2,21 @@
 
 1. ``GET /health`` at 50 clients (the floor of server and load generator), then
    ``GET /api/v1/jobs?limit=50`` with 10,000 stored runs, at 50 and 200 concurrent clients
-   (each a keep-alive connection asking for gzip, as browsers and httpx do).
+   (each a keep-alive connection asking for gzip, as browsers and httpx do), and at 50 clients
+   with ``Cache-Control: no-cache`` (every request reads the database); each load is timed
+   after a 2-second warm-up on the same connections.
 2. ``/ws/logs`` fan-out: 500 connected clients, latency from a job state change (a toggle) to
    each client receiving the ``jobs_update`` that shows it.
 
-Prints one line per figure. Usage: ``python bench/api.py [--seconds 10] [--clients 500]``.
+Prints one line per figure. Usage:
+``python bench/api.py [--seconds 10] [--clients 500] [--workers 1]`` (server processes).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import socket
@@ -26,6 +30,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
+import uvloop
 from websockets.asyncio.client import ClientConnection, connect
 
 from jobwerk.core import auth
@@ -33,6 +38,7 @@ from jobwerk.storage.db import Database
 from jobwerk.storage.models import Run, utcnow
 
 RUNS = 10_000
+WARM_UP_SECONDS = 2.0
 
 
 def free_port() -> int:
@@ -94,8 +100,8 @@ class KeepAlive:
         self.host, self.port, self.request = host, port, request
         self.streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
 
-    async def get(self) -> tuple[int, bytes]:
-        """The status and the (decompressed) body. Raises OSError or ValueError on failures."""
+    async def get(self) -> tuple[int, bytes, bool]:
+        """The status, the body and whether it is gzipped. Raises ValueError on failures."""
         if self.streams is None:
             self.streams = await asyncio.open_connection(self.host, self.port)
         reader, writer = self.streams
@@ -107,9 +113,7 @@ class KeepAlive:
         except (OSError, ValueError, KeyError, asyncio.IncompleteReadError) as exc:
             self.close()
             raise ValueError(f"broken answer: {exc!r}") from exc
-        if fields.get("content-encoding") == "gzip":
-            body = zlib.decompress(body, wbits=31)
-        return int(head[0].split(" ", 2)[1]), body
+        return int(head[0].split(" ", 2)[1]), body, fields.get("content-encoding") == "gzip"
 
     def close(self) -> None:
         if self.streams is not None:
@@ -117,44 +121,66 @@ class KeepAlive:
             self.streams = None
 
 
+def answered_well(status: int, body: bytes, gzipped: bool, check: Callable[[bytes], bool]) -> bool:
+    try:
+        return status == 200 and check(zlib.decompress(body, wbits=31) if gzipped else body)
+    except (zlib.error, ValueError, KeyError, TypeError):
+        return False
+
+
 def fifty_runs(body: bytes) -> bool:
     return len(json.loads(body)["jobs"]) == 50
 
 
 async def load(
-    port: int, key: str, path: str, concurrency: int, seconds: float, check: Callable[[bytes], bool]
+    port: int,
+    key: str,
+    path: str,
+    concurrency: int,
+    seconds: float,
+    check: Callable[[bytes], bool],
+    *,
+    fresh: bool = False,
 ) -> None:
-    request = (
-        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nX-API-Key: {key}\r\n"
-        "Accept-Encoding: gzip\r\n\r\n"
-    ).encode()
+    headers = f"Host: 127.0.0.1:{port}\r\nX-API-Key: {key}\r\nAccept-Encoding: gzip\r\n"
+    if fresh:
+        headers += "Cache-Control: no-cache\r\n"
+    request = f"GET {path} HTTP/1.1\r\n{headers}\r\n".encode()
     latencies: list[float] = []
-    errors = 0
-    deadline = time.perf_counter() + seconds
+    answers: list[tuple[int, bytes, bool]] = []
+    broken = 0
+    # Timed after a warm-up on the same connections: the burst of new connections and the
+    # first reads of a freshly started phase are not the steady state being measured.
+    measured_from = time.perf_counter() + WARM_UP_SECONDS
+    deadline = measured_from + seconds
 
     async def worker() -> None:
-        nonlocal errors
+        nonlocal broken
         connection = KeepAlive("127.0.0.1", port, request)
         while time.perf_counter() < deadline:
             began = time.perf_counter()
             try:
                 async with asyncio.timeout(30):
-                    status, body = await connection.get()
-                ok = status == 200 and check(body)
-            except (ValueError, KeyError, TimeoutError):
+                    answers.append(await connection.get())
+            except (ValueError, TimeoutError):
                 connection.close()
-                ok = False
-            latencies.append(time.perf_counter() - began)
-            errors += not ok
+                broken += 1
+            if began >= measured_from:
+                latencies.append(time.perf_counter() - began)
         connection.close()
 
-    started = time.perf_counter()
+    # The generator's own garbage collection pauses would count as server latency.
+    gc.disable()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    elapsed = time.perf_counter() - started
+    gc.enable()
+    # Every answer is checked, once the clock has stopped: it is the generator's work.
+    wrong = sum(not answered_well(*answer, check) for answer in answers)
     print(
-        f"GET {path}{f' ({RUNS} runs)' if 'jobs' in path else ''} c={concurrency}: "
-        f"{len(latencies) / elapsed:.0f} req/s, p50 {percentile(latencies, 0.5) * 1000:.1f} ms, "
-        f"p99 {percentile(latencies, 0.99) * 1000:.1f} ms, errors {errors}/{len(latencies)}"
+        f"GET {path}{f' ({RUNS} runs)' if 'jobs' in path else ''}"
+        f"{' no-cache' if fresh else ''} c={concurrency}: "
+        f"{len(latencies) / seconds:.0f} req/s, p50 {percentile(latencies, 0.5) * 1000:.1f} ms, "
+        f"p99 {percentile(latencies, 0.99) * 1000:.1f} ms, errors {broken + wrong}/"
+        f"{broken + len(answers)} (incl. {WARM_UP_SECONDS:.0f} s warm-up)"
     )
 
 
@@ -204,6 +230,7 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--clients", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=1, help="jobwerk serve --workers")
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         data_dir = Path(folder)
@@ -224,6 +251,8 @@ async def main() -> None:
             "serve",
             "--port",
             str(port),
+            "--workers",
+            str(options.workers),
             env=env,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL,
@@ -231,11 +260,13 @@ async def main() -> None:
         try:
             base = f"http://127.0.0.1:{port}"
             await wait_ready(base)
+            print(f"jobwerk serve --workers {options.workers}")
             # The floor: the same load on a route that does next to nothing.
             await load(port, key, "/health", 50, options.seconds, lambda _: True)
+            path = "/api/v1/jobs?limit=50"
             for concurrency in (50, 200):
-                path = "/api/v1/jobs?limit=50"
                 await load(port, key, path, concurrency, options.seconds, fifty_runs)
+            await load(port, key, path, 50, options.seconds, fifty_runs, fresh=True)
             await fan_out(base, key, options.clients, options.rounds)
         finally:
             server.terminate()
@@ -243,4 +274,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    uvloop.run(main())

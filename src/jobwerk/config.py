@@ -48,6 +48,12 @@ class ApiSettings(BaseModel):
     session_hours: float = Field(12, gt=0)
     ws_heartbeat_seconds: float = Field(5.0, gt=0, description="Idle /ws/logs heartbeat period")
     ws_client_queue: int = Field(256, ge=1, description="Messages buffered per WebSocket client")
+    list_cache_seconds: float = Field(
+        1.0,
+        ge=0,
+        description="How long a run-list page is served from memory (0: not at all), and for "
+        "as long again while it is re-read; a run change in this process drops it at once",
+    )
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -82,6 +88,11 @@ class EngineSettings(BaseModel):
     heartbeat_seconds: float = Field(5.0, gt=0)
     stale_after_seconds: float = Field(60.0, gt=0, description="Heartbeat age that means dead")
     scheduler: bool = Field(True, description="Fire scheduled jobs from this process")
+    share_events: bool = Field(
+        True,
+        description="Exchange live events with the other jobwerk processes on this database "
+        "(workers, nodes, the CLI), so every dashboard sees every run",
+    )
 
 
 class Settings(BaseSettings):

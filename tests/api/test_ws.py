@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import socket
+import sys
 from typing import Any
 
 import httpx
@@ -13,7 +16,9 @@ from fastapi import FastAPI
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from jobwerk.config import Settings
 from jobwerk.core import events
+from jobwerk.core.runtime import Runtime
 from tests.api.conftest import ADMIN, STATIC_KEY, wait_for_run
 
 
@@ -24,6 +29,23 @@ async def next_of(ws: ClientConnection, kind: str, seconds: float = 10) -> dict[
             message: dict[str, Any] = json.loads(await ws.recv())
             if message["type"] == kind:
                 return message
+
+
+async def statuses_until_success(
+    ws: ClientConnection, *, seconds: float
+) -> tuple[set[str], set[str]]:
+    """The job states ``jobs_update`` showed until one said success, and the ids of the runs
+    whose log lines arrived meanwhile."""
+    statuses: set[str] = set()
+    logged: set[str] = set()
+    async with asyncio.timeout(seconds):
+        while "success" not in statuses:
+            message = json.loads(await ws.recv())
+            if message["type"] == "jobs_update":
+                statuses.add(message["data"][0]["status"])
+            elif message["type"] == "log":
+                logged.add(message["data"]["run_id"])
+    return statuses, logged
 
 
 async def test_ws_logs_refuses_anonymous_and_bad_keys(live_server: str) -> None:
@@ -44,17 +66,9 @@ async def test_ws_logs_pushes_jobs_updates_logs_and_heartbeats(
         answer = await client.post(
             "/api/jobs/demo_example/run-now", json={"items": 4, "delay": 0.01}, headers=ADMIN
         )
-        seen: set[str] = set()
-        log_seen = False
-        async with asyncio.timeout(15):
-            while "success" not in seen:
-                message = json.loads(await ws.recv())
-                if message["type"] == "jobs_update":
-                    seen.add(message["data"][0]["status"])
-                elif message["type"] == "log":
-                    log_seen = message["data"]["run_id"] == answer.json()["run_id"]
+        seen, logged = await statuses_until_success(ws, seconds=15)
         assert {"queued", "running", "success"} <= seen or {"running", "success"} <= seen
-        assert log_seen
+        assert answer.json()["run_id"] in logged
         heartbeat = await next_of(ws, "heartbeat", seconds=3)
         assert heartbeat["timestamp"] > 0
 
@@ -105,7 +119,7 @@ async def test_slow_client_is_dropped_and_others_keep_receiving(
         assert received >= 20
         # The fast client still gets state changes, promptly.
         bus.publish(events.job_changed("demo_example", action="saved"))
-        assert (await next_of(fast, "jobs_update", seconds=2))["data"]
+        assert (await next_of(fast, "jobs_update", seconds=5))["data"]
     stalled.close()
 
 
@@ -157,3 +171,61 @@ async def test_run_stream_error_for_failed_finished_and_unknown(
     with pytest.raises(InvalidStatus):
         async with connect(f"{base}/{failing}/stream"):
             pass
+
+
+async def test_a_run_executed_by_another_process_shows_live(
+    live_server: str, runtime: Runtime, api_settings: Settings
+) -> None:
+    await runtime.executor.stop()  # so that the CLI's process is the one that executes it
+    async with connect(f"ws://{live_server}/ws/logs?api_key={STATIC_KEY}") as ws:
+        await next_of(ws, "jobs_update")
+        cli = await asyncio.create_subprocess_exec(
+            sys.executable,
+            *("-m", "jobwerk", "jobs", "run", "demo_example", "--wait", "--json"),
+            *("-p", "items=3", "-p", "delay=0.05"),
+            env={
+                **os.environ,
+                "JOBWERK_DATA_DIR": str(api_settings.data_dir),
+                "JOBWERK_MODULES": '["demo"]',
+            },
+            stdout=asyncio.subprocess.PIPE,
+        )
+        statuses, logged = await statuses_until_success(ws, seconds=60)
+        output, _ = await cli.communicate()
+    assert cli.returncode == 0
+    run = json.loads(output)
+    assert run["status"] == "completed"
+    assert {"running", "success"} <= statuses and run["run_id"] in logged
+
+
+async def test_a_worker_process_executes_runs_the_server_shows_live(
+    live_server: str, runtime: Runtime, api_settings: Settings, client: httpx.AsyncClient
+) -> None:
+    await runtime.executor.stop()  # only the worker executes
+    worker = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "jobwerk", "worker"),
+        env={
+            **os.environ,
+            "JOBWERK_DATA_DIR": str(api_settings.data_dir),
+            "JOBWERK_MODULES": '["demo"]',
+            "JOBWERK_ENGINE__POLL_SECONDS": "0.2",
+        },
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert worker.stdout is not None
+    try:
+        async with asyncio.timeout(60):
+            while b"executing runs" not in await worker.stdout.readline():
+                pass
+        async with connect(f"ws://{live_server}/ws/logs?api_key={STATIC_KEY}") as ws:
+            await next_of(ws, "jobs_update")
+            answer = await client.post(
+                "/api/jobs/demo_example/run-now", json={"items": 3, "delay": 0}, headers=ADMIN
+            )
+            statuses, logged = await statuses_until_success(ws, seconds=30)
+        run_id = answer.json()["run_id"]
+        assert (await wait_for_run(client, run_id))["status"] == "completed"
+        assert "success" in statuses and run_id in logged
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(worker.wait(), 30) == 0

@@ -65,6 +65,17 @@ class ThirdParty(Module):
             return ()
         return (JobSpec("{name}_hello_" + instance.id[:8], "{name}.hello", interval_minutes=60),)
 
+    def cli(self):
+        import typer
+
+        commands = typer.Typer(name="{name}", help="Acme test module")
+
+        @commands.command()
+        def hello(name: str = "world"):
+            typer.echo("hello " + name + " from " + VERSION)
+
+        return commands
+
     def migrate(self, connection, previous):
         connection.exec_driver_sql(
             "CREATE TABLE IF NOT EXISTS {name}_note (version VARCHAR(40))"

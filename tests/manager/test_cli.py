@@ -4,6 +4,9 @@ runner on a temporary data folder."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -77,3 +80,19 @@ def test_repos_modules_and_instance_settings(tmp_path: Path, data_dir: Path) -> 
     code, output = invoke("repos", "remove", "local")
     assert code == 0
     assert invoke_json("repos", "list") == []
+
+
+def test_an_installed_modules_commands_join_jobwerk(tmp_path: Path, data_dir: Path) -> None:
+    catalog = Catalog(tmp_path / "catalog")
+    catalog.publish(NAME, "1.0.0")
+    assert invoke("repos", "add", "local", catalog.url)[0] == 0
+    assert invoke_json("modules", "install", NAME)["status"] == "completed"
+    done = subprocess.run(
+        [sys.executable, "-m", "jobwerk", NAME, "hello", "--name", "Erika"],
+        env={**os.environ, "JOBWERK_DATA_DIR": str(data_dir)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "hello Erika from 1.0.0"

@@ -4,12 +4,16 @@ runs, run page with logs, cancel and retry, roles, phone viewport and the PWA fi
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Locator, expect
 
-from jobwerk.core import service
+from jobwerk.core import instances, service
+from jobwerk.manager import repositories
+from tests.manager._helpers import NAME
+from tests.manager._modules import Catalog
 from tests.web.conftest import Session
 
 pytestmark = pytest.mark.browser
@@ -278,10 +282,90 @@ def test_pwa_manifest_and_service_worker(web: Session) -> None:
     cached: list[str] = page.evaluate(
         """async () => {
         await navigator.serviceWorker.ready;
-        const cache = await caches.open("jobwerk-shell-v1");
+        const cache = await caches.open("jobwerk-shell-v2");
         return (await cache.keys()).map((request) => new URL(request.url).pathname);
     }"""
     )
     assert "/static/app.css" in cached
     assert "/static/js/app.js" in cached
-    assert not [path for path in cached if path.startswith(("/api/", "/ws/"))]
+    assert [path for path in cached if not path.startswith("/static/")] == [
+        "/manifest.webmanifest"
+    ]  # no API answer, whatever its path
+
+
+def test_modules_view_shows_instances_and_an_admin_makes_another_primary(web: Session) -> None:
+    runtime = web.server.runtime
+
+    async def two_instances() -> list[str]:
+        async with runtime.transaction() as session:
+            made = [
+                await instances.create_instance(session, runtime.box, "demo", None, name, {})
+                for name in ("Shop A", "Shop B")
+            ]
+        return [instance.id for instance in made]
+
+    _, second = web.server.call(two_instances())
+    web.login("admin")
+    page = web.page
+    page.get_by_role("link", name="Modules").click()
+    expect(page.get_by_role("heading", name="Modules", exact=True)).to_be_visible()
+    card = page.get_by_role("region", name="Module demo")
+    shop_a = card.get_by_role("row", name=re.compile("Shop A"))
+    shop_b = card.get_by_role("row", name=re.compile("Shop B"))
+    primary = '.badge[data-status="primary"]'
+    expect(shop_a.locator(primary)).to_be_visible()
+    expect(shop_b).to_contain_text(second)
+    expect(page.get_by_text("No repository offers modules yet")).to_be_visible()
+    shop_b.get_by_role("button", name="Make primary").click()
+    expect(shop_b.locator(primary)).to_be_visible()
+    expect(shop_b.get_by_role("button", name="Make primary")).to_have_count(0)
+    expect(shop_a.locator(primary)).to_have_count(0)
+    expect(shop_a.get_by_role("button", name="Make primary")).to_be_visible()
+    web.screenshot("modules")
+    assert not web.errors
+
+
+def test_modules_view_offers_no_actions_to_viewers(web: Session) -> None:
+    web.login("viewer")
+    web.page.goto(web.server.url + "/#/modules")
+    expect(web.page.get_by_role("region", name="Module demo")).to_be_visible()
+    expect(web.page.get_by_role("button", name="Make primary")).to_have_count(0)
+    expect(web.page.get_by_role("button", name="Install")).to_have_count(0)
+
+
+def test_an_admin_installs_updates_and_rolls_back_a_module(web: Session, tmp_path: Path) -> None:
+    catalog = Catalog(tmp_path / "catalog")
+    for version in ("1.0.0", "1.1.0"):
+        catalog.publish(NAME, version)
+    runtime = web.server.runtime
+
+    async def add_catalog() -> None:
+        async with runtime.transaction() as session:
+            await repositories.add_repository(session, "local", catalog.url)
+
+    web.server.call(add_catalog())
+    web.login("admin")
+    page = web.page
+    page.goto(web.server.url + "/#/modules")
+
+    def offered(version: str) -> Locator:
+        return page.get_by_role("row", name=re.compile(f"{NAME.title()} module .* {version}"))
+
+    module = page.get_by_role("region", name=f"Module {NAME}")
+    offered("1.0.0").get_by_role("button", name="Install").click()
+    expect(offered("1.0.0").get_by_role("progressbar")).to_be_visible()
+    expect(module).to_contain_text(f"{NAME} 1.0.0", timeout=60_000)
+    expect(offered("1.0.0").locator(".badge")).to_have_text("installed")
+
+    offered("1.1.0").get_by_role("button", name="Update to 1.1.0").click()
+    expect(
+        page.get_by_text(f"{NAME} 1.1.0 installed; restart jobwerk serve to run it")
+    ).to_be_visible(timeout=60_000)
+    expect(offered("1.1.0").locator(".badge")).to_have_text("installed")
+    expect(offered("1.0.0").get_by_role("button", name="Update to 1.0.0")).to_be_visible()
+
+    module.get_by_role("button", name="Roll back to 1.0.0").click()
+    expect(offered("1.0.0").locator(".badge")).to_have_text("installed", timeout=60_000)
+    expect(module.get_by_role("button", name="Roll back to 1.1.0")).to_be_visible()
+    web.screenshot("modules-catalog")
+    assert not web.errors

@@ -23,7 +23,8 @@ from jobwerk.core.events import Event, Subscription
 from jobwerk.core.runtime import Runtime
 
 log = structlog.get_logger("jobwerk.ws")
-STATE_KINDS = frozenset({"run.status", "job.changed"})
+# A deleted run may have been its job's last one.
+STATE_KINDS = frozenset({"run.status", "run.deleted", "job.changed"})
 ENDPOINT = "/ws/logs"
 CLOSE_TOO_SLOW = 1013
 

@@ -15,7 +15,6 @@ Module routers protect their routes with ``require``::
 from __future__ import annotations
 
 import hmac
-import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -25,6 +24,7 @@ from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCreden
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
+from jobwerk.api._cache import ExpiringCache
 from jobwerk.core import auth
 from jobwerk.core.auth import Principal, Role
 from jobwerk.core.runtime import Runtime
@@ -43,31 +43,13 @@ _cookie = APIKeyCookie(
 )
 
 
-class KeyCache:
-    """Recently verified API keys (by hash) for a few seconds, to spare a query per request.
+# Verified API keys, by hash. Revoking through this app clears it at once; a revocation made
+# by another process (the CLI, another node) takes effect within the ttl.
+KEY_CACHE_SECONDS = 5.0
 
-    Revoking through this app clears it at once; a revocation made by another process (the
-    CLI, another node) takes effect within ``ttl`` seconds.
-    """
 
-    def __init__(self, ttl: float = 5.0, size: int = 10_000) -> None:
-        self.ttl = ttl
-        self.size = size
-        self._entries: dict[str, tuple[Principal, float]] = {}
-
-    def get(self, key: str) -> Principal | None:
-        entry = self._entries.get(auth.token_hash(key))
-        if entry is None or entry[1] < time.monotonic():
-            return None
-        return entry[0]
-
-    def put(self, key: str, principal: Principal) -> None:
-        if len(self._entries) >= self.size:
-            self._entries.clear()
-        self._entries[auth.token_hash(key)] = (principal, time.monotonic() + self.ttl)
-
-    def clear(self) -> None:
-        self._entries.clear()
+def key_cache() -> ExpiringCache[Principal | None]:
+    return ExpiringCache(KEY_CACHE_SECONDS, size=10_000)
 
 
 def get_runtime(connection: HTTPConnection) -> Runtime:
@@ -75,7 +57,12 @@ def get_runtime(connection: HTTPConnection) -> Runtime:
     return runtime
 
 
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+async def _runtime(connection: HTTPConnection) -> Runtime:
+    # async: FastAPI runs a plain ``def`` dependency in its thread pool, one thread hop per request
+    return get_runtime(connection)
+
+
+RuntimeDep = Annotated[Runtime, Depends(_runtime)]
 
 
 async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
@@ -85,15 +72,6 @@ async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
-
-
-async def get_read_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
-    """A read-only session for the request (no transaction round trips on SQLite)."""
-    async with runtime.db.read() as session:
-        yield session
-
-
-ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session, scope="function")]
 
 
 def request_id(connection: HTTPConnection) -> str | None:
@@ -120,30 +98,38 @@ def same_origin(connection: HTTPConnection) -> bool:
 
 
 async def authenticate(
-    connection: HTTPConnection, session: AsyncSession, *, allow_query_key: bool = False
+    connection: HTTPConnection, *, allow_query_key: bool = False
 ) -> Principal | None:
     """Who is calling: an API key (header, bearer or, for WebSockets, ``?api_key=``) or a
-    session cookie. Returns None without credentials; raises 401 for invalid ones."""
+    session cookie. Returns None without credentials; raises 401 for invalid ones.
+
+    A key verified in the last few seconds costs no database query.
+    """
     key = connection.headers.get("x-api-key")
     scheme, _, token = connection.headers.get("authorization", "").partition(" ")
     if key is None and scheme.lower() == "bearer" and token:
         key = token.strip()
     if key is None and allow_query_key:
         key = connection.query_params.get("api_key")
-    settings = get_runtime(connection).settings
+    runtime = get_runtime(connection)
     if key is not None:
-        cache: KeyCache = connection.app.state.key_cache
-        principal = cache.get(key)
-        if principal is None:
-            static = settings.api.key.get_secret_value() if settings.api.key else None
-            principal = await auth.resolve_api_key(session, key, static)
-            if principal is None:
-                raise _unauthorized("Invalid or revoked API key")
-            cache.put(key, principal)
-        return principal
+        static = runtime.settings.api.key
+
+        async def resolve() -> Principal | None:
+            async with runtime.db.read() as session:
+                return await auth.resolve_api_key(
+                    session, key, static.get_secret_value() if static else None
+                )
+
+        cache: ExpiringCache[Principal | None] = connection.app.state.key_cache
+        found = await cache.get(auth.token_hash(key), resolve, keep=lambda p: p is not None)
+        if found is None:
+            raise _unauthorized("Invalid or revoked API key")
+        return found
     cookie = connection.cookies.get(SESSION_COOKIE)
     if cookie:
-        principal = await auth.resolve_session(session, cookie)
+        async with runtime.db.read() as session:
+            principal = await auth.resolve_session(session, cookie)
         if principal is None:
             raise _unauthorized("Session expired; log in again")
         return principal
@@ -152,7 +138,6 @@ async def authenticate(
 
 async def current_principal(
     request: Request,
-    session: SessionDep,
     _api_key: Annotated[str | None, Security(_key_header)],
     _bearer_token: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
     _session_cookie: Annotated[str | None, Security(_cookie)],
@@ -162,7 +147,7 @@ async def current_principal(
     Raises:
         HTTPException: 401 without valid credentials; 403 for a failed CSRF/Origin check.
     """
-    principal = await authenticate(request, session)
+    principal = await authenticate(request)
     if principal is None:
         raise _unauthorized("Not authenticated: send X-API-Key, a bearer key or log in")
     if principal.kind == "user" and request.method not in SAFE_METHODS:

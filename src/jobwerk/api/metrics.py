@@ -142,8 +142,10 @@ class Metrics:
 
     async def _consume(self, bus: EventBus) -> None:
         while True:
+            # Each process counts its own runs: Prometheus adds the processes up.
             subscription = bus.subscribe(
-                maxsize=10_000, accept=lambda e: e.kind in ("run.status", "step.status")
+                maxsize=10_000,
+                accept=lambda e: not e.relayed and e.kind in ("run.status", "step.status"),
             )
             try:
                 async for event in subscription:

@@ -35,11 +35,10 @@ STREAM = "/api/v1/jobs/{run_id}/stream"
 
 async def ws_principal(websocket: WebSocket) -> Principal | None:
     """The authenticated caller of a WebSocket, or None (then refuse the handshake)."""
-    async with get_runtime(websocket).db.session() as session:
-        try:
-            principal = await authenticate(websocket, session, allow_query_key=True)
-        except HTTPException:
-            return None
+    try:
+        principal = await authenticate(websocket, allow_query_key=True)
+    except HTTPException:
+        return None
     if principal is not None and principal.kind == "user" and not same_origin(websocket):
         return None
     return principal

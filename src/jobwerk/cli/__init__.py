@@ -6,6 +6,7 @@ import typer
 
 from jobwerk.cli import db, instances, jobs, keys, modules, repos, runs, users
 from jobwerk.cli._serve import demo, serve
+from jobwerk.cli._worker import worker
 
 app = typer.Typer(
     name="jobwerk",
@@ -15,6 +16,7 @@ app = typer.Typer(
 )
 app.command(help="Start the server (API, dashboard, scheduler, executor).")(serve)
 app.command(help="Start the server with demo data, ready to click through.")(demo)
+app.command(help="Execute runs and fire schedules without serving HTTP (more machines).")(worker)
 app.add_typer(db.app, name="db", help="Database migrations.")
 app.add_typer(jobs.app, name="jobs", help="Configured, schedulable jobs.")
 app.add_typer(runs.app, name="runs", help="Runs of workflows.")
@@ -26,10 +28,21 @@ app.add_typer(repos.app, name="repos", help="Repositories modules are installed 
 
 
 def _add_module_commands() -> None:
+    """Mount the commands of built-in modules and of those installed in the data folder."""
+    from pydantic import ValidationError
+
+    from jobwerk.config import load_settings
+    from jobwerk.manager import load_installed_from
     from jobwerk.modules.registry import ModuleRegistry
 
     registry = ModuleRegistry()
     registry.discover()
+    try:
+        data_dir = load_settings().data_dir
+    except ValidationError:
+        data_dir = None  # every command that needs the settings says what is wrong with them
+    if data_dir is not None:
+        load_installed_from(data_dir, registry)
     for module in registry.loaded():
         commands = module.cli()
         if commands is None:

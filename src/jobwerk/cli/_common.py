@@ -56,17 +56,18 @@ def run(coroutine: Coroutine[Any, Any, T]) -> T:
 
 
 async def with_runtime(action: Callable[[Runtime], Awaitable[T]]) -> T:
-    """Open the database (migrated) with every module's workflows registered."""
+    """Open the database (migrated) with every module's workflows registered; what the command
+    changes reaches running servers' live views."""
     runtime = Runtime(settings())
     modules = ModuleRegistry()
     modules.discover(runtime.settings.modules)
     modules.attach(runtime)
-    await runtime.db.upgrade()
-    await modules.startup(runtime, hooks=False)
+    await runtime.start(executor=False, scheduler=False)
     try:
+        await modules.startup(runtime, hooks=False)
         return await action(runtime)
     finally:
-        await runtime.db.dispose()
+        await runtime.stop()
 
 
 def print_json(data: Any) -> None:

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import signal
+import socket
+import threading
+import time
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 import uvicorn
+from fastapi import FastAPI
 
 from jobwerk.app import create_app
-from jobwerk.cli._common import console, run, settings, with_runtime
+from jobwerk.cli._common import console, errors, run, settings, with_runtime
 from jobwerk.config import Settings
 from jobwerk.core import auth
 from jobwerk.core.runtime import Runtime
@@ -18,6 +25,9 @@ HostOption = Annotated[str | None, typer.Option(help="Address to bind (default: 
 PortOption = Annotated[
     int | None, typer.Option(help="Port (default: API_PORT or 8000; with TLS the TLS port, 8443)")
 ]
+SERVER: dict[str, Any] = {"log_config": None, "access_log": False}
+# A server process that ends sooner than this after its start is failing, not crashing.
+STARTUP_SECONDS = 30.0
 # Certificate and key names looked for in <data_dir>/certificates/.
 CERTIFICATE_PAIRS = (
     ("cert.pem", "key.pem"),
@@ -62,15 +72,89 @@ def _configured(host: str | None) -> Settings:
     return loaded
 
 
-def _run(loaded: Settings, port: int | None) -> None:
+def worker_app() -> FastAPI:
+    """The app of one process of ``jobwerk serve --workers N``, from the environment."""
+    return create_app(settings(serving=True))
+
+
+def _run(loaded: Settings, port: int | None, workers: int = 1) -> None:
     options = uvicorn_options(loaded, port)
     scheme = "https" if "ssl_certfile" in options else "http"
-    console.print(f"jobwerk on {scheme}://{options['host']}:{options['port']}")
-    uvicorn.run(create_app(loaded), log_config=None, access_log=False, **options)
+    processes = f" ({workers} processes)" if workers > 1 else ""
+    console.print(f"jobwerk on {scheme}://{options['host']}:{options['port']}{processes}")
+    if workers == 1:
+        uvicorn.run(create_app(loaded), **SERVER, **options)
+    elif hasattr(socket, "SO_REUSEPORT"):
+        _serve_processes(options, workers)
+    else:  # uvicorn's supervisor: one shared socket, connections less evenly spread
+        uvicorn.run(f"{__name__}:worker_app", factory=True, workers=workers, **SERVER, **options)
 
 
-def serve(host: HostOption = None, port: PortOption = None) -> None:
-    _run(_configured(host), port)
+def _serve_processes(options: dict[str, Any], workers: int) -> None:
+    """Run ``workers`` server processes until SIGINT or SIGTERM, replacing one that crashes.
+
+    Each listens on the port itself (``SO_REUSEPORT``), so the kernel spreads new connections
+    evenly; with one shared socket, whichever process wakes first takes a whole burst.
+
+    Raises:
+        typer.Exit: a process ended during its start (port taken, bad settings: see its log).
+    """
+    spawn = multiprocessing.get_context("spawn")
+    stopping = threading.Event()
+
+    def start() -> tuple[BaseProcess, float]:
+        process = spawn.Process(target=_serve_one, args=(options,), name="jobwerk-server")
+        process.start()
+        return process, time.monotonic()
+
+    def stop(_signum: int, _frame: Any) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    processes = [start() for _ in range(workers)]
+    failed = False
+    while not failed and not stopping.wait(1.0):
+        for index, (process, started) in enumerate(processes):
+            if process.is_alive():
+                continue
+            if time.monotonic() - started < STARTUP_SECONDS:
+                failed = True
+                break
+            errors.print(f"server process {process.pid} ended ({process.exitcode}); replaced")
+            processes[index] = start()
+    for process, _ in processes:
+        process.terminate()
+    for process, _ in processes:
+        process.join()
+    if failed:
+        errors.print("[bold red]A server process failed to start; its log says why.[/]")
+        raise typer.Exit(1)
+
+
+def _serve_one(options: dict[str, Any]) -> None:
+    family = socket.AF_INET6 if ":" in options["host"] else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((options["host"], options["port"]))
+    config = uvicorn.Config(f"{__name__}:worker_app", factory=True, **SERVER, **options)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def serve(
+    host: HostOption = None,
+    port: PortOption = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Server processes sharing the port, each with its executor and scheduler "
+            "(live events flow between them)",
+        ),
+    ] = 1,
+) -> None:
+    _run(_configured(host), port, workers)
 
 
 def demo(host: HostOption = None, port: PortOption = None) -> None:

@@ -13,7 +13,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 EventKind = Literal[
-    "run.status", "run.progress", "step.status", "step.progress", "log", "job.changed"
+    "run.status",
+    "run.progress",
+    "run.deleted",
+    "step.status",
+    "step.progress",
+    "log",
+    "job.changed",
 ]
 
 
@@ -26,6 +32,7 @@ class Event:
     job_id: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
     at: float = field(default_factory=time.time)
+    relayed: bool = False  # published by another process
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -37,6 +44,10 @@ def run_status(run_id: str, job_id: str | None, **data: Any) -> Event:
 
 def run_progress(run_id: str, job_id: str | None, **data: Any) -> Event:
     return Event("run.progress", run_id, job_id, data)
+
+
+def run_deleted(run_id: str, job_id: str | None) -> Event:
+    return Event("run.deleted", run_id, job_id)
 
 
 def step_status(run_id: str, job_id: str | None, **data: Any) -> Event:
@@ -102,10 +113,12 @@ class Subscription:
 
 
 class EventBus:
-    """Fan-out of events to subscribers in this process."""
+    """Fan-out of events to subscribers in this process, and through ``relay`` (when set) to
+    the other processes on the same database."""
 
     def __init__(self) -> None:
         self._subscriptions: list[Subscription] = []
+        self.relay: Callable[[Event], None] | None = None
 
     def subscribe(
         self, *, maxsize: int = 1000, accept: Callable[[Event], bool] = lambda _: True
@@ -115,6 +128,13 @@ class EventBus:
         return subscription
 
     def publish(self, event: Event) -> None:
+        """Deliver an event of this process here and hand it to the relay."""
+        self.deliver(event)
+        if self.relay is not None:
+            self.relay(event)
+
+    def deliver(self, event: Event) -> None:
+        """Offer an event to this process's subscribers."""
         for subscription in list(self._subscriptions):
             if subscription.accept(event) and not subscription._offer(event):
                 subscription.close()

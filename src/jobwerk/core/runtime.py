@@ -16,6 +16,7 @@ from jobwerk.core.events import Event, EventBus
 from jobwerk.core.executors import Executor, LocalExecutor
 from jobwerk.core.executors._local import worker_name
 from jobwerk.core.instances import instance_config
+from jobwerk.core.relay import relay_for
 from jobwerk.core.runner import RunEnvironment
 from jobwerk.core.scheduler import Scheduler
 from jobwerk.core.secrets import SecretBox, load_or_create_key
@@ -60,8 +61,13 @@ class Runtime:
         self._running: list[Any] = []
 
     async def start(self, *, executor: bool = True, scheduler: bool | None = None) -> None:
-        """Migrate the database, then start the executor and (if configured) the scheduler."""
+        """Migrate the database, connect this process's events with the other processes on
+        it, then start the executor and (if configured) the scheduler."""
         await self.db.upgrade()
+        relay = relay_for(self.bus, self.db.url) if self.settings.engine.share_events else None
+        if relay is not None:
+            await relay.start()
+            self._running.append(relay)
         if executor:
             await self.executor.start()
             self._running.append(self.executor)

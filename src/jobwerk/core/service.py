@@ -193,6 +193,7 @@ async def delete_run(session: AsyncSession, run_id: str) -> None:
     if run.status in ACTIVE:
         raise Conflict(f"Run '{run_id}' is {run.status}; cancel it first")
     await session.execute(delete(Run).where(Run.id == run_id))
+    _after_commit(session, event=events.run_deleted(run_id, run.job_id))
 
 
 @dataclass(frozen=True)
@@ -226,26 +227,24 @@ def _filtered(statement: AnySelect, query: RunFilter) -> AnySelect:
     return statement
 
 
-RUN_LIST_COLUMNS = tuple(
-    _RUN[name]
-    for name in (
-        "id",
-        "job_id",
-        "workflow",
-        "instance_id",
-        "status",
-        "trigger",
-        "progress",
-        "current_step",
-        "reason",
-        "error",
-        "retry_of_run_id",
-        "cancel_requested",
-        "created_at",
-        "started_at",
-        "finished_at",
-    )
+RUN_LIST_NAMES = (
+    "id",
+    "job_id",
+    "workflow",
+    "instance_id",
+    "status",
+    "trigger",
+    "progress",
+    "current_step",
+    "reason",
+    "error",
+    "retry_of_run_id",
+    "cancel_requested",
+    "created_at",
+    "started_at",
+    "finished_at",
 )
+RUN_LIST_COLUMNS = tuple(_RUN[name] for name in RUN_LIST_NAMES)
 
 
 def _run_page(statement: AnySelect, query: RunFilter) -> AnySelect:

@@ -82,6 +82,11 @@ def deactivate(
     forget(store.folder(name))
 
 
+def load_installed_from(data_dir: Path, registry: ModuleRegistry) -> list[LoadedModule]:
+    """Add the modules installed in a data folder to ``registry`` (for the CLI's commands)."""
+    return load_installed(ModuleStore(data_dir), registry, WorkflowRegistry())
+
+
 def load_installed(
     store: ModuleStore, registry: ModuleRegistry, workflows: WorkflowRegistry
 ) -> list[LoadedModule]:

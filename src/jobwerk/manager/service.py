@@ -41,7 +41,8 @@ from jobwerk.manager.repositories import get_repository, list_repositories
 from jobwerk.modules.registry import ModuleRegistry, ensure_default_jobs
 
 log = structlog.get_logger("jobwerk.manager")
-RESTART = "restart required for its HTTP routes and CLI commands"
+RESTART = "restart jobwerk serve for its HTTP routes"
+SWITCHED = "restart jobwerk serve to run it"
 
 
 class ModuleManager:
@@ -285,7 +286,7 @@ class ModuleManager:
         if previous is not None:
             context.undo.append(lambda: self.store.write_pointer(previous))
             context.restart_required = True
-            return f"{name} {entry.version} installed; {RESTART} (the previous version is kept)"
+            return f"{name} {entry.version} installed; {SWITCHED} (the previous version is kept)"
         context.undo.append(lambda: self.store.remove_pointer(name))
         await self._activate(context, pointer)
         return f"{name} {entry.version} installed; {RESTART}"
@@ -344,7 +345,7 @@ class ModuleManager:
                 )
                 context.undo.append(lambda: self.store.write_pointer(current))
                 context.restart_required = True
-            return f"{name} rolled back to {current.previous}; {RESTART}"
+            return f"{name} rolled back to {current.previous}; {SWITCHED}"
 
         return await self.launch(data, work)
 

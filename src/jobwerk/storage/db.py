@@ -113,8 +113,15 @@ class Database:
             _configure_sqlite(self.engine)
             writer_engine = self.engine.execution_options(sqlite_immediate=True)
             if make_url(self.url).database not in (None, "", ":memory:"):
+                # These connections never open a transaction: no ROLLBACK round trips.
                 self.read_engine = create_async_engine(
-                    self.url, **options, pool_size=SQLITE_READ_CONNECTIONS, max_overflow=0
+                    self.url,
+                    **options,
+                    pool_size=SQLITE_READ_CONNECTIONS,
+                    max_overflow=0,
+                    isolation_level="AUTOCOMMIT",
+                    skip_autocommit_rollback=True,
+                    pool_reset_on_return=None,
                 )
                 _configure_sqlite(self.read_engine)
             reader_engine = self.read_engine.execution_options(sqlite_autocommit=True)

@@ -259,6 +259,25 @@ async def test_later_syncs_read_changed_orders_and_pick_up_orders_that_left_pend
     assert counts(full).get("queued", 0) == 0
 
 
+async def test_an_order_cancelled_after_it_went_to_jtl_is_flagged_once(
+    api: httpx.AsyncClient, shop: Shop, instance: str
+) -> None:
+    await sync_orders(api)
+    cancelled = sorted(await jtl_queued(shop))[0]
+    shop.sandbox.cancel_order(cancelled)
+
+    run = await sync_orders(api)
+
+    assert run["status"] == "completed", run
+    assert counts(run)["cancelled_after_import"] == 1
+    assert any(
+        cancelled in warning and "cancel it in JTL-Wawi" in warning
+        for warning in run["result"]["warnings"]
+    )
+    again = await sync(api, "orders", days_back=30, full=True)
+    assert counts(again).get("cancelled_after_import", 0) == 0
+
+
 async def test_a_confirmation_that_may_have_reached_temu_is_checked_not_resent(
     app: FastAPI, api: httpx.AsyncClient, shop: Shop, instance: str
 ) -> None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BeforeValidator
 
 from jobwerk.api import _actions, _views
+from jobwerk.api._cache import RunPages
 from jobwerk.api.deps import (
     OperatorDep,
-    ReadSessionDep,
     RuntimeDep,
     SessionDep,
     ViewerDep,
@@ -52,9 +52,17 @@ def _utc(moment: datetime | None) -> datetime | None:
         ) from None
 
 
-@router.get("", summary="List runs", description="Newest first, filtered and paginated.")
+@router.get(
+    "",
+    summary="List runs",
+    description="Newest first, filtered and paginated. Pages are served from memory until a "
+    "run changes in this server; changes made elsewhere show within twice "
+    "`JOBWERK_API__LIST_CACHE_SECONDS`. Send `Cache-Control: no-cache` to read the database.",
+    response_model=RunList,
+)
 async def list_runs(
-    session: ReadSessionDep,
+    request: Request,
+    runtime: RuntimeDep,
     _: ViewerDep,
     status: Annotated[list[RunStatus] | None, Query(description="One or more states")] = None,
     workflow: Annotated[str | None, Query(max_length=128, examples=["demo.example"])] = None,
@@ -63,20 +71,27 @@ async def list_runs(
     since: Annotated[IsoDateTime | None, Query(description="Created at or after (UTC)")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
-) -> RunList:
-    rows, total = await service.list_run_rows(
-        session,
-        service.RunFilter(
-            status=[state.value for state in status or ()],
-            workflow=workflow,
-            instance_id=instance,
-            job_id=job,
-            since=_utc(since),
-            limit=limit,
-            offset=offset,
-        ),
+) -> Response:
+    query = service.RunFilter(
+        status=tuple(state.value for state in status or ()),
+        workflow=workflow,
+        instance_id=instance,
+        job_id=job,
+        since=_utc(since),
+        limit=limit,
+        offset=offset,
     )
-    return _views.run_list(rows, page(total, limit, offset, len(rows)))
+
+    async def load() -> bytes:
+        async with runtime.db.read() as session:
+            rows, total = await service.list_run_rows(session, query)
+        listed = _views.run_list(rows, page(total, limit, offset, len(rows)))
+        return listed.model_dump_json().encode()
+
+    pages: RunPages = request.app.state.run_pages
+    fresh = "no-cache" in request.headers.get("cache-control", "")
+    body = await (load() if fresh else pages.get(query, load))
+    return Response(body, media_type="application/json")
 
 
 @router.get(

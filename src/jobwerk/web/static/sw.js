@@ -1,6 +1,6 @@
 // jobwerk service worker: the app shell works offline; API data is never served from a cache.
 
-const CACHE = "jobwerk-shell-v1";
+const CACHE = "jobwerk-shell-v2";
 const SHELL_PAGE = "/static/index.html";
 const SHELL = [
   SHELL_PAGE,
@@ -15,6 +15,7 @@ const SHELL = [
   "/static/js/toast.js",
   "/static/js/views/jobs.js",
   "/static/js/views/login.js",
+  "/static/js/views/modules.js",
   "/static/js/views/overview.js",
   "/static/js/views/run.js",
   "/static/js/views/runs.js",
@@ -36,15 +37,19 @@ self.addEventListener("activate", (event) => {
   );
 });
 
-function isLive(url) {
-  // API answers, WebSockets, health checks and downloads always go to the network.
-  return url.pathname.startsWith("/api/") || url.pathname.startsWith("/ws/") || url.pathname === "/health";
+const DASHBOARD_PAGES = new Set(["/", "/temu"]);
+
+function isShell(request, url) {
+  // Only the dashboard's pages and static files: API answers (also /modules, /repository),
+  // API docs, WebSockets, health checks and downloads always go to the network.
+  if (request.mode === "navigate") return DASHBOARD_PAGES.has(url.pathname);
+  return url.pathname.startsWith("/static/") || url.pathname === "/manifest.webmanifest";
 }
 
 self.addEventListener("fetch", (event) => {
   const request = event.request;
   const url = new URL(request.url);
-  if (request.method !== "GET" || url.origin !== self.location.origin || isLive(url)) return; // network only
+  if (request.method !== "GET" || url.origin !== self.location.origin || !isShell(request, url)) return; // network only
   // Shell: network first so an update shows at once; the cache answers only when offline.
   event.respondWith(
     fetch(request)

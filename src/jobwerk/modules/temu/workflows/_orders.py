@@ -239,13 +239,27 @@ async def _upsert_orders(
         if row is None:
             row = TemuOrder(instance_id=owner, parent_order_sn=sn, order={})
             session.add(row)
+        was_cancelled = row.status == OrderStatus.CANCELED
         _apply(row, orders[sn], infos.get(sn), amounts.get(sn))
         rows.append(row)
+        if row.xml_state == "queued" and row.status == OrderStatus.CANCELED and not was_cancelled:
+            _cancelled_in_jtl(ctx, row)
         if ctx.params.verbose:
             ctx.info(f"order {sn}: status {row.status}")
     await session.flush()
     await _save_lines(session, rows, orders)
     return len(numbers) - len(existing), len(existing)
+
+
+def _cancelled_in_jtl(ctx: StepContext[SyncOrdersParams], row: TemuOrder) -> None:
+    """A cancellation that came after the order went to JTL: JTL-Wawi must be told by a person
+    (its import table only creates orders), so the run says which one, once."""
+    row.note = "cancelled at TEMU after it was queued for JTL"
+    ctx.count("cancelled_after_import")
+    ctx.warning(
+        f"TEMU order {row.parent_order_sn} was cancelled after it went to JTL "
+        f"(import id {row.jtl_import_id}): cancel it in JTL-Wawi, do not ship it"
+    )
 
 
 async def _save_details(

@@ -12,6 +12,7 @@ import { renderOverview } from "./views/overview.js";
 import { renderJobs } from "./views/jobs.js";
 import { renderRuns } from "./views/runs.js";
 import { renderRun } from "./views/run.js";
+import { renderModules } from "./views/modules.js";
 
 const main = document.getElementById("main");
 const connection = document.getElementById("conn");
@@ -35,6 +36,7 @@ function route() {
   if (parts[0] === "jobs") return { name: "jobs", render: renderJobs, params };
   if (parts[0] === "runs" && parts[1]) return { name: "runs", render: renderRun, params, id: decodeURIComponent(parts[1]) };
   if (parts[0] === "runs") return { name: "runs", render: renderRuns, params };
+  if (parts[0] === "modules") return { name: "modules", render: renderModules, params };
   return { name: "overview", render: renderOverview, params };
 }
 
