@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from jobwerk.core import instances, service
 from jobwerk.core.executors._local import recover_interrupted
+from jobwerk.core.runner import RunExecution
 from jobwerk.core.runtime import Runtime
 from jobwerk.core.states import RunStatus
 from jobwerk.errors import Conflict, InvalidInput, Locked, NotFound
@@ -199,6 +201,25 @@ async def test_stopping_the_executor_interrupts_running_runs(runtime: Runtime) -
     async with runtime.db.session() as session:
         run = await service.get_run(session, run_id)
     assert (run.status, run.reason) == ("failed", "interrupted")
+
+
+async def test_stopping_the_executor_while_a_run_records_its_end_still_records_it(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    finishing = asyncio.Event()
+    record = RunExecution._finish
+
+    async def slow_finish(self: RunExecution, *args: Any) -> None:
+        finishing.set()
+        await asyncio.sleep(0.2)
+        await record(self, *args)
+
+    monkeypatch.setattr(RunExecution, "_finish", slow_finish)
+    run_id = await start(runtime, "test.noop")
+    await asyncio.wait_for(finishing.wait(), 10)
+    await runtime.executor.stop()
+    async with runtime.db.session() as session:
+        assert (await service.get_run(session, run_id)).status == "completed"
 
 
 async def test_events_report_the_run_as_it_happens(runtime: Runtime) -> None:

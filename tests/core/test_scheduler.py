@@ -171,5 +171,6 @@ async def test_two_processes_on_one_database_never_fire_twice(
     fires = [row.fire_at for row in rows]
     assert len(fires) == len(set(fires))
     assert len(fires) >= 10  # about one fire per 0.3 s over the run time
-    assert {row.status for row in rows} <= {"completed", "failed"}
+    # a run fired just before both processes stopped may still be queued; none is left running
+    assert {row.status for row in rows} <= {"completed", "failed", "queued"}
     assert len({row.worker.rsplit(":", 1)[1] for row in rows if row.worker}) == 2

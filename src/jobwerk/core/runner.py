@@ -85,9 +85,7 @@ class RunExecution:
             try:
                 status, reason, error = await self._run_steps(run)
             except asyncio.CancelledError:
-                await asyncio.shield(
-                    self._finish(RunStatus.FAILED, "interrupted", "the server stopped")
-                )
+                await self._settle(RunStatus.FAILED, "interrupted", "the server stopped")
                 raise
             except Exception as exc:
                 log.exception("run failed outside its steps")
@@ -96,8 +94,17 @@ class RunExecution:
                     "engine_error",
                     f"{type(exc).__name__}: {exc}",
                 )
-            await self._finish(status, reason, error)
+            await self._settle(status, reason, error)
             return status
+
+    async def _settle(self, status: RunStatus, reason: str | None, error: str | None) -> None:
+        """Record the end even when the server stops meanwhile: no run is left running."""
+        finish = asyncio.ensure_future(self._finish(status, reason, error))
+        try:
+            await asyncio.shield(finish)
+        except asyncio.CancelledError:
+            await finish
+            raise
 
     async def _claim(self) -> Run | None:
         async with self.env.db.session() as session:
