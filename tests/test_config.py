@@ -52,3 +52,14 @@ def test_invalid_values_are_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     monkeypatch.setenv("JOBWERK_API__PORT", "99999")
     with pytest.raises(ValidationError, match="less than or equal to 65535"):
         Settings()
+
+
+def test_the_procrastinate_executor_asks_for_postgresql(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("JOBWERK_ENGINE__EXECUTOR", "procrastinate")
+    with pytest.raises(ValidationError, match="needs PostgreSQL: set JOBWERK_DATABASE__URL"):
+        Settings()
+    monkeypatch.setenv("JOBWERK_DATABASE__URL", "postgresql+psycopg://db/jobwerk")
+    assert Settings().engine.executor == "procrastinate"

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -82,7 +82,12 @@ class LogSettings(BaseModel):
 
 
 class EngineSettings(BaseModel):
-    executor: Literal["local"] = "local"
+    executor: Literal["local", "procrastinate"] = Field(
+        "local",
+        description="local: runs execute in the processes that poll the database; "
+        "procrastinate (PostgreSQL only): runs go through Procrastinate's queue, with one "
+        "running run per instance across all workers",
+    )
     concurrency: int = Field(8, ge=1, le=1000, description="Runs executed at once per process")
     poll_seconds: float = Field(1.0, gt=0, description="How often queued runs are looked for")
     heartbeat_seconds: float = Field(5.0, gt=0)
@@ -134,6 +139,15 @@ class Settings(BaseSettings):
             SeedVariablesSource(settings_cls),
             file_secret_settings,
         )
+
+    @model_validator(mode="after")
+    def _queue_needs_postgresql(self) -> Settings:
+        if self.engine.executor == "procrastinate" and self.is_sqlite:
+            raise ValueError(
+                "JOBWERK_ENGINE__EXECUTOR=procrastinate needs PostgreSQL: set "
+                "JOBWERK_DATABASE__URL to a postgresql+psycopg:// URL, or use the local executor"
+            )
+        return self
 
     @property
     def database_url(self) -> str:

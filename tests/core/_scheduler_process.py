@@ -1,6 +1,6 @@
 """A scheduler-and-executor process for the two-process test: runs for N seconds, then exits.
 
-Usage: python -m tests.core._scheduler_process DATABASE_URL DATA_DIR SECONDS
+Usage: python -m tests.core._scheduler_process DATABASE_URL EXECUTOR DATA_DIR SECONDS
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from jobwerk.core.runtime import Runtime
 from jobwerk.modules.demo import module as demo_module
 
 
-async def main(url: str, data_dir: str, seconds: float) -> None:
+async def main(url: str, executor: str, data_dir: str, seconds: float) -> None:
     settings = Settings(
         data_dir=Path(data_dir),
         database={"url": url},
-        engine={"poll_seconds": 0.05},
+        engine={"poll_seconds": 0.05, "executor": executor},
         _env_file=None,
     )
     runtime = Runtime(settings)
@@ -30,4 +30,4 @@ async def main(url: str, data_dir: str, seconds: float) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2], float(sys.argv[3])))
+    asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])))

@@ -157,6 +157,7 @@ async def test_two_processes_on_one_database_never_fire_twice(
             "-m",
             "tests.core._scheduler_process",
             url,
+            db_settings.engine.executor,
             str(tmp_path / f"data{n}"),
             str(seconds),
             cwd=Path(__file__).parents[2],

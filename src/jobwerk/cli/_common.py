@@ -35,8 +35,8 @@ def settings(*, serving: bool = False) -> Settings:
     except ValidationError as exc:
         errors.print("[bold red]Invalid settings:[/]")
         for error in exc.errors(include_url=False):
-            where = ".".join(str(part) for part in error["loc"])
-            errors.print(f"  JOBWERK_{where.upper().replace('.', '__')}: {error['msg']}")
+            where = "__".join(str(part) for part in error["loc"]).upper()
+            errors.print(f"  JOBWERK_{where}: {error['msg']}" if where else f"  {error['msg']}")
         raise typer.Exit(2) from None
     level = loaded.log.level if serving or loaded.log.level != "INFO" else "WARNING"
     configure_logging(level, loaded.log.format)

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from jobwerk.config import Settings
 from jobwerk.core.context import InstanceConfig
 from jobwerk.core.events import Event, EventBus
-from jobwerk.core.executors import Executor, LocalExecutor
+from jobwerk.core.executors import executor_for
 from jobwerk.core.executors._local import worker_name
 from jobwerk.core.instances import instance_config
 from jobwerk.core.relay import relay_for
@@ -51,12 +51,7 @@ class Runtime:
             heartbeat_seconds=settings.engine.heartbeat_seconds,
             load_instance=self.load_instance,
         )
-        self.executor: Executor = LocalExecutor(
-            self.env,
-            concurrency=settings.engine.concurrency,
-            poll_seconds=settings.engine.poll_seconds,
-            stale_after_seconds=settings.engine.stale_after_seconds,
-        )
+        self.executor = executor_for(self.env, settings.engine)
         self.scheduler = Scheduler(self.db, self.executor.submit)
         self._running: list[Any] = []
 
