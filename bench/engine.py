@@ -1,9 +1,10 @@
-"""Engine benchmark: five-step no-op runs on SQLite and PostgreSQL.
+"""Engine benchmark: five-step no-op runs on SQLite, on PostgreSQL, and on PostgreSQL with the
+Procrastinate executor.
 
-Prints, per database: runs completed per second for 1,000 runs enqueued at once; p50/p99 latency
-from enqueue (commit) to the first step's start for 1,000 runs enqueued at a steady 50/s (half
-the target throughput, so the figure is the engine's reaction time, not a queue backlog); and
-the peak RSS of the process.
+Prints, per database and executor: runs completed per second for 1,000 runs enqueued at once;
+p50/p99 latency from enqueue (commit) to the first step's start for 1,000 runs enqueued at a
+steady 50/s (half the target throughput, so the figure is the engine's reaction time, not a
+queue backlog); and the peak RSS of the process.
 
 Usage: python bench/engine.py [--runs N] [--postgres URL] [--no-postgres]
 """
@@ -67,8 +68,10 @@ async def _wait_all(runtime: Runtime, total: int) -> None:
     subscription.close()
 
 
-async def bench(url: str, data_dir: Path, runs: int) -> str:
-    settings = Settings(data_dir=data_dir, database={"url": url}, _env_file=None)
+async def bench(url: str, data_dir: Path, runs: int, executor: str = "local") -> str:
+    settings = Settings(
+        data_dir=data_dir, database={"url": url}, engine={"executor": executor}, _env_file=None
+    )
     runtime = Runtime(settings)
     runtime.workflows.register(noop)
     await runtime.start(scheduler=False)
@@ -102,8 +105,9 @@ async def bench(url: str, data_dir: Path, runs: int) -> str:
     p99 = latencies[int(len(latencies) * 0.99) - 1]
     rss = _peak_rss_mb()
     return (
-        f"{runtime.db.engine.dialect.name:<10} runs={runs} throughput={throughput:.0f} runs/s "
-        f"start_latency_p50={p50:.1f}ms p99={p99:.1f}ms peak_rss={rss:.0f}MB"
+        f"{runtime.db.engine.dialect.name:<10} {executor:<13} runs={runs} "
+        f"throughput={throughput:.0f} runs/s start_latency_p50={p50:.1f}ms p99={p99:.1f}ms "
+        f"peak_rss={rss:.0f}MB"
     )
 
 
@@ -126,15 +130,16 @@ def main() -> None:
         print(asyncio.run(bench(f"sqlite:///{folder}/bench.db", Path(folder), args.runs)))
         if args.no_postgres:
             return
-        name = f"jobwerk_bench_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(args.postgres, autocommit=True) as connection:
-            connection.execute(f'CREATE DATABASE "{name}"')
-        try:
-            url = args.postgres.rsplit("/", 1)[0] + f"/{name}"
-            print(asyncio.run(bench(url, Path(folder), args.runs)))
-        finally:
+        for executor in ("local", "procrastinate"):
+            name = f"jobwerk_bench_{uuid.uuid4().hex[:8]}"
             with psycopg.connect(args.postgres, autocommit=True) as connection:
-                connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+                connection.execute(f'CREATE DATABASE "{name}"')
+            try:
+                url = args.postgres.rsplit("/", 1)[0] + f"/{name}"
+                print(asyncio.run(bench(url, Path(folder), args.runs, executor)))
+            finally:
+                with psycopg.connect(args.postgres, autocommit=True) as connection:
+                    connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 if __name__ == "__main__":

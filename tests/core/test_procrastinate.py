@@ -5,6 +5,10 @@ The engine's semantics (steps, retries, cancel, stop) run on it in test_runner.p
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
+import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -16,6 +20,7 @@ from jobwerk.config import Settings
 from jobwerk.core import instances, service
 from jobwerk.core.executors._procrastinate import TASK, install_schema
 from jobwerk.core.runtime import Runtime
+from jobwerk.modules.demo import module as demo_module
 from jobwerk.storage.models import Run
 from tests.core._workflows import TEST_WORKFLOWS, wait_for
 
@@ -150,3 +155,34 @@ async def test_installing_the_queue_twice_changes_nothing(queue_settings: Settin
         )
     await runtime.db.dispose()
     assert count == 4
+
+
+async def test_a_worker_process_executes_what_another_process_enqueued(
+    queue_settings: Settings, pg_url: str
+) -> None:
+    worker = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "jobwerk", "worker"),
+        env={
+            **os.environ,
+            "JOBWERK_DATA_DIR": str(queue_settings.data_dir),
+            "JOBWERK_DATABASE__URL": pg_url,
+            "JOBWERK_ENGINE__EXECUTOR": "procrastinate",
+            "JOBWERK_MODULES": '["demo"]',
+        },
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert worker.stdout is not None
+    server = runtime_on(queue_settings)  # enqueues only, like an API node without an executor
+    server.workflows.register(demo_module.workflows()[0])
+    try:
+        async with asyncio.timeout(60):
+            while b"executing runs" not in await worker.stdout.readline():
+                pass
+        run_id = await enqueue(server, "demo.example", None, items=3, delay=0)
+        run = await wait_for(server, run_id, within=30)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(worker.wait(), 30) == 0
+        await server.db.dispose()
+    assert run.status == "completed"
+    assert run.worker is not None and run.worker.endswith(f":{worker.pid}")
