@@ -92,6 +92,11 @@ class EngineSettings(BaseModel):
     poll_seconds: float = Field(1.0, gt=0, description="How often queued runs are looked for")
     heartbeat_seconds: float = Field(5.0, gt=0)
     stale_after_seconds: float = Field(60.0, gt=0, description="Heartbeat age that means dead")
+    execute: bool = Field(
+        True,
+        description="Execute runs in this process; false leaves them to `jobwerk worker` "
+        "processes (an API-only `jobwerk serve`)",
+    )
     scheduler: bool = Field(True, description="Fire scheduled jobs from this process")
     share_events: bool = Field(
         True,

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from jobwerk.config import Settings
 from jobwerk.core import instances, service
 from jobwerk.core.executors._local import recover_interrupted
 from jobwerk.core.runner import RunExecution
@@ -16,7 +17,7 @@ from jobwerk.core.runtime import Runtime
 from jobwerk.core.states import RunStatus
 from jobwerk.errors import Conflict, InvalidInput, Locked, NotFound
 from jobwerk.storage.models import LogEntry, Run, utcnow
-from tests.core._workflows import start, wait_for
+from tests.core._workflows import TEST_WORKFLOWS, start, wait_for
 
 
 async def test_a_run_executes_its_steps_in_order_with_progress_and_logs(runtime: Runtime) -> None:
@@ -220,6 +221,30 @@ async def test_stopping_the_executor_while_a_run_records_its_end_still_records_i
     await runtime.executor.stop()
     async with runtime.db.session() as session:
         assert (await service.get_run(session, run_id)).status == "completed"
+
+
+async def test_a_process_told_not_to_execute_leaves_runs_to_the_others(
+    db_settings: Settings,
+) -> None:
+    engine = db_settings.engine.model_copy(update={"execute": False})
+    api_only, worker = (
+        Runtime(db_settings.model_copy(update={"engine": engine})),
+        Runtime(db_settings),
+    )
+    for runtime in (api_only, worker):
+        for workflow in TEST_WORKFLOWS:
+            runtime.workflows.register(workflow)
+    await api_only.start(scheduler=False)
+    try:
+        run_id = await start(api_only, "test.noop")
+        await asyncio.sleep(0.5)  # ten of its poll intervals
+        async with api_only.db.session() as session:
+            assert (await service.get_run(session, run_id)).status == "queued"
+        await worker.start(scheduler=False)
+        assert (await wait_for(worker, run_id)).status == "completed"
+    finally:
+        await worker.stop()
+        await api_only.stop()
 
 
 async def test_events_report_the_run_as_it_happens(runtime: Runtime) -> None:

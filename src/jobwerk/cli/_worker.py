@@ -30,7 +30,7 @@ async def work(loaded: Settings) -> None:
     modules.discover(loaded.modules)
     modules.attach(runtime)
     ModuleManager(runtime, modules).load_installed()
-    await runtime.start()
+    await runtime.start(executor=True)
     try:
         await modules.startup(runtime)
         console.print(f"jobwerk worker {runtime.env.worker} executing runs")

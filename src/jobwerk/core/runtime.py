@@ -55,15 +55,15 @@ class Runtime:
         self.scheduler = Scheduler(self.db, self.executor.submit)
         self._running: list[Any] = []
 
-    async def start(self, *, executor: bool = True, scheduler: bool | None = None) -> None:
+    async def start(self, *, executor: bool | None = None, scheduler: bool | None = None) -> None:
         """Migrate the database, connect this process's events with the other processes on
-        it, then start the executor and (if configured) the scheduler."""
+        it, then start the executor and the scheduler (each as configured unless told)."""
         await self.db.upgrade()
         relay = relay_for(self.bus, self.db.url) if self.settings.engine.share_events else None
         if relay is not None:
             await relay.start()
             self._running.append(relay)
-        if executor:
+        if executor if executor is not None else self.settings.engine.execute:
             await self.executor.start()
             self._running.append(self.executor)
         if scheduler if scheduler is not None else self.settings.engine.scheduler:
