@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from jobwerk.config import Settings
 from jobwerk.core import instances, service
-from jobwerk.core.executors._local import recover_interrupted
+from jobwerk.core.executors._base import recover_interrupted
 from jobwerk.core.runner import RunExecution
 from jobwerk.core.runtime import Runtime
 from jobwerk.core.states import RunStatus

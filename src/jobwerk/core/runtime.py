@@ -14,7 +14,7 @@ from jobwerk.config import Settings
 from jobwerk.core.context import InstanceConfig
 from jobwerk.core.events import Event, EventBus
 from jobwerk.core.executors import executor_for
-from jobwerk.core.executors._local import worker_name
+from jobwerk.core.executors._base import worker_name
 from jobwerk.core.instances import instance_config
 from jobwerk.core.relay import relay_for
 from jobwerk.core.runner import RunEnvironment

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Any
 
 import structlog
 from procrastinate import App, PsycopgConnector
@@ -21,8 +22,7 @@ from procrastinate.schema import SchemaManager
 from sqlalchemy import String, and_, cast, column, exists, func, select, table, text
 from sqlalchemy.engine import make_url
 
-from jobwerk.core.executors._base import Executor
-from jobwerk.core.executors._local import recover_interrupted
+from jobwerk.core.executors._base import PollingExecutor, recover_interrupted
 from jobwerk.core.runner import RunEnvironment, RunExecution
 from jobwerk.core.states import RunStatus
 from jobwerk.storage.models import Run
@@ -35,36 +35,20 @@ JOBS = table("procrastinate_jobs", column("queueing_lock"), column("status"))
 SCHEMA_LOCK = 0x6A6F6277  # advisory lock: one process installs Procrastinate's tables
 
 
-def queueing_lock(run_id: str) -> str:
-    return f"run:{run_id}"
-
-
-class ProcrastinateExecutor(Executor):
+class ProcrastinateExecutor(PollingExecutor):
     """Defers queued runs into Procrastinate's queue and works that queue in this process."""
 
-    def __init__(
-        self,
-        env: RunEnvironment,
-        *,
-        concurrency: int = 8,
-        poll_seconds: float = 1.0,
-        stale_after_seconds: float = 60.0,
-    ) -> None:
-        self.env = env
-        self.concurrency = concurrency
-        self.poll_seconds = poll_seconds
-        self.stale_after_seconds = stale_after_seconds
+    def __init__(self, env: RunEnvironment, **options: Any) -> None:
+        super().__init__(env, **options)
         conninfo = make_url(env.db.url).set(drivername="postgresql")
         self.app = App(
             connector=PsycopgConnector(
                 conninfo=conninfo.render_as_string(hide_password=False),
                 min_size=1,
-                max_size=concurrency + 2,
+                max_size=self.concurrency + 2,
             )
         )
         self.task = self.app.task(name=TASK)(self._execute)
-        self._executions: dict[str, RunExecution] = {}
-        self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -82,7 +66,7 @@ class ProcrastinateExecutor(Executor):
         )
         self._tasks = [
             asyncio.create_task(worker, name="jobwerk-procrastinate-worker"),
-            asyncio.create_task(self._defer_loop(), name="jobwerk-executor"),
+            asyncio.create_task(self._poll_loop(), name="jobwerk-executor"),
         ]
 
     async def stop(self) -> None:
@@ -92,18 +76,6 @@ class ProcrastinateExecutor(Executor):
         self._tasks = []
         await self.app.close_async()
 
-    def submit(self, run_id: str) -> None:
-        self._wake.set()
-
-    def cancel(self, run_id: str) -> None:
-        execution = self._executions.get(run_id)
-        if execution is not None:
-            execution.request_cancel()
-
-    @property
-    def active_count(self) -> int:
-        return len(self._executions)
-
     async def _execute(self, run_id: str) -> None:
         execution = RunExecution(self.env, run_id)
         self._executions[run_id] = execution
@@ -112,23 +84,11 @@ class ProcrastinateExecutor(Executor):
         finally:
             del self._executions[run_id]
 
-    async def _defer_loop(self) -> None:
-        since_sweep = 0.0
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
-            self._wake.clear()
-            try:
-                await self._defer_queued()
-                since_sweep += self.poll_seconds
-                if since_sweep >= self.stale_after_seconds / 2:
-                    since_sweep = 0.0
-                    await recover_interrupted(self.env, self.stale_after_seconds)
-                    await self._release_stalled()
-            except Exception:
-                log.exception("deferring queued runs failed; retrying")
+    async def _recover(self) -> None:
+        await super()._recover()
+        await self._release_stalled()
 
-    async def _defer_queued(self) -> None:
+    async def _take_queued(self) -> None:
         """Defer a job for every queued run that has no waiting or running job."""
         has_job = exists().where(
             and_(
@@ -148,9 +108,9 @@ class ProcrastinateExecutor(Executor):
         for run_id, instance_id in rows:
             lock = f"instance:{instance_id}" if instance_id else None
             with contextlib.suppress(AlreadyEnqueued):  # another process deferred it just now
-                await self.task.configure(
-                    queueing_lock=queueing_lock(run_id), lock=lock
-                ).defer_async(run_id=run_id)
+                await self.task.configure(queueing_lock=f"run:{run_id}", lock=lock).defer_async(
+                    run_id=run_id
+                )
 
     async def _release_stalled(self) -> None:
         """Jobs of a worker that died stay ``doing`` and would hold their instance's lock
