@@ -4,9 +4,10 @@ wires them into the app."""
 
 from __future__ import annotations
 
+from collections.abc import Coroutine
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Header, Query, Request, Response, WebSocket
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response, WebSocket
 from fastapi.responses import JSONResponse
 
 from jobwerk.api.deps import AdminDep, SessionDep, ViewerDep
@@ -66,30 +67,46 @@ def _manager(request: Request | WebSocket) -> ModuleManager:
     return manager
 
 
-async def _accepted(request: Request, response: Response, started: Any, key: str | None) -> Any:
-    """Await an operation start: 202 with ``Location``, or 409 naming the blocking operation.
+class OperationStart:
+    """What a route that starts an operation needs: the manager, the acting admin, and the
+    answer — 202 with ``Location``, 409 naming the blocking operation, or, for a repeated
+    ``Idempotency-Key``, the operation the first request started."""
 
-    A repeated ``Idempotency-Key`` answers with the operation it started the first time.
-    """
-    if key:
-        async with _manager(request).runtime.db.session() as session:
-            existing = await operations.operation_by_key(session, key)
-        if existing is not None:
-            started.close()
-            response.headers["Location"] = f"/modules/status/{existing.id}"
-            return operations.operation_dict(existing)
-    token = operations.IDEMPOTENCY_KEY.set(key or None)
-    try:
-        data = await started
-    except Conflict as exc:
-        body = {"detail": exc.message}
-        if exc.details.get("operation_id"):
-            body["operation_id"] = exc.details["operation_id"]
-        return JSONResponse(body, 409)
-    finally:
-        operations.IDEMPOTENCY_KEY.reset(token)
-    response.headers["Location"] = data["status_url"]
-    return data
+    def __init__(
+        self,
+        request: Request,
+        response: Response,
+        principal: AdminDep,
+        idempotency_key: IdempotencyKey = None,
+    ) -> None:
+        self.manager = _manager(request)
+        self.actor = principal.name
+        self._response = response
+        self._key = idempotency_key
+
+    async def answer(self, started: Coroutine[Any, Any, dict[str, Any]]) -> Any:
+        if self._key:
+            async with self.manager.runtime.db.session() as session:
+                existing = await operations.operation_by_key(session, self._key)
+            if existing is not None:
+                started.close()
+                self._response.headers["Location"] = f"/modules/status/{existing.id}"
+                return operations.operation_dict(existing)
+        token = operations.IDEMPOTENCY_KEY.set(self._key or None)
+        try:
+            data = await started
+        except Conflict as exc:
+            body = {"detail": exc.message}
+            if exc.details.get("operation_id"):
+                body["operation_id"] = exc.details["operation_id"]
+            return JSONResponse(body, 409)
+        finally:
+            operations.IDEMPOTENCY_KEY.reset(token)
+        self._response.headers["Location"] = data["status_url"]
+        return data
+
+
+StartDep = Annotated[OperationStart, Depends(OperationStart)]
 
 
 @repository_router.get("/list", summary="Repositories with their statistics", responses=READ)
@@ -157,17 +174,10 @@ async def catalog(
     response_model=OperationRead,
     responses=OPERATION,
 )
-async def install(
-    request: Request,
-    response: Response,
-    body: InstallRequest,
-    principal: AdminDep,
-    idempotency_key: IdempotencyKey = None,
-) -> Any:
-    started = _manager(request).install(
-        body.module_name, body.repository_id, body.version, principal.name
+async def install(body: InstallRequest, start: StartDep) -> Any:
+    return await start.answer(
+        start.manager.install(body.module_name, body.repository_id, body.version, start.actor)
     )
-    return await _accepted(request, response, started, idempotency_key)
 
 
 @repository_router.get(
@@ -189,15 +199,11 @@ async def operation_status(
     responses=OPERATION,
 )
 async def uninstall(
-    request: Request,
-    response: Response,
     module_id: str,
-    principal: AdminDep,
+    start: StartDep,
     force: Annotated[bool, Query(description="Also delete its instances")] = False,
-    idempotency_key: IdempotencyKey = None,
 ) -> Any:
-    started = _manager(request).uninstall(module_id, force, principal.name)
-    return await _accepted(request, response, started, idempotency_key)
+    return await start.answer(start.manager.uninstall(module_id, force, start.actor))
 
 
 @modules_router.post(
@@ -207,17 +213,10 @@ async def uninstall(
     response_model=OperationRead,
     responses=OPERATION,
 )
-async def update(
-    request: Request,
-    response: Response,
-    body: UpdateRequest,
-    principal: AdminDep,
-    idempotency_key: IdempotencyKey = None,
-) -> Any:
-    started = _manager(request).update(
-        body.module_name, body.repository_id, body.version, principal.name
+async def update(body: UpdateRequest, start: StartDep) -> Any:
+    return await start.answer(
+        start.manager.update(body.module_name, body.repository_id, body.version, start.actor)
     )
-    return await _accepted(request, response, started, idempotency_key)
 
 
 @modules_router.post(
@@ -227,15 +226,8 @@ async def update(
     response_model=OperationRead,
     responses=OPERATION,
 )
-async def rollback(
-    request: Request,
-    response: Response,
-    module_name: str,
-    principal: AdminDep,
-    idempotency_key: IdempotencyKey = None,
-) -> Any:
-    started = _manager(request).rollback(module_name, principal.name)
-    return await _accepted(request, response, started, idempotency_key)
+async def rollback(module_name: str, start: StartDep) -> Any:
+    return await start.answer(start.manager.rollback(module_name, start.actor))
 
 
 @modules_router.post(
@@ -252,22 +244,12 @@ async def rollback(
     response_model=OperationRead,
     responses=OPERATION,
 )
-async def install_instance(
-    request: Request,
-    response: Response,
-    body: InstanceCreate,
-    principal: AdminDep,
-    idempotency_key: IdempotencyKey = None,
-) -> Any:
-    started = instances.install_instance(
-        _manager(request),
-        body.module_name,
-        body.name,
-        body.settings,
-        body.set_primary,
-        principal.name,
+async def install_instance(body: InstanceCreate, start: StartDep) -> Any:
+    return await start.answer(
+        instances.install_instance(
+            start.manager, body.module_name, body.name, body.settings, body.set_primary, start.actor
+        )
     )
-    return await _accepted(request, response, started, idempotency_key)
 
 
 @modules_router.get("/operations", summary="Operation history, newest first", responses=READ)
@@ -337,18 +319,13 @@ async def edit_instance(
     responses=OPERATION,
 )
 async def delete_instance(
-    request: Request,
-    response: Response,
-    module_name: str,
-    instance_id: str,
-    principal: AdminDep,
-    delete_files: bool = True,
-    idempotency_key: IdempotencyKey = None,
+    module_name: str, instance_id: str, start: StartDep, delete_files: bool = True
 ) -> Any:
-    started = instances.delete_instance(
-        _manager(request), module_name, instance_id, delete_files, principal.name
+    return await start.answer(
+        instances.delete_instance(
+            start.manager, module_name, instance_id, delete_files, start.actor
+        )
     )
-    return await _accepted(request, response, started, idempotency_key)
 
 
 @modules_router.get("/primary/{module_name}", summary="The primary instance", responses=READ)
@@ -370,16 +347,10 @@ async def get_primary(request: Request, module_name: str, session: SessionDep, _
     response_model=OperationRead,
     responses=OPERATION,
 )
-async def set_primary(
-    request: Request,
-    response: Response,
-    module_name: str,
-    instance_id: str,
-    principal: AdminDep,
-    idempotency_key: IdempotencyKey = None,
-) -> Any:
-    started = instances.set_primary(_manager(request), module_name, instance_id, principal.name)
-    return await _accepted(request, response, started, idempotency_key)
+async def set_primary(module_name: str, instance_id: str, start: StartDep) -> Any:
+    return await start.answer(
+        instances.set_primary(start.manager, module_name, instance_id, start.actor)
+    )
 
 
 @legacy_router.get("/status", summary="System status and configuration summary", responses=AUTH)
@@ -409,17 +380,10 @@ async def legacy_module(
     response_model=OperationRead,
     responses=OPERATION,
 )
-async def legacy_install(
-    request: Request,
-    response: Response,
-    module_name: str,
-    principal: AdminDep,
-    idempotency_key: IdempotencyKey = None,
-) -> Any:
-    started = instances.install_instance(
-        _manager(request), module_name, None, {}, False, principal.name
+async def legacy_install(module_name: str, start: StartDep) -> Any:
+    return await start.answer(
+        instances.install_instance(start.manager, module_name, None, {}, False, start.actor)
     )
-    return await _accepted(request, response, started, idempotency_key)
 
 
 def include_manager(app: FastAPI, runtime: Runtime, modules: ModuleRegistry) -> ModuleManager:
