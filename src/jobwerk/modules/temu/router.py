@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from jobwerk.api.deps import OperatorDep, RuntimeDep, SessionDep, request_id
@@ -37,6 +37,28 @@ Full = Annotated[
 Mode = Annotated[
     str | None, Query(description="quick (JTL stock → TEMU) or full", examples=["full"])
 ]
+
+
+def _order_sync_params(
+    parent_order_status: Status = None,
+    days_back: DaysBack = None,
+    verbose: Verbose = None,
+    full: Full = None,
+) -> dict[str, Any]:
+    return {
+        "parent_order_status": parent_order_status,
+        "days_back": days_back,
+        "verbose": verbose,
+        "full": full,
+    }
+
+
+def _inventory_sync_params(mode: Mode = None, verbose: Verbose = None) -> dict[str, Any]:
+    return {"mode": mode, "verbose": verbose}
+
+
+OrderSyncParams = Annotated[dict[str, Any], Depends(_order_sync_params)]
+InventorySyncParams = Annotated[dict[str, Any], Depends(_inventory_sync_params)]
 
 
 class InstanceRef(BaseModel):
@@ -186,20 +208,8 @@ async def stats(runtime: RuntimeDep, session: SessionDep) -> dict[str, Any]:
     responses=responses(404, 409, 422, 423),
 )
 async def sync_orders_now(
-    request: Request,
-    runtime: RuntimeDep,
-    _: OperatorDep,
-    parent_order_status: Status = None,
-    days_back: DaysBack = None,
-    verbose: Verbose = None,
-    full: Full = None,
+    request: Request, runtime: RuntimeDep, _: OperatorDep, params: OrderSyncParams
 ) -> SyncAccepted:
-    params = {
-        "parent_order_status": parent_order_status,
-        "days_back": days_back,
-        "verbose": verbose,
-        "full": full,
-    }
     return await _trigger(runtime, request, None, sync_orders.name, params)
 
 
@@ -210,13 +220,8 @@ async def sync_orders_now(
     responses=responses(404, 409, 422, 423),
 )
 async def sync_inventory_now(
-    request: Request,
-    runtime: RuntimeDep,
-    _: OperatorDep,
-    mode: Mode = None,
-    verbose: Verbose = None,
+    request: Request, runtime: RuntimeDep, _: OperatorDep, params: InventorySyncParams
 ) -> SyncAccepted:
-    params = {"mode": mode, "verbose": verbose}
     return await _trigger(runtime, request, None, sync_inventory.name, params)
 
 
@@ -259,17 +264,8 @@ async def instance_sync_orders(
     request: Request,
     runtime: RuntimeDep,
     _: OperatorDep,
-    parent_order_status: Status = None,
-    days_back: DaysBack = None,
-    verbose: Verbose = None,
-    full: Full = None,
+    params: OrderSyncParams,
 ) -> SyncAccepted:
-    params = {
-        "parent_order_status": parent_order_status,
-        "days_back": days_back,
-        "verbose": verbose,
-        "full": full,
-    }
     return await _trigger(runtime, request, instance_id, sync_orders.name, params)
 
 
@@ -284,8 +280,6 @@ async def instance_sync_inventory(
     request: Request,
     runtime: RuntimeDep,
     _: OperatorDep,
-    mode: Mode = None,
-    verbose: Verbose = None,
+    params: InventorySyncParams,
 ) -> SyncAccepted:
-    params = {"mode": mode, "verbose": verbose}
     return await _trigger(runtime, request, instance_id, sync_inventory.name, params)
