@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from jobwerk.modules.temu.mapping import STANDARD_VAT_RATES, OrderMappingSettings
 
@@ -25,8 +25,27 @@ class TemuSettings(BaseModel):
     rate_limit: float = Field(20.0, gt=0, le=1000, description="TEMU requests per second")
     max_retries: int = Field(4, ge=0, le=10, description="Retries of a failed TEMU call")
     backoff_seconds: float = Field(0.5, ge=0, le=30, description="First retry delay (doubles)")
-    jtl_url: SecretStr = Field(
-        description="SQLAlchemy URL of the eazybusiness database (may contain a password)"
+    jtl_backend: Literal["db", "rest"] = Field(
+        "db",
+        description="How JTL-Wawi is reached: its eazybusiness database (orders through the XML "
+        "import table) or the JTL-Wawi REST API (orders created directly)",
+    )
+    jtl_url: SecretStr | None = Field(
+        None, description="db: SQLAlchemy URL of the eazybusiness database (may hold a password)"
+    )
+    jtl_rest_url: str | None = Field(
+        None,
+        description="rest: base URL of the Wawi API, e.g. http://127.0.0.1:5883/api/eazybusiness",
+    )
+    jtl_api_key: SecretStr | None = Field(
+        None, description="rest: the API key JTL-Wawi issued at the app registration"
+    )
+    jtl_customer_id: int | None = Field(
+        None, ge=1, description="rest: the JTL customer (Sammelkunde) the TEMU orders are booked on"
+    )
+    jtl_company_id: int = Field(1, ge=1, description="rest: the JTL company (Firma) of the orders")
+    jtl_stock_buffer: int = Field(
+        0, ge=0, description="rest: units held back per article (the API hides Wawi's buffer)"
     )
     warehouse_ids: list[int] = Field(
         default_factory=list, description="JTL warehouses (kWarenLager) whose stock is offered"
@@ -50,6 +69,17 @@ class TemuSettings(BaseModel):
     default_vat_rate: Decimal = Field(Decimal(19), ge=0, le=100)
     currency: str = Field("EUR", pattern=r"^[A-Z]{3}$")
     payment_method_name: str = "TEMU"
+
+    @model_validator(mode="after")
+    def _backend_is_configured(self) -> TemuSettings:
+        needed = {
+            "db": ("jtl_url",),
+            "rest": ("jtl_rest_url", "jtl_api_key", "jtl_customer_id"),
+        }[self.jtl_backend]
+        missing = [name for name in needed if getattr(self, name) is None]
+        if missing:
+            raise ValueError(f"jtl_backend '{self.jtl_backend}' needs {', '.join(missing)}")
+        return self
 
     def mapping(self) -> OrderMappingSettings:
         """The order mapping choices of this shop."""

@@ -1,4 +1,5 @@
-"""JTL-Wawi side of the TEMU module: eazybusiness adapter, local replica and simulated worker."""
+"""JTL-Wawi side of the TEMU module: the eazybusiness (`db`) and REST API (`rest`) backends, a
+local replica with a simulated worker, and a REST API sandbox over that replica."""
 
 from jobwerk.modules.temu.jtl._adapter import (
     DEFAULT_PLATFORM,
@@ -22,11 +23,14 @@ from jobwerk.modules.temu.jtl._replica import (
     create_replica,
     generate_articles,
 )
+from jobwerk.modules.temu.jtl._rest import JtlRest
+from jobwerk.modules.temu.jtl._rest_sandbox import JtlRestSandbox
 from jobwerk.modules.temu.jtl._types import (
     Article,
     Customer,
     ImportState,
     ImportStatus,
+    JtlBackend,
     JtlError,
     JtlHealth,
     JtlUnavailable,
@@ -67,11 +71,14 @@ __all__ = [
     "ImportState",
     "ImportStatus",
     "JtlAddress",
+    "JtlBackend",
     "JtlDatabase",
     "JtlError",
     "JtlHealth",
     "JtlOrder",
     "JtlOrderLine",
+    "JtlRest",
+    "JtlRestSandbox",
     "JtlUnavailable",
     "JtlWorkerSimulator",
     "JtlXmlInvalid",

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine, Row, create_engine, inspect
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
 from jobwerk.modules.temu.jtl import _queries as q
+from jobwerk.modules.temu.jtl._order import JtlOrder
 from jobwerk.modules.temu.jtl._schema import OPTIONAL_IMPORT_COLUMNS, SCHEMAS, tXMLBestellImport
 from jobwerk.modules.temu.jtl._types import (
     Article,
@@ -35,6 +36,7 @@ from jobwerk.modules.temu.jtl._types import (
     StockLevel,
     TrackingPackage,
 )
+from jobwerk.modules.temu.jtl._xml import render_order_documents
 
 MAX_MARKETPLACE_STOCK = 1_000_000
 """TEMU accepts stock values up to this quantity."""
@@ -206,6 +208,17 @@ class JtlDatabase:
         stmt = q.stock_query(warehouse_ids=self.warehouse_ids, after_article_id=after, limit=size)
         with self.engine.connect() as conn:
             return [_stock_level(row) for row in conn.execute(stmt)]
+
+    async def queue_orders(self, orders: Sequence[JtlOrder]) -> list[QueueResult]:
+        """Queue orders as import XML (each document checked against the shipped XSD).
+
+        Raises:
+            JtlXmlInvalid: an order's document does not match the XSD (nothing written).
+        """
+        documents = render_order_documents(orders)
+        return await self.queue_orders_xml(
+            [(o.external_order_number, xml) for o, xml in zip(orders, documents, strict=True)]
+        )
 
     async def queue_order_xml(self, external_order_number: str, xml: bytes) -> QueueResult:
         """Insert one order XML into `dbo.tXMLBestellImport` unless the order is known.

@@ -1,13 +1,19 @@
-"""Result types and errors of the JTL adapter."""
+"""Result types, errors and the backend interface of the JTL adapter."""
 
 from __future__ import annotations
 
 import enum
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from types import TracebackType
+from typing import TYPE_CHECKING, Protocol, Self
 
 from jobwerk.errors import AppError
+
+if TYPE_CHECKING:
+    from jobwerk.modules.temu.jtl._order import JtlOrder
 
 
 class JtlError(AppError):
@@ -117,3 +123,28 @@ class ShippingMethod:
     shipping_method_id: int
     name: str
     active: bool
+
+
+class JtlBackend(Protocol):
+    """What the workflows need from JTL-Wawi; `JtlDatabase` and `JtlRest` provide it."""
+
+    async def check(self) -> JtlHealth: ...
+
+    def read_all_stock(self, page_size: int = 5000) -> AsyncIterator[list[StockLevel]]: ...
+
+    async def queue_orders(self, orders: Sequence[JtlOrder]) -> list[QueueResult]: ...
+
+    async def order_import_status(self, numbers: Iterable[str]) -> dict[str, ImportStatus]: ...
+
+    async def read_tracking(self, numbers: Iterable[str]) -> dict[str, list[TrackingPackage]]: ...
+
+    async def close(self) -> None: ...
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...

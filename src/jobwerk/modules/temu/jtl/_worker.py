@@ -102,6 +102,18 @@ def _decimal(element: etree._Element, tag: str) -> Decimal:
     return Decimal(value) if value else Decimal(0)
 
 
+def insert_order(conn: Connection, **values: Any) -> tuple[int, str]:
+    """Insert a `Verkauf.tAuftrag` row numbered like Wawi does; returns its id and number."""
+    row = {"kPlattform": 1, "nStorno": 0, "nKomplettAusgeliefert": 0, **values}
+    result = conn.execute(insert(tAuftrag).values(dErstelltWawi=row["dErstellt"], **row))
+    order_id = int(result.inserted_primary_key[0]) if result.inserted_primary_key else 0
+    order_number = f"AU{10000 + order_id}"
+    conn.execute(
+        update(tAuftrag).where(tAuftrag.c.kAuftrag == order_id).values(cAuftragsNr=order_number)
+    )
+    return order_id, order_number
+
+
 class JtlWorkerSimulator:
     """Imports and ships orders in a replica created by `create_replica`.
 
@@ -187,31 +199,21 @@ class JtlWorkerSimulator:
             )
         ).scalar()
         delivery = order.find("tlieferadresse")
-        result = conn.execute(
-            insert(tAuftrag).values(
-                cExterneAuftragsnummer=number,
-                kKunde=customer_id,
-                cKundenNr=customer_number,
-                kPlattform=1,
-                kVersandArt=shipping_method,
-                kWarenlager=self.warehouse_id,
-                cWaehrung=_text(order, "cWaehrung") or "EUR",
-                cVersandlandISO=_text(delivery, "cLand") if delivery is not None else None,
-                nStorno=0,
-                nKomplettAusgeliefert=0,
-                dErstellt=now,
-                dErstelltWawi=now,
-            )
-        )
-        order_id = int(result.inserted_primary_key[0]) if result.inserted_primary_key else 0
-        order_number = f"AU{10000 + order_id}"
-        conn.execute(
-            update(tAuftrag).where(tAuftrag.c.kAuftrag == order_id).values(cAuftragsNr=order_number)
+        order_id, order_number = insert_order(
+            conn,
+            cExterneAuftragsnummer=number,
+            kKunde=customer_id,
+            cKundenNr=customer_number,
+            kVersandArt=shipping_method,
+            kWarenlager=self.warehouse_id,
+            cWaehrung=_text(order, "cWaehrung") or "EUR",
+            cVersandlandISO=_text(delivery, "cLand") if delivery is not None else None,
+            dErstellt=now,
         )
         for sort, position in enumerate(positions, start=1):
             conn.execute(insert(tAuftragPosition).values(kAuftrag=order_id, nSort=sort, **position))
             if position["kArtikel"]:
-                self._book(conn, position["kArtikel"], reserved=position["fAnzahl"])
+                self.book(conn, position["kArtikel"], reserved=position["fAnzahl"])
         return order_id, order_number
 
     def _position(self, conn: Connection, pos: etree._Element) -> dict[str, Any]:
@@ -254,7 +256,7 @@ class JtlWorkerSimulator:
             last_name=_text(customer, "cNachname"),
         )
 
-    def _book(
+    def book(
         self,
         conn: Connection,
         article_id: int,
@@ -322,7 +324,7 @@ class JtlWorkerSimulator:
                 )
             ).inserted_primary_key
             note_lines.append((int(key[0]) if key else 0, line.fAnzahl))
-            self._book(conn, line.kArtikel, shipped=line.fAnzahl)
+            self.book(conn, line.kArtikel, shipped=line.fAnzahl)
         created = []
         for index in range(packages):
             package = conn.execute(

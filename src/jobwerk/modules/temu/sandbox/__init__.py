@@ -5,7 +5,7 @@ from ._common import SandboxConfig, SandboxError
 from ._data import Address, Carrier, OrderLine, ParentOrder, Shipment, Sku, TokenGrant, Warehouse
 from ._faults import FAULT_KINDS, Fault
 from ._sandbox import SandboxResponse, TemuSandbox
-from ._serve import SandboxServer, serve_sandbox
+from ._serve import SandboxServer, ThreadedServer, serve_sandbox
 
 __all__ = [
     "FAULT_KINDS",
@@ -21,6 +21,7 @@ __all__ = [
     "Shipment",
     "Sku",
     "TemuSandbox",
+    "ThreadedServer",
     "TokenGrant",
     "Warehouse",
     "create_sandbox_app",

@@ -5,18 +5,18 @@ from __future__ import annotations
 import threading
 import time
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import uvicorn
+from starlette.types import ASGIApp
 
 from ._app import create_sandbox_app
 from ._sandbox import TemuSandbox
 
-__all__ = ["SandboxServer", "serve_sandbox"]
+__all__ = ["SandboxServer", "ThreadedServer", "serve_sandbox"]
 
 
-def _config(sandbox: TemuSandbox, host: str, port: int, log_level: str) -> uvicorn.Config:
-    app = create_sandbox_app(sandbox)
+def _config(app: ASGIApp, host: str, port: int, log_level: str) -> uvicorn.Config:
     return uvicorn.Config(
         app, host=host, port=port, log_level=log_level, access_log=False,
         lifespan="off", ws="none",
@@ -41,25 +41,16 @@ def serve_sandbox(
         log_level: uvicorn log level.
     """
     sandbox = sandbox or TemuSandbox(**{"auto_advance": True, **overrides})
-    uvicorn.Server(_config(sandbox, host, port, log_level)).run()
+    uvicorn.Server(_config(create_sandbox_app(sandbox), host, port, log_level)).run()
 
 
-class SandboxServer:
-    """A sandbox served by uvicorn in a background thread, on a free port by default.
+class ThreadedServer:
+    """An ASGI app served by uvicorn in a background thread, on a free port by default."""
 
-    Use as a context manager::
-
-        with SandboxServer(TemuSandbox(seed=3)) as server:
-            client = TemuClient(base_url=server.router_url(), app_key=..., ...)
-    """
-
-    def __init__(
-        self, sandbox: TemuSandbox | None = None, host: str = "127.0.0.1", port: int = 0
-    ) -> None:
-        self.sandbox = sandbox or TemuSandbox()
+    def __init__(self, app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> None:
         self.host = host
         self.port = port
-        self._server = uvicorn.Server(_config(self.sandbox, host, port, "warning"))
+        self._server = uvicorn.Server(_config(app, host, port, "warning"))
         self._thread: threading.Thread | None = None
 
     @property
@@ -67,19 +58,14 @@ class SandboxServer:
         """Base URL, e.g. ``http://127.0.0.1:53211``."""
         return f"http://{self.host}:{self.port}"
 
-    def router_url(self, region: str | None = None) -> str:
-        """TEMU router URL of this server (``/{region}/openapi/router`` when given)."""
-        prefix = f"/{region}" if region else ""
-        return f"{self.url}{prefix}/openapi/router"
-
     def start(self, timeout: float = 10.0) -> None:
         """Start serving and wait until the socket listens."""
-        self._thread = threading.Thread(target=self._server.run, name="temu-sandbox", daemon=True)
+        self._thread = threading.Thread(target=self._server.run, name="sandbox", daemon=True)
         self._thread.start()
         deadline = time.monotonic() + timeout
         while not self._server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("TEMU sandbox failed to start")
+                raise RuntimeError("the sandbox server failed to start")
             time.sleep(0.01)
         sockets = [s for server in self._server.servers for s in server.sockets]
         self.port = int(sockets[0].getsockname()[1])
@@ -91,7 +77,7 @@ class SandboxServer:
             self._thread.join(timeout)
             self._thread = None
 
-    def __enter__(self) -> SandboxServer:
+    def __enter__(self) -> Self:
         self.start()
         return self
 
@@ -102,3 +88,24 @@ class SandboxServer:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+class SandboxServer(ThreadedServer):
+    """A TEMU sandbox served in a background thread.
+
+    Use as a context manager::
+
+        with SandboxServer(TemuSandbox(seed=3)) as server:
+            client = TemuClient(base_url=server.router_url(), app_key=..., ...)
+    """
+
+    def __init__(
+        self, sandbox: TemuSandbox | None = None, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
+        self.sandbox = sandbox or TemuSandbox()
+        super().__init__(create_sandbox_app(self.sandbox), host, port)
+
+    def router_url(self, region: str | None = None) -> str:
+        """TEMU router URL of this server (``/{region}/openapi/router`` when given)."""
+        prefix = f"/{region}" if region else ""
+        return f"{self.url}{prefix}/openapi/router"

@@ -16,7 +16,7 @@ from jobwerk.core.context import StepContext
 from jobwerk.core.workflow import Retry
 from jobwerk.errors import AppError
 from jobwerk.modules.temu.client import ExchangeRecord, TemuClient, TemuError
-from jobwerk.modules.temu.jtl import JtlDatabase, JtlError, JtlUnavailable
+from jobwerk.modules.temu.jtl import JtlBackend, JtlDatabase, JtlError, JtlRest, JtlUnavailable
 from jobwerk.modules.temu.settings import TemuSettings
 from jobwerk.modules.temu.store import database_for
 from jobwerk.storage.db import Database
@@ -97,8 +97,19 @@ def make_client(
     )
 
 
-def make_jtl(settings: TemuSettings) -> JtlDatabase:
-    """The JTL adapter for the eazybusiness database of ``settings``."""
+def make_jtl(settings: TemuSettings) -> JtlBackend:
+    """The JTL adapter ``settings`` choose: the eazybusiness database or the REST API."""
+    if settings.jtl_backend == "rest":
+        assert settings.jtl_rest_url and settings.jtl_api_key and settings.jtl_customer_id
+        return JtlRest(
+            settings.jtl_rest_url,
+            settings.jtl_api_key.get_secret_value(),
+            customer_id=settings.jtl_customer_id,
+            company_id=settings.jtl_company_id,
+            warehouse_ids=settings.warehouse_ids,
+            buffer=settings.jtl_stock_buffer,
+        )
+    assert settings.jtl_url is not None  # the settings model requires one of the two
     return JtlDatabase.from_url(
         settings.jtl_url.get_secret_value(),
         warehouse_ids=settings.warehouse_ids,

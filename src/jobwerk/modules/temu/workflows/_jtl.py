@@ -13,9 +13,8 @@ from jobwerk.core.context import StepContext
 from jobwerk.modules.temu.client import OrderStatus, clean_tracking_number
 from jobwerk.modules.temu.jtl import (
     ImportState,
-    JtlDatabase,
+    JtlBackend,
     JtlOrder,
-    render_order_documents,
     render_order_xml,
 )
 from jobwerk.modules.temu.mapping import OrderNotImportable, map_order
@@ -80,7 +79,7 @@ async def queue_orders(ctx: StepContext[Any]) -> dict[str, Any]:
 
 async def _queue_batch(
     ctx: StepContext[Any],
-    jtl: JtlDatabase,
+    jtl: JtlBackend,
     orders: list[TemuOrder],
     lookup: tuple[dict[int, str], dict[str, Decimal]],
     collected: tuple[list[JtlOrder], list[str], list[dict[str, Any]]],
@@ -114,10 +113,7 @@ async def _queue_batch(
         mapped.append((order, jtl_order))
     if not mapped:
         return
-    documents = render_order_documents([jtl_order for _, jtl_order in mapped])
-    results = await jtl.queue_orders_xml(
-        [(order.parent_order_sn, xml) for (order, _), xml in zip(mapped, documents, strict=True)]
-    )
+    results = await jtl.queue_orders([jtl_order for _, jtl_order in mapped])
     for (order, jtl_order), result in zip(mapped, results, strict=True):
         note = None if result.queued else result.reason
         changes.append(
