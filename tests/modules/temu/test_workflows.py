@@ -24,14 +24,15 @@ from jobwerk.modules.temu import module as temu_module
 from jobwerk.modules.temu.demo import create_matching_replica
 from jobwerk.modules.temu.jtl import (
     JtlDatabase,
+    JtlRestSandbox,
     JtlUnavailable,
     JtlWorkerSimulator,
     QueueResult,
     create_jtl_engine,
 )
-from jobwerk.modules.temu.jtl._replica import set_stock
+from jobwerk.modules.temu.jtl._replica import create_customer, set_stock
 from jobwerk.modules.temu.models import TemuInventory, TemuOrder, TemuShipment
-from jobwerk.modules.temu.sandbox import SandboxServer, TemuSandbox
+from jobwerk.modules.temu.sandbox import SandboxServer, TemuSandbox, ThreadedServer
 from jobwerk.modules.temu.workflows import _jtl
 from jobwerk.modules.temu.workflows._inventory import request_key
 from tests.api.conftest import ADMIN, http_client, make_settings
@@ -438,6 +439,42 @@ async def test_jtl_lost_between_batches_keeps_both_sides_in_step(
     assert counts(retried)["queued"] == len(shop.to_ship()) - 3
     assert counts(retried).get("already_in_jtl", 0) == 0
     assert await jtl_queued(shop) == set(shop.to_ship())
+
+
+async def test_orders_and_stock_flow_through_the_jtl_rest_api(
+    app: FastAPI, api: httpx.AsyncClient, shop: Shop
+) -> None:
+    engine = create_jtl_engine(shop.jtl_url)
+    with engine.begin() as conn:
+        customer_id, _ = create_customer(conn, email="temu@x.de", first_name="", last_name="TEMU")
+    engine.dispose()
+    wawi = JtlRestSandbox(shop.jtl_url, api_key="wawi-key")
+    with ThreadedServer(wawi.app()) as server:
+        rest = {
+            "jtl_backend": "rest",
+            "jtl_url": None,
+            "jtl_rest_url": f"{server.url}/api/eazybusiness",
+            "jtl_api_key": "wawi-key",
+            "jtl_customer_id": customer_id,
+        }
+        await add_instance(app, "Shop A over REST", shop.settings(**rest))
+        to_ship = shop.to_ship()
+
+        first = await sync_orders(api)
+
+        assert first["status"] == "completed", first
+        assert counts(first)["queued"] == len(to_ship)
+        assert await jtl_queued(shop) == set(to_ship)  # the orders themselves, no import rows
+        assert await worker_ships(shop) == len(to_ship)
+        second = await sync_orders(api)
+        assert counts(second)["confirmed"] == len(to_ship)
+        assert {shop.sandbox.order(sn).status for sn in to_ship} == {4}  # type: ignore[union-attr]
+
+        stock = await sync(api, "inventory", mode="full")
+        assert stock["status"] == "completed", stock
+        assert counts(stock)["stock_edits"] > 0
+        assert wawi.requests > 0
+    wawi.close()
 
 
 async def test_two_instances_side_by_side(
