@@ -8,7 +8,9 @@ from typing import Annotated
 import typer
 
 app = typer.Typer(
-    name="temu", help="TEMU module tools: sandbox and JTL replica.", no_args_is_help=True
+    name="temu",
+    help="TEMU module tools: sandbox, JTL replica and its REST API.",
+    no_args_is_help=True,
 )
 
 
@@ -42,6 +44,27 @@ def replica(
     shop = TemuSandbox(seed=seed, orders=0, skus=articles, rate_limit=None)
     url = create_matching_replica(path, shop)
     typer.echo(f"JTL replica: {url}")
+
+
+@app.command("wawi-api")
+def wawi_api(
+    path: Annotated[Path, typer.Argument(help="A replica made by `jobwerk temu replica`")],
+    host: Annotated[str, typer.Option(help="Address to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 5883,
+    key: Annotated[str, typer.Option(help="API key clients send as 'Wawi <key>'")] = (
+        "sandbox-wawi-key"
+    ),
+) -> None:
+    """Serve the JTL-Wawi REST API over a replica (for the `rest` JTL backend)."""
+    import uvicorn
+
+    from jobwerk.modules.temu.jtl import JtlRestSandbox
+
+    if not path.is_file():
+        raise typer.BadParameter(f"{path} does not exist; create it with `jobwerk temu replica`")
+    wawi = JtlRestSandbox(f"sqlite:///{path.resolve()}", api_key=key)
+    typer.echo(f"JTL-Wawi REST API on http://{host}:{port}{wawi.prefix} (key: {key})")
+    uvicorn.run(wawi.app(), host=host, port=port, log_level="warning")
 
 
 # ``jobwerk temu-sandbox --port …``: the sandbox as a top-level command too.
