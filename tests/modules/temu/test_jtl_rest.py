@@ -3,6 +3,9 @@ the `db` adapter reads: both backends must see the same stock and tracking."""
 
 from __future__ import annotations
 
+import asyncio
+import socket
+import sys
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -190,3 +193,36 @@ async def test_tracking_matches_what_the_database_backend_reads(
     assert set(over_api) == set(in_database) == {"PO-1"}
     assert len(over_api["PO-1"]) == 2
     assert over_api["PO-1"] == in_database["PO-1"]
+
+
+async def test_the_cli_serves_the_api_over_a_replica(replica: str) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    path = replica.removeprefix("sqlite:///")
+    server = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "jobwerk", "temu", "wawi-api", path),
+        *("--port", str(port), "--key", KEY),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert server.stdout is not None
+    try:
+        assert b"/api/eazybusiness" in await asyncio.wait_for(server.stdout.readline(), 30)
+        async with rest_of(f"http://127.0.0.1:{port}/api/eazybusiness") as adapter:
+            for _ in range(100):  # the line is printed just before uvicorn listens
+                try:
+                    health = await adapter.check()
+                    break
+                except JtlUnavailable:
+                    await asyncio.sleep(0.1)
+        assert health.version == "1.9.6.0"
+    finally:
+        server.terminate()
+        await server.wait()
+    missing = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "jobwerk", "temu", "wawi-api", path + ".gone"),
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, errors = await missing.communicate()
+    assert missing.returncode == 2
+    assert b"jobwerk temu replica" in errors
