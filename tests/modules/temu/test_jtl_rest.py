@@ -7,6 +7,7 @@ import asyncio
 import socket
 import sys
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -172,6 +173,9 @@ async def test_refusals_name_what_to_fix(rest: JtlRest) -> None:
         await rest.queue_orders([order("PO-9", ("NOPE", 1))])
     with pytest.raises(JtlError, match="1-50 characters"):
         await rest.queue_orders([order("")])
+    nowhere = replace(order("PO-10", ("ART-1", 1)), delivery_address=JtlAddress(country="DE"))
+    with pytest.raises(JtlError, match=r"order PO-10: .*Shipmentaddress\.City: The City field"):
+        await rest.queue_orders([nowhere])
 
 
 async def test_tracking_matches_what_the_database_backend_reads(

@@ -202,7 +202,12 @@ class JtlRest:
                 results.append(QueueResult(number, False, None, "order already queued"))
                 continue
             done.add(number)
-            results.append(await self._create(order))
+            try:
+                results.append(await self._create(order))
+            except JtlUnavailable:
+                raise
+            except JtlError as exc:  # name the order the operator has to look at
+                raise JtlError(f"order {number}: {exc.message}") from exc
         return results
 
     async def _create(self, order: JtlOrder) -> QueueResult:
@@ -286,7 +291,7 @@ class JtlRest:
         names = {number: name for name, number in (await self._shipping_methods()).items()}
         packages = []
         async for note in self._pages("deliveryNotes", salesOrderNumber=order.get("Number")):
-            for package in await self._call("GET", f"deliveryNotes/{note['Id']}/packages") or []:
+            for package in note.get("Packages") or []:
                 if package.get("TrackingID"):
                     packages.append(
                         TrackingPackage(
@@ -334,8 +339,8 @@ def _message(answer: httpx.Response) -> str:
     if not isinstance(body, dict):
         return str(body)[:300]
     parts = [str(body.get("ErrorMessage") or body.get("ErrorCode") or "")]
-    for field, problems in (body.get("ValidationErrors") or {}).items():
-        parts.append(f"{field}: {'; '.join(map(str, problems))}")
+    for field, problem in (body.get("ValidationErrors") or {}).items():
+        parts.append(f"{field}: {problem}")
     return " ".join(part for part in parts if part)[:500] or answer.reason_phrase
 
 

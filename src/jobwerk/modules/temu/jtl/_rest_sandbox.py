@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, FastAPI, Header, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Connection, Select, func, select
 
 from jobwerk.modules.temu.jtl._schema import (
@@ -43,9 +43,9 @@ MAX_PAGE_SIZE = 1000
 
 
 class WawiRefusal(Exception):
-    """An answer in the API's `ErrorResponse` shape."""
+    """An answer in the API's `ErrorResponse` shape (401 and 402 come without a body)."""
 
-    def __init__(self, status: int, message: str, errors: dict[str, list[str]] | None = None):
+    def __init__(self, status: int, message: str, errors: dict[str, str] | None = None):
         super().__init__(message)
         self.status = status
         self.body = {"ErrorCode": str(status), "ErrorMessage": message, "ValidationErrors": errors}
@@ -114,7 +114,9 @@ class JtlRestSandbox:
         auth = [Depends(self._check)]
 
         @app.exception_handler(WawiRefusal)
-        async def refused(request: Request, exc: WawiRefusal) -> JSONResponse:
+        async def refused(request: Request, exc: WawiRefusal) -> Response:
+            if exc.status in (401, 402):
+                return Response(status_code=exc.status)
             return JSONResponse(exc.body, exc.status)
 
         @api.get("/info")
@@ -122,7 +124,7 @@ class JtlRestSandbox:
             with self._connect() as conn:
                 version = conn.execute(select(tversion.c.cVersion)).scalar()
             return {"Version": version, "Timestamp": _now(), "Tenant": "eazybusiness",
-                    "Type": "OnPrem"}  # fmt: skip
+                    "Type": "WAWI-Api"}  # fmt: skip
 
         @api.get("/shippingMethods", dependencies=auth)
         def shipping_methods() -> list[dict[str, Any]]:
@@ -221,24 +223,18 @@ class JtlRestSandbox:
                 query = query.where(tAuftrag.c.cAuftragsNr == salesOrderNumber)
             with self._connect() as conn:
                 rows, total = _page(conn, query, page)
-            return _paged(
-                [{"Id": r.kLieferschein, "Number": r.cLieferscheinNr,
-                  "DeliveryNoteDate": _time(r.dErstellt), "SalesOrderId": r.kBestellung}
-                 for r in rows],
-                total, page,
-            )  # fmt: skip
+                notes = [
+                    {"Id": r.kLieferschein, "Number": r.cLieferscheinNr,
+                     "DeliveryNoteDate": _time(r.dErstellt),
+                     "Packages": _packages(conn, r.kLieferschein)}
+                    for r in rows
+                ]  # fmt: skip
+            return _paged(notes, total, page)
 
         @api.get("/deliveryNotes/{deliveryNoteId}/packages", dependencies=auth)
         def packages(deliveryNoteId: int) -> list[dict[str, Any]]:
             with self._connect() as conn:
-                rows = conn.execute(
-                    select(tVersand)
-                    .where(tVersand.c.kLieferschein == deliveryNoteId)
-                    .order_by(tVersand.c.kVersand)
-                )
-                return [{"Id": r.kVersand, "PackageDate": _time(r.dErstellt),
-                         "TrackingID": r.cIdentCode, "ShippingMethodId": r.kVersandArt,
-                         "ShippedDate": _time(r.dVersendet)} for r in rows]  # fmt: skip
+                return _packages(conn, deliveryNoteId)
 
         app.include_router(api)
         return app
@@ -251,10 +247,14 @@ class JtlRestSandbox:
 
     def _create_order(self, body: dict[str, Any]) -> dict[str, Any]:
         missing = {
-            name: [f"The {name} field is required."]
+            name: f"The {name} field is required."
             for name in ("CompanyId", "CustomerId")
             if not isinstance(body.get(name), int)
         }
+        for kind in ("BillingAddress", "Shipmentaddress"):
+            for name in ("City", "CountryIso"):
+                if kind in body and not (body[kind] or {}).get(name):
+                    missing[f"{kind}.{name}"] = f"The {name} field is required."
         if missing:
             raise WawiRefusal(400, "Validation failed", missing)
         shipping = (body.get("SalesOrderShippingDetail") or {}).get("ShippingMethodId")
@@ -310,8 +310,10 @@ class JtlRestSandbox:
     @staticmethod
     def _position_values(conn: Connection, line: dict[str, Any]) -> dict[str, Any]:
         quantity = line.get("Quantity")
-        if not isinstance(quantity, int | float) or quantity <= 0:
-            raise WawiRefusal(400, "Validation failed", {"Quantity": ["must be positive"]})
+        if not isinstance(quantity, int | float) or quantity < 0:
+            raise WawiRefusal(
+                400, "Validation failed", {"Quantity": "The Quantity field is required."}
+            )
         sku = line.get("SKU") or None
         article = None
         if sku:
@@ -388,6 +390,15 @@ def _children(conn: Connection, ids: list[int]) -> dict[int, list[int]]:
     return found
 
 
+def _packages(conn: Connection, note_id: int) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(tVersand).where(tVersand.c.kLieferschein == note_id).order_by(tVersand.c.kVersand)
+    )
+    return [{"Id": r.kVersand, "PackageDate": _time(r.dErstellt), "TrackingID": r.cIdentCode,
+             "TrackingUrl": "", "Weights": _number(r.fGewicht), "ShippingMethodId": r.kVersandArt,
+             "ShippedDate": _time(r.dVersendet), "Comment": ""} for r in rows]  # fmt: skip
+
+
 def _order(row: Any) -> dict[str, Any]:
     return {
         "Id": row.kAuftrag,
@@ -409,6 +420,7 @@ def _position(row: Any) -> dict[str, Any]:
         "Type": row.nType,
         "Quantity": _number(row.fAnzahl),
         "SalesPriceNet": _number(row.fVkNetto),
+        "SalesPriceGross": round(_number(row.fVkNetto) * (1 + _number(row.fMwSt) / 100), 2),
         "TaxRate": _number(row.fMwSt),
         "QuantityDelivered": 0,
     }
