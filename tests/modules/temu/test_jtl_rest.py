@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pydantic import ValidationError
 
 from jobwerk.modules.temu.jtl import (
     ImportState,
@@ -32,6 +33,7 @@ from jobwerk.modules.temu.jtl import (
     generate_articles,
 )
 from jobwerk.modules.temu.sandbox import ThreadedServer
+from jobwerk.modules.temu.settings import TemuSettings
 
 KEY = "wawi-test-key"
 ARTICLES = [
@@ -230,3 +232,11 @@ async def test_the_cli_serves_the_api_over_a_replica(replica: str) -> None:
     _, errors = await missing.communicate()
     assert missing.returncode == 2
     assert b"jobwerk temu replica" in errors
+
+
+def test_each_backend_asks_for_its_own_settings() -> None:
+    shop = {"app_key": "k", "app_secret": "s", "access_token": "t"}
+    with pytest.raises(ValidationError, match="'rest' needs jtl_api_key, jtl_customer_id"):
+        TemuSettings.model_validate({**shop, "jtl_backend": "rest", "jtl_rest_url": "http://w"})
+    with pytest.raises(ValidationError, match="'db' needs jtl_url"):
+        TemuSettings.model_validate(shop)
