@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 from pydantic import ValidationError
+from sqlalchemy import update
 
 from jobwerk.modules.temu.jtl import (
     ImportState,
@@ -29,9 +30,11 @@ from jobwerk.modules.temu.jtl import (
     JtlWorkerSimulator,
     LineKind,
     ReplicaArticle,
+    create_jtl_engine,
     create_replica,
     generate_articles,
 )
+from jobwerk.modules.temu.jtl._schema import tAuftrag
 from jobwerk.modules.temu.sandbox import ThreadedServer
 from jobwerk.modules.temu.settings import TemuSettings
 
@@ -196,9 +199,17 @@ async def test_tracking_matches_what_the_database_backend_reads(
 
     async with JtlDatabase.from_url(replica) as db:
         in_database = await db.read_tracking(["PO-1", "PO-2"])
-    assert set(over_api) == set(in_database) == {"PO-1"}
-    assert len(over_api["PO-1"]) == 2
-    assert over_api["PO-1"] == in_database["PO-1"]
+        assert set(over_api) == set(in_database) == {"PO-1"}
+        assert len(over_api["PO-1"]) == 2
+        assert over_api["PO-1"] == in_database["PO-1"]
+
+        # A partial delivery (more of the order still to ship) is not reported: TEMU takes an
+        # order's packages in one call.
+        engine = create_jtl_engine(replica)
+        with engine.begin() as conn:
+            conn.execute(update(tAuftrag).values(nKomplettAusgeliefert=0))
+        engine.dispose()
+        assert await rest.read_tracking(["PO-1"]) == await db.read_tracking(["PO-1"]) == {}
 
 
 async def test_the_cli_serves_the_api_over_a_replica(replica: str) -> None:

@@ -337,7 +337,8 @@ class JtlDatabase:
         return await self._run(work)
 
     async def read_tracking(self, numbers: Iterable[str]) -> dict[str, list[TrackingPackage]]:
-        """Packages with tracking numbers per external order number (absent: none yet)."""
+        """Packages with tracking numbers per external order number, for orders delivered
+        completely (absent: none yet, or not all of the order shipped yet)."""
         wanted = list(dict.fromkeys(numbers))
 
         def work() -> dict[str, list[TrackingPackage]]:

@@ -186,12 +186,13 @@ def orders_query(numbers: Sequence[str]) -> Select[Any]:
 
 
 def tracking_query(numbers: Sequence[str]) -> Select[Any]:
-    """Packages with a tracking number for a batch of marketplace order numbers.
+    """Packages with a tracking number for a batch of marketplace order numbers, of orders
+    delivered completely (`nKomplettAusgeliefert`): TEMU takes an order's packages in one call.
 
     Reads the shipping views `Versand.lvLieferschein` and `Versand.lvLieferscheinpaket`; the
     carrier is the shipping method's name (`tVersand.cLogistiker` is usually empty).
     """
-    ls, pkg = lvLieferschein, lvLieferscheinpaket
+    ls, pkg, order = lvLieferschein, lvLieferscheinpaket, tAuftrag
     tracking = func.ltrim(func.rtrim(pkg.c.cTrackingId))
     return (
         select(
@@ -202,10 +203,15 @@ def tracking_query(numbers: Sequence[str]) -> Select[Any]:
             pkg.c.cVersandartName,
             pkg.c.dVersendet,
         )
-        .select_from(ls.join(pkg, pkg.c.kLieferschein == ls.c.kLieferschein))
+        .select_from(
+            ls.join(pkg, pkg.c.kLieferschein == ls.c.kLieferschein).join(
+                order, order.c.cAuftragsNr == ls.c.cBestellNr
+            )
+        )
         .where(
             ls.c.cBestellungInetBestellNr.in_(list(numbers)),
             func.nullif(tracking, "").is_not(None),
+            order.c.nKomplettAusgeliefert > 0,
         )
         .order_by(ls.c.cBestellungInetBestellNr, ls.c.dErstellt, pkg.c.kInternePaketnummer)
     )

@@ -33,6 +33,7 @@ from jobwerk.modules.temu.jtl._xml import WAWI_TIMEZONE
 
 MAX_MARKETPLACE_STOCK = 1_000_000
 PAGE_SIZE = 100
+DELIVERED = (1, 2)  # SalesOrderShippingDetail.DeliveryCompleteStatus: complete (with/without note)
 REFUSALS = {
     401: "JTL-Wawi refused the API key (401): check jtl_api_key",
     402: "JTL-Wawi has no licence for the API, or the app was not authorised (402)",
@@ -277,7 +278,8 @@ class JtlRest:
         return {number: _status(number, order) for number, order in zip(wanted, found, strict=True)}
 
     async def read_tracking(self, numbers: Iterable[str]) -> dict[str, list[TrackingPackage]]:
-        """Packages with tracking numbers per external order number (absent: none yet)."""
+        """Packages with tracking numbers per external order number, for orders delivered
+        completely (absent: none yet, or not all of the order shipped yet)."""
         wanted = list(dict.fromkeys(numbers))
         found = await _gather(self._tracking_of, wanted)
         return {
@@ -286,8 +288,9 @@ class JtlRest:
 
     async def _tracking_of(self, number: str) -> list[TrackingPackage]:
         order = await self._find_order(number)
-        if order is None:
-            return []
+        shipping = (order or {}).get("SalesOrderShippingDetail") or {}
+        if order is None or shipping.get("DeliveryCompleteStatus") not in DELIVERED:
+            return []  # TEMU takes an order's packages in one call: wait for the last one
         names = {number: name for name, number in (await self._shipping_methods()).items()}
         packages = []
         async for note in self._pages("deliveryNotes", salesOrderNumber=order.get("Number")):

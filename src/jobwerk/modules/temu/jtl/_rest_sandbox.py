@@ -407,6 +407,10 @@ def _order(row: Any) -> dict[str, Any]:
         "CompanyId": 1,
         "CustomerId": row.kKunde,
         "SalesOrderDate": _time(row.dErstellt),
+        "SalesOrderShippingDetail": {
+            "ShippingMethodId": row.kVersandArt,
+            "DeliveryCompleteStatus": 1 if row.nKomplettAusgeliefert else 0,
+        },
         "IsCancelled": bool(row.nStorno),
     }
 
