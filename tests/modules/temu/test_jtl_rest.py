@@ -108,9 +108,13 @@ async def test_check_reports_the_version_and_refuses_a_wrong_key(
             await stranger.check()
 
 
-async def test_an_unreachable_api_is_unavailable() -> None:
+async def test_an_unreachable_api_or_a_wrong_address_is_unavailable() -> None:
     async with rest_of("http://127.0.0.1:9/api/eazybusiness") as adapter:
         with pytest.raises(JtlUnavailable, match="unreachable"):
+            await adapter.check()
+    page = httpx.MockTransport(lambda request: httpx.Response(200, html="<h1>Welcome</h1>"))
+    async with rest_of("http://wawi.local/", transport=page) as adapter:
+        with pytest.raises(JtlUnavailable, match=r"not JSON.*Welcome.*the API's address"):
             await adapter.check()
 
 

@@ -118,7 +118,13 @@ class JtlRest:
             raise JtlError(
                 f"JTL-Wawi refused {method} /{path} ({answer.status_code}): {_message(answer)}"
             )
-        return answer.json() if answer.content else None
+        try:
+            return answer.json() if answer.content else None
+        except ValueError as exc:  # a proxy's or web server's page instead of the API
+            raise JtlUnavailable(
+                f"JTL-Wawi API answered {method} /{path} with something that is not JSON: "
+                f"{answer.text[:120]!r} (is jtl_rest_url the API's address?)"
+            ) from exc
 
     async def _pages(self, path: str, **query: Any) -> AsyncIterator[dict[str, Any]]:
         """Every item of a paged list (`pageNumber` from 1 while `HasNextPage`)."""
