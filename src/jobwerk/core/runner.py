@@ -14,12 +14,13 @@ import traceback
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import structlog
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import insert, select, update
 
 from jobwerk.core import events
+from jobwerk.core._records import write_steps
 from jobwerk.core.context import Cancelled, InstanceConfig, RunReporter, StepContext, StepState
 from jobwerk.core.states import RunStatus, StepStatus, transition_run
 from jobwerk.core.workflow import Retry, Step, Workflow, WorkflowRegistry
@@ -326,7 +327,7 @@ class RunExecution:
         logs, self.reporter.logs = self.reporter.logs, []
         try:
             async with self.env.db.session() as session:
-                await self._write_steps(session, sorted(names))
+                await write_steps(session, self.run_id, self.reporter.steps, sorted(names))
                 if logs:
                     await session.execute(
                         insert(LogEntry), [{"run_id": self.run_id, **entry} for entry in logs]
@@ -361,41 +362,6 @@ class RunExecution:
         )
         if not moved:
             log.warning("run was finished elsewhere; keeping that state", wanted=status)
-
-    async def _write_steps(self, session: Any, names: list[str]) -> None:
-        """Insert new step rows in one statement; update the others by (run, name)."""
-        new_rows, changed = [], []
-        for name in names:
-            state = self.reporter.steps[name]
-            values = {
-                "status": state.status,
-                "attempt": state.attempt,
-                "progress": round(state.progress, 2),
-                "done": state.done,
-                "total": state.total,
-                "counters": dict(state.counters),
-                "message": state.message,
-                "error": state.error,
-                "output": state.output,
-                "started_at": state.started_at,
-                "finished_at": state.finished_at,
-            }
-            if state.stored:
-                changed.append({"step_name": name, **values})
-            else:
-                new_rows.append(
-                    {"run_id": self.run_id, "position": state.position, "name": name, **values}
-                )
-        if new_rows:
-            await session.execute(insert(StepRun), new_rows)
-        if changed:
-            table = cast(Table, StepRun.__table__)
-            await session.execute(
-                update(table).where(
-                    table.c.run_id == self.run_id, table.c.name == bindparam("step_name")
-                ),
-                changed,
-            )
 
     async def _finish(self, status: RunStatus, reason: str | None, error: str | None) -> None:
         if status is RunStatus.CANCELLED:

@@ -231,11 +231,6 @@ class JtlRestSandbox:
                 ]  # fmt: skip
             return _paged(notes, total, page)
 
-        @api.get("/deliveryNotes/{deliveryNoteId}/packages", dependencies=auth)
-        def packages(deliveryNoteId: int) -> list[dict[str, Any]]:
-            with self._connect() as conn:
-                return _packages(conn, deliveryNoteId)
-
         app.include_router(api)
         return app
 
