@@ -174,3 +174,24 @@ def now_utc() -> datetime:
 
 def _inline(text: str) -> str:
     return re.sub(r"([\\`*_\[\]<])", r"\\\1", re.sub(r"\s+", " ", text)).strip()
+
+
+def site_order(pages: dict[str, Page], start_key: str, aliases: dict[str, str]) -> list[Page]:
+    """Pages in site order: depth-first along each page's links (navigation order) from the start.
+
+    Pages not reachable that way (sitemap-only) follow in their discovery order.
+    """
+    ordered: list[Page] = []
+    visited: set[str] = set()
+    stack = [start_key]
+    while stack:
+        raw = stack.pop()
+        key = aliases.get(raw, raw)
+        if key in visited or key not in pages:
+            continue
+        visited.add(key)
+        ordered.append(pages[key])
+        children = [aliases.get(link, link) for link in pages[key].links]
+        stack.extend(reversed([c for c in children if c not in visited and c in pages]))
+    ordered.extend(page for key, page in pages.items() if key not in visited)
+    return ordered

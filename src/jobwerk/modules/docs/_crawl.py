@@ -13,10 +13,11 @@ from datetime import UTC, datetime
 
 from ._browser import Renderer, chromium
 from ._cache import CacheEntry, CrawlCache
+from ._combine import site_order
 from ._discovery import Robots, discover_sitemap_urls, fetch_robots
 from ._extract import decode_html, extract_page
 from ._fetch import Fetcher, FetchError, OutOfScopeRedirect, Response, UnsafeTarget
-from ._markdown import html_to_markdown
+from ._markdown import html_to_markdown, strip_title_heading
 from ._models import (
     ChangeStatus,
     CrawlResult,
@@ -395,32 +396,3 @@ class Crawler:
             progress=self.progress,
             duration_seconds=duration,
         )
-
-
-def strip_title_heading(markdown: str, title: str) -> str:
-    """Drop the leading ``# Title`` line: the exports write the title themselves."""
-    first, _, rest = markdown.partition("\n")
-    if first.startswith("# ") and (not title or first[2:].strip() == title.strip()):
-        return rest.lstrip("\n")
-    return markdown
-
-
-def site_order(pages: dict[str, Page], start_key: str, aliases: dict[str, str]) -> list[Page]:
-    """Pages in site order: depth-first along each page's links (navigation order) from the start.
-
-    Pages not reachable that way (sitemap-only) follow in their discovery order.
-    """
-    ordered: list[Page] = []
-    visited: set[str] = set()
-    stack = [start_key]
-    while stack:
-        raw = stack.pop()
-        key = aliases.get(raw, raw)
-        if key in visited or key not in pages:
-            continue
-        visited.add(key)
-        ordered.append(pages[key])
-        children = [aliases.get(link, link) for link in pages[key].links]
-        stack.extend(reversed([c for c in children if c not in visited and c in pages]))
-    ordered.extend(page for key, page in pages.items() if key not in visited)
-    return ordered

@@ -347,3 +347,11 @@ def _raw_table(table: html.HtmlElement) -> str:
     clone.tail = None
     text = html.tostring(clone, encoding="unicode")
     return re.sub(r"\n\s*\n", "\n", text).strip()
+
+
+def strip_title_heading(markdown: str, title: str) -> str:
+    """Drop the leading ``# Title`` line: the exports write the title themselves."""
+    first, _, rest = markdown.partition("\n")
+    if first.startswith("# ") and (not title or first[2:].strip() == title.strip()):
+        return rest.lstrip("\n")
+    return markdown
