@@ -8,18 +8,28 @@ those orders like imported ones. Faults can be injected per operation.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, FastAPI, Header, Query, Request
+from fastapi import APIRouter, Body, Depends, FastAPI, Header, Request
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import Connection, Select, func, select
+from sqlalchemy import Connection, func, select
 
+from jobwerk.modules.temu.jtl._rest_shapes import (
+    Page,
+    as_number,
+    children,
+    now,
+    order_json,
+    packages,
+    page_of,
+    paged,
+    position_json,
+    time_text,
+)
 from jobwerk.modules.temu.jtl._schema import (
     tArtikel,
     tArtikelBeschreibung,
@@ -28,7 +38,6 @@ from jobwerk.modules.temu.jtl._schema import (
     tkunde,
     tlagerbestandProLagerLagerartikel,
     tLieferschein,
-    tVersand,
     tversandart,
     tversion,
 )
@@ -39,7 +48,6 @@ from jobwerk.modules.temu.jtl._worker import (
 )
 
 DEFAULT_KEY = "sandbox-wawi-key"
-MAX_PAGE_SIZE = 1000
 
 
 class WawiRefusal(Exception):
@@ -123,7 +131,7 @@ class JtlRestSandbox:
         def info() -> dict[str, Any]:
             with self._connect() as conn:
                 version = conn.execute(select(tversion.c.cVersion)).scalar()
-            return {"Version": version, "Timestamp": _now(), "Tenant": "eazybusiness",
+            return {"Version": version, "Timestamp": now(), "Tenant": "eazybusiness",
                     "Type": "WAWI-Api"}  # fmt: skip
 
         @api.get("/shippingMethods", dependencies=auth)
@@ -146,12 +154,12 @@ class JtlRestSandbox:
                 .order_by(tArtikel.c.kArtikel)
             )
             with self._connect() as conn:
-                rows, total = _page(conn, query, page)
-                children = _children(conn, [row.kArtikel for row in rows])
-            return _paged(
+                rows, total = page_of(conn, query, page)
+                kids = children(conn, [row.kArtikel for row in rows])
+            return paged(
                 [{"Id": r.kArtikel, "SKU": r.cArtNr, "Name": r.cName,
                   "IsActive": r.cAktiv == "Y", "ParentItemId": r.kVaterArtikel,
-                  "ChildItems": children.get(r.kArtikel, [])} for r in rows],
+                  "ChildItems": kids.get(r.kArtikel, [])} for r in rows],
                 total, page,
             )  # fmt: skip
 
@@ -166,12 +174,12 @@ class JtlRestSandbox:
             if warehouseId is not None:
                 query = query.where(stock.c.kWarenlager == warehouseId)
             with self._connect() as conn:
-                rows, total = _page(conn, query, page)
-            return _paged(
+                rows, total = page_of(conn, query, page)
+            return paged(
                 [{"WarehouseId": r.kWarenlager, "ItemId": r.kArtikel,
-                  "QuantityTotal": _number(r.fBestand),
-                  "QuantityLockedForShipment": _number(r.fAuslieferungGesperrt),
-                  "QuantityLockedForAvailability": _number(r.fVerfuegbarGesperrt),
+                  "QuantityTotal": as_number(r.fBestand),
+                  "QuantityLockedForShipment": as_number(r.fAuslieferungGesperrt),
+                  "QuantityLockedForAvailability": as_number(r.fVerfuegbarGesperrt),
                   "QuantityInPickingLists": 0} for r in rows],
                 total, page,
             )  # fmt: skip
@@ -188,8 +196,8 @@ class JtlRestSandbox:
             if salesOrderNumber is not None:
                 query = query.where(tAuftrag.c.cAuftragsNr == salesOrderNumber)
             with self._connect() as conn:
-                rows, total = _page(conn, query, page)
-            return _paged([_order(row) for row in rows], total, page)
+                rows, total = page_of(conn, query, page)
+            return paged([order_json(row) for row in rows], total, page)
 
         @api.post("/salesOrders", dependencies=auth, status_code=201)
         def create_sales_order(body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
@@ -204,7 +212,7 @@ class JtlRestSandbox:
                     .where(tAuftragPosition.c.kAuftrag == salesOrderId)
                     .order_by(tAuftragPosition.c.nSort)
                 )
-                return [_position(row) for row in rows]
+                return [position_json(row) for row in rows]
 
         @api.post("/salesOrders/{salesOrderId}/lineitems", dependencies=auth, status_code=201)
         def add_line_items(
@@ -222,14 +230,14 @@ class JtlRestSandbox:
             if salesOrderNumber is not None:
                 query = query.where(tAuftrag.c.cAuftragsNr == salesOrderNumber)
             with self._connect() as conn:
-                rows, total = _page(conn, query, page)
+                rows, total = page_of(conn, query, page)
                 notes = [
                     {"Id": r.kLieferschein, "Number": r.cLieferscheinNr,
-                     "DeliveryNoteDate": _time(r.dErstellt),
-                     "Packages": _packages(conn, r.kLieferschein)}
+                     "DeliveryNoteDate": time_text(r.dErstellt),
+                     "Packages": packages(conn, r.kLieferschein)}
                     for r in rows
                 ]  # fmt: skip
-            return _paged(notes, total, page)
+            return paged(notes, total, page)
 
         app.include_router(api)
         return app
@@ -278,7 +286,7 @@ class JtlRestSandbox:
                 cVersandlandISO=address.get("CountryIso"),
                 dErstellt=datetime.now().replace(microsecond=0),
             )
-            return _order(self._order_row(conn, order_id))
+            return order_json(self._order_row(conn, order_id))
 
     def _add_lines(self, order_id: int, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
         with self._connect(write=True) as conn:
@@ -299,7 +307,7 @@ class JtlRestSandbox:
                         tAuftragPosition.c.kAuftragPosition == (key[0] if key else 0)
                     )
                 ).one()
-                created.append(_position(row))
+                created.append(position_json(row))
             return created
 
     @staticmethod
@@ -332,106 +340,3 @@ class JtlRestSandbox:
             "fRabatt": Decimal(str(line.get("Discount") or 0)),
             "nType": POSITION_ITEM if article else 0,
         }
-
-
-@dataclass(frozen=True, slots=True)
-class Paging:
-    number: int
-    size: int
-
-
-def _paging(
-    pageNumber: Annotated[int, Query(ge=1)] = 1,
-    pageSize: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 100,
-) -> Paging:
-    return Paging(pageNumber, pageSize)
-
-
-Page = Annotated[Paging, Depends(_paging)]
-
-
-def _page(conn: Connection, query: Select[Any], page: Paging) -> tuple[list[Any], int]:
-    total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    rows = conn.execute(query.offset((page.number - 1) * page.size).limit(page.size)).all()
-    return list(rows), int(total)
-
-
-def _paged(items: list[dict[str, Any]], total: int, page: Paging) -> dict[str, Any]:
-    pages = max(math.ceil(total / page.size), 1)
-    following = page.number < pages
-    return {
-        "Items": items,
-        "TotalItems": total,
-        "PageNumber": page.number,
-        "PageSize": page.size,
-        "TotalPages": pages,
-        "HasPreviousPage": page.number > 1,
-        "HasNextPage": following,
-        "NextPageNumber": page.number + 1 if following else page.number,
-        "PreviousPageNumber": max(page.number - 1, 1),
-    }
-
-
-def _children(conn: Connection, ids: list[int]) -> dict[int, list[int]]:
-    found: dict[int, list[int]] = {}
-    if ids:
-        rows = conn.execute(
-            select(tArtikel.c.kArtikel, tArtikel.c.kVaterArtikel).where(
-                tArtikel.c.kVaterArtikel.in_(ids)
-            )
-        )
-        for child, parent in rows:
-            found.setdefault(parent, []).append(child)
-    return found
-
-
-def _packages(conn: Connection, note_id: int) -> list[dict[str, Any]]:
-    rows = conn.execute(
-        select(tVersand).where(tVersand.c.kLieferschein == note_id).order_by(tVersand.c.kVersand)
-    )
-    return [{"Id": r.kVersand, "PackageDate": _time(r.dErstellt), "TrackingID": r.cIdentCode,
-             "TrackingUrl": "", "Weights": _number(r.fGewicht), "ShippingMethodId": r.kVersandArt,
-             "ShippedDate": _time(r.dVersendet), "Comment": ""} for r in rows]  # fmt: skip
-
-
-def _order(row: Any) -> dict[str, Any]:
-    return {
-        "Id": row.kAuftrag,
-        "Number": row.cAuftragsNr,
-        "ExternalNumber": row.cExterneAuftragsnummer,
-        "CompanyId": 1,
-        "CustomerId": row.kKunde,
-        "SalesOrderDate": _time(row.dErstellt),
-        "SalesOrderShippingDetail": {
-            "ShippingMethodId": row.kVersandArt,
-            "DeliveryCompleteStatus": 1 if row.nKomplettAusgeliefert else 0,
-        },
-        "IsCancelled": bool(row.nStorno),
-    }
-
-
-def _position(row: Any) -> dict[str, Any]:
-    return {
-        "Id": row.kAuftragPosition,
-        "ItemId": row.kArtikel,
-        "SKU": row.cArtNr,
-        "Name": row.cName,
-        "Type": row.nType,
-        "Quantity": _number(row.fAnzahl),
-        "SalesPriceNet": _number(row.fVkNetto),
-        "SalesPriceGross": round(_number(row.fVkNetto) * (1 + _number(row.fMwSt) / 100), 2),
-        "TaxRate": _number(row.fMwSt),
-        "QuantityDelivered": 0,
-    }
-
-
-def _number(value: Decimal | None) -> float:
-    return float(value or 0)
-
-
-def _time(value: datetime | None) -> str | None:
-    return value.replace(microsecond=0).isoformat() if value else None
-
-
-def _now() -> str:
-    return datetime.now().replace(microsecond=0).isoformat()
