@@ -255,3 +255,24 @@ def test_each_backend_asks_for_its_own_settings() -> None:
         TemuSettings.model_validate({**shop, "jtl_backend": "rest", "jtl_rest_url": "http://w"})
     with pytest.raises(ValidationError, match="'db' needs jtl_url"):
         TemuSettings.model_validate(shop)
+
+
+async def test_orders_are_cancelled_unless_jtl_delivered_them(rest: JtlRest, replica: str) -> None:
+    await rest.queue_orders([order("PO-1", ("ART-1", 2)), order("PO-2", ("ART-2", 1))])
+    worker = JtlWorkerSimulator(replica)
+    try:
+        await worker.ship(["PO-2"])
+    finally:
+        await worker.close()
+    async with JtlDatabase.from_url(replica) as db:
+        reserved = (await db.read_stock(["ART-1"]))["ART-1"].available
+
+        outcomes = await rest.cancel_orders(["PO-1", "PO-2", "PO-3"])
+
+        assert outcomes["PO-1"] is None
+        assert "cannot be cancelled" in (outcomes["PO-2"] or "")
+        assert outcomes["PO-3"] == "JTL-Wawi has no such order"
+        assert (await rest.order_import_status(["PO-1"]))["PO-1"].cancelled
+        assert (await db.read_stock(["ART-1"]))["ART-1"].available == reserved + 2
+        assert await rest.cancel_orders(["PO-1"]) == {"PO-1": None}  # already cancelled
+        assert await db.cancel_orders(["PO-2"]) == {"PO-2": "cancel it in JTL-Wawi, do not ship it"}

@@ -271,12 +271,14 @@ async def test_an_order_cancelled_after_it_went_to_jtl_is_flagged_once(
 
     assert run["status"] == "completed", run
     assert counts(run)["cancelled_after_import"] == 1
+    assert counts(run).get("cancelled_in_jtl", 0) == 0  # the import table cannot cancel
     assert any(
         cancelled in warning and "cancel it in JTL-Wawi" in warning
         for warning in run["result"]["warnings"]
     )
     again = await sync(api, "orders", days_back=30, full=True)
     assert counts(again).get("cancelled_after_import", 0) == 0
+    assert not [w for w in again["result"].get("warnings", []) if cancelled in w]
 
 
 async def test_a_confirmation_that_may_have_reached_temu_is_checked_not_resent(
@@ -465,10 +467,17 @@ async def test_orders_and_stock_flow_through_the_jtl_rest_api(
         assert first["status"] == "completed", first
         assert counts(first)["queued"] == len(to_ship)
         assert await jtl_queued(shop) == set(to_ship)  # the orders themselves, no import rows
-        assert await worker_ships(shop) == len(to_ship)
+        cancelled, *shipped = sorted(to_ship)
+        shop.sandbox.cancel_order(cancelled)  # at TEMU, after JTL took it
         second = await sync_orders(api)
-        assert counts(second)["confirmed"] == len(to_ship)
-        assert {shop.sandbox.order(sn).status for sn in to_ship} == {4}  # type: ignore[union-attr]
+        assert counts(second)["cancelled_in_jtl"] == 1, second
+        async with JtlDatabase.from_url(shop.jtl_url) as jtl:
+            assert (await jtl.order_import_status([cancelled]))[cancelled].cancelled
+
+        assert await worker_ships(shop) == len(shipped)  # JTL does not ship the cancelled one
+        third = await sync_orders(api)
+        assert counts(third)["confirmed"] == len(shipped)
+        assert {shop.sandbox.order(sn).status for sn in shipped} == {4}  # type: ignore[union-attr]
 
         stock = await sync(api, "inventory", mode="full")
         assert stock["status"] == "completed", stock

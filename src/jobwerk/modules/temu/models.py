@@ -66,7 +66,8 @@ class TemuOrder(Base):
     xml_queued_at: Mapped[datetime | None]
     jtl_import_id: Mapped[int | None] = mapped_column(BigInteger)
     tracking_state: Mapped[str] = mapped_column(String(16), default="none")
-    """``none`` → ``found`` (JTL shipped) → ``reported`` (confirmed at TEMU)."""
+    """``none`` → ``found`` (JTL shipped) → ``reported`` (confirmed at TEMU); ``cancelled``
+    when TEMU cancelled the order after it went to JTL (no tracking is awaited)."""
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -44,6 +44,9 @@ class TemuSettings(BaseModel):
         None, ge=1, description="rest: the JTL customer (Sammelkunde) the TEMU orders are booked on"
     )
     jtl_company_id: int = Field(1, ge=1, description="rest: the JTL company (Firma) of the orders")
+    jtl_cancellation_reason_id: int | None = Field(
+        None, ge=1, description="rest: reason of orders cancelled at TEMU (default: Wawi's first)"
+    )
     jtl_stock_buffer: int = Field(
         0, ge=0, description="rest: units held back per article (the API hides Wawi's buffer)"
     )

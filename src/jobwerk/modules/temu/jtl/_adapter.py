@@ -360,6 +360,11 @@ class JtlDatabase:
 
         return await self._run(work)
 
+    async def cancel_orders(self, numbers: Iterable[str]) -> dict[str, str | None]:
+        """Orders cannot be cancelled through the database: says so for each (see the REST
+        backend, which can)."""
+        return dict.fromkeys(numbers, "cancel it in JTL-Wawi, do not ship it")
+
     async def find_customer_by_email(self, email: str) -> Customer | None:
         """The existing customer with this e-mail address, if any."""
         address = email.strip()

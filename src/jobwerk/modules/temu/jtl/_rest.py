@@ -51,6 +51,7 @@ class JtlRest:
         customer_id: the customer the orders are booked on (the REST API needs one).
         company_id: the company (Firma) of the orders.
         warehouse_ids: warehouses whose stock is offered; empty = all.
+        cancellation_reason_id: the reason orders are cancelled with (default: Wawi's first).
         buffer: units held back per article (the API does not expose Wawi's own buffer).
         concurrency: requests in flight at once.
         transport: an httpx transport (tests).
@@ -65,6 +66,7 @@ class JtlRest:
         company_id: int = 1,
         warehouse_ids: Sequence[int] = (),
         buffer: int = 0,
+        cancellation_reason_id: int | None = None,
         concurrency: int = 4,
         timeout: float = 30.0,
         transport: httpx.AsyncBaseTransport | None = None,
@@ -73,6 +75,7 @@ class JtlRest:
         self.company_id = company_id
         self.warehouse_ids = frozenset(warehouse_ids)
         self.buffer = buffer
+        self.cancellation_reason_id = cancellation_reason_id
         self._slots = asyncio.Semaphore(concurrency)
         self._methods: dict[str, int] | None = None
         self._http = httpx.AsyncClient(
@@ -291,6 +294,34 @@ class JtlRest:
         return {
             number: packages for number, packages in zip(wanted, found, strict=True) if packages
         }
+
+    async def cancel_orders(self, numbers: Iterable[str]) -> dict[str, str | None]:
+        """Cancel each order in JTL; per number None, or why it could not be cancelled
+        (unknown, or already delivered: JTL answers 406)."""
+        wanted = list(dict.fromkeys(numbers))
+        if not wanted:
+            return {}
+        reasons = await self._call("GET", "salesOrders/cancellationReasons")
+        if self.cancellation_reason_id is None and not reasons:
+            raise JtlError("JTL-Wawi lists no cancellation reason: create one in Wawi")
+        reason = self.cancellation_reason_id or int(reasons[0]["Id"])
+        outcomes = await _gather(lambda number: self._cancel(number, reason), wanted)
+        return dict(zip(wanted, outcomes, strict=True))
+
+    async def _cancel(self, number: str, reason: int) -> str | None:
+        order = await self._find_order(number)
+        if order is None:
+            return "JTL-Wawi has no such order"
+        if order.get("IsCancelled"):
+            return None
+        body = {"CancellationReasonId": reason, "CancellationComment": "cancelled at TEMU"}
+        try:
+            await self._call("POST", f"salesOrders/{order['Id']}/cancel", json=body)
+        except JtlUnavailable:
+            raise
+        except JtlError as exc:
+            return f"JTL-Wawi did not cancel it ({exc.message}): stop it by hand"
+        return None
 
     async def _tracking_of(self, number: str) -> list[TrackingPackage]:
         order = await self._find_order(number)

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, FastAPI, Header, Request
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, select, update
 
 from jobwerk.modules.temu.jtl._rest_shapes import (
     Page,
@@ -48,6 +48,7 @@ from jobwerk.modules.temu.jtl._worker import (
 )
 
 DEFAULT_KEY = "sandbox-wawi-key"
+CANCELLATION_REASONS = {1: "Kunde hat storniert", 2: "Artikel nicht lieferbar"}
 
 
 class WawiRefusal(Exception):
@@ -203,6 +204,18 @@ class JtlRestSandbox:
         def create_sales_order(body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
             return self._create_order(body)
 
+        @api.get("/salesOrders/cancellationReasons", dependencies=auth)
+        def cancellation_reasons() -> list[dict[str, Any]]:
+            return [{"Id": id_, "Name": name, "IsCommentRequired": False}
+                    for id_, name in CANCELLATION_REASONS.items()]  # fmt: skip
+
+        @api.post("/salesOrders/{salesOrderId}/cancel", dependencies=auth, status_code=204)
+        def cancel_sales_order(
+            salesOrderId: int, body: Annotated[dict[str, Any], Body()]
+        ) -> Response:
+            self._cancel(salesOrderId, body)
+            return Response(status_code=204)
+
         @api.get("/salesOrders/{salesOrderId}/lineitems", dependencies=auth)
         def line_items(salesOrderId: int) -> list[dict[str, Any]]:
             with self._connect() as conn:
@@ -287,6 +300,25 @@ class JtlRestSandbox:
                 dErstellt=datetime.now().replace(microsecond=0),
             )
             return order_json(self._order_row(conn, order_id))
+
+    def _cancel(self, order_id: int, body: dict[str, Any]) -> None:
+        if body.get("CancellationReasonId") not in CANCELLATION_REASONS:
+            raise WawiRefusal(
+                400, "Validation failed", {"CancellationReasonId": "Unknown cancellation reason."}
+            )
+        with self._connect(write=True) as conn:
+            order = self._order_row(conn, order_id)
+            if order.nKomplettAusgeliefert or order.nStorno:
+                raise WawiRefusal(406, "The sales order cannot be cancelled.")
+            lines = conn.execute(
+                select(tAuftragPosition.c.kArtikel, tAuftragPosition.c.fAnzahl).where(
+                    tAuftragPosition.c.kAuftrag == order_id,
+                    tAuftragPosition.c.kArtikel.is_not(None),
+                )
+            ).all()
+            for article, quantity in lines:  # the reservation goes back to free stock
+                self.worker.book(conn, article, reserved=-quantity)
+            conn.execute(update(tAuftrag).where(tAuftrag.c.kAuftrag == order_id).values(nStorno=1))
 
     def _add_lines(self, order_id: int, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
         with self._connect(write=True) as conn:

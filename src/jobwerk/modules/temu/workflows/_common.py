@@ -108,6 +108,7 @@ def make_jtl(settings: TemuSettings) -> JtlBackend:
             company_id=settings.jtl_company_id,
             warehouse_ids=settings.warehouse_ids,
             buffer=settings.jtl_stock_buffer,
+            cancellation_reason_id=settings.jtl_cancellation_reason_id,
         )
     assert settings.jtl_url is not None  # the settings model requires one of the two
     return JtlDatabase.from_url(

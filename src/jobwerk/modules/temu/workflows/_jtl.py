@@ -21,6 +21,7 @@ from jobwerk.modules.temu.mapping import OrderNotImportable, map_order
 from jobwerk.modules.temu.models import TemuOrder, TemuOrderLine, TemuProduct, TemuShipment
 from jobwerk.modules.temu.store import chunks
 from jobwerk.modules.temu.workflows import _common as common
+from jobwerk.storage.db import Database
 from jobwerk.storage.models import utcnow
 
 BATCH = 50
@@ -169,10 +170,14 @@ async def read_tracking(ctx: StepContext[Any]) -> dict[str, Any]:
                 )
             )
         )
+    cancelled = await _cancelled_at_temu(db, owner)
+    numbers = [number for number in numbers if number not in cancelled]
     counts = {"shipped": 0, "packages": 0, "failed_imports": 0, "waiting": 0}
     warnings: list[str] = []
     async with common.make_jtl(settings) as jtl:
         with common.failures_as_retry():
+            if cancelled:
+                await _cancel_in_jtl(db, owner, jtl, cancelled, (counts, warnings))
             tracking = await jtl.read_tracking(numbers)
             waiting = [n for n in numbers if n not in tracking]
             statuses = await jtl.order_import_status(waiting) if waiting else {}
@@ -190,6 +195,51 @@ async def read_tracking(ctx: StepContext[Any]) -> dict[str, Any]:
         ctx.count(name, value)
     common.warn_summary(ctx, warnings, "tracking warnings")
     return counts
+
+
+async def _cancelled_at_temu(db: Database, owner: str) -> dict[str, str | None]:
+    """Orders TEMU cancelled after they went to JTL, with their import ids."""
+    async with db.session() as session:
+        rows = await session.execute(
+            select(TemuOrder.parent_order_sn, TemuOrder.jtl_import_id).where(
+                TemuOrder.instance_id == owner,
+                TemuOrder.xml_state == "queued",
+                TemuOrder.tracking_state == "none",
+                TemuOrder.status == OrderStatus.CANCELED,
+            )
+        )
+        return {number: str(import_id) if import_id else None for number, import_id in rows}
+
+
+async def _cancel_in_jtl(
+    db: Database,
+    owner: str,
+    jtl: JtlBackend,
+    cancelled: dict[str, str | None],
+    report: tuple[dict[str, int], list[str]],
+) -> None:
+    """Cancel them in JTL too, or say once per order why a person has to; either way their
+    tracking is no longer awaited."""
+    counts, warnings = report
+    outcomes = await jtl.cancel_orders(cancelled)
+    counts["cancelled_in_jtl"] = sum(problem is None for problem in outcomes.values())
+    for number, problem in outcomes.items():
+        if problem is not None:
+            warnings.append(
+                f"TEMU order {number} was cancelled after it went to JTL "
+                f"(JTL id {cancelled[number]}): {problem}"
+            )
+    async with db.write() as session:
+        for number, problem in outcomes.items():
+            await session.execute(
+                update(TemuOrder)
+                .where(TemuOrder.instance_id == owner, TemuOrder.parent_order_sn == number)
+                .values(
+                    tracking_state="cancelled",
+                    note="cancelled at TEMU and in JTL-Wawi" if problem is None else problem,
+                    updated_at=utcnow(),
+                )
+            )
 
 
 async def _store_packages(

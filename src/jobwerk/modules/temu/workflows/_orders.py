@@ -252,14 +252,10 @@ async def _upsert_orders(
 
 
 def _cancelled_in_jtl(ctx: StepContext[SyncOrdersParams], row: TemuOrder) -> None:
-    """A cancellation that came after the order went to JTL: JTL-Wawi must be told by a person
-    (its import table only creates orders), so the run says which one, once."""
+    """A cancellation that came after the order went to JTL: the step `jtl_to_tracking` cancels
+    it there, or says once that a person has to."""
     row.note = "cancelled at TEMU after it was queued for JTL"
     ctx.count("cancelled_after_import")
-    ctx.warning(
-        f"TEMU order {row.parent_order_sn} was cancelled after it went to JTL "
-        f"(import id {row.jtl_import_id}): cancel it in JTL-Wawi, do not ship it"
-    )
 
 
 async def _save_details(
