@@ -19,6 +19,7 @@ async def test_health_reports_dependencies(client: httpx.AsyncClient) -> None:
     assert health["status"] == "healthy"
     assert health["dependencies"]["database"]["status"] == "ok"
     assert health["dependencies"]["module:demo"]["status"] == "ok"
+    assert health["dependencies"]["executor"] == {"status": "ok", "kind": "local", "active_runs": 0}
     assert health["uptime"] >= 0 and health["version"]
 
 

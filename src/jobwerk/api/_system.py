@@ -71,7 +71,11 @@ async def check_health(runtime: Runtime, modules: ModuleRegistry) -> HealthRead:
     database = await _database(runtime)
     dependencies: dict[str, dict[str, Any]] = {
         "database": database,
-        "executor": {"status": "ok", "active_runs": runtime.executor.active_count},
+        "executor": {
+            "status": "ok" if runtime.settings.engine.execute else "disabled",
+            "kind": runtime.settings.engine.executor,
+            "active_runs": runtime.executor.active_count,
+        },
         "event_bus": {"status": "ok", "subscribers": runtime.bus.subscriber_count},
     }
     dependencies.update(await _module_checks(runtime, modules))
