@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -15,19 +14,16 @@ from sqlalchemy import event, text
 from jobwerk.modules.temu.jtl import (
     BATCH_SIZE,
     ImportState,
-    JtlAddress,
     JtlDatabase,
     JtlError,
-    JtlOrder,
-    JtlOrderLine,
     JtlUnavailable,
     JtlWorkerSimulator,
-    LineKind,
     ReplicaArticle,
     create_replica,
     generate_articles,
     render_order_xml,
 )
+from tests.modules.temu._orders import jtl_order
 
 ARTICLES = [
     ReplicaArticle("ART-1", "Küchenwaage", {1: Decimal(10), 2: Decimal(5)}, buffer=2,
@@ -57,27 +53,7 @@ async def worker(replica: str) -> AsyncIterator[JtlWorkerSimulator]:
 
 
 def _xml(number: str, *lines: tuple[str, int], customer_number: str = "") -> bytes:
-    address = JtlAddress(
-        first_name="Jörg", last_name="Weiß", street="Hauptstraße 1", postcode="10115",
-        city="Berlin", country="DE", email="relay-1@example.invalid",
-    )  # fmt: skip
-    order = JtlOrder(
-        external_order_number=number,
-        created_at=datetime(2026, 1, 5, 10, tzinfo=UTC),
-        currency="EUR",
-        customer=address,
-        delivery_address=address,
-        lines=tuple(
-            JtlOrderLine(sku, Decimal(qty), Decimal("11.90"), Decimal(19), sku=sku)
-            for sku, qty in lines
-        ),
-        shipping=JtlOrderLine(
-            "Versandkosten", Decimal(1), Decimal("4.99"), Decimal(19), kind=LineKind.SHIPPING
-        ),
-        customer_number=customer_number,
-        shipping_method_name="DHL Paket",
-    )
-    return render_order_xml(order)
+    return render_order_xml(jtl_order(number, *lines, customer_number=customer_number))
 
 
 async def test_check_reports_version_and_import_columns(db: JtlDatabase) -> None:

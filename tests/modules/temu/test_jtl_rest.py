@@ -8,7 +8,6 @@ import socket
 import sys
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -22,13 +21,10 @@ from jobwerk.modules.temu.jtl import (
     JtlAddress,
     JtlDatabase,
     JtlError,
-    JtlOrder,
-    JtlOrderLine,
     JtlRest,
     JtlRestSandbox,
     JtlUnavailable,
     JtlWorkerSimulator,
-    LineKind,
     ReplicaArticle,
     create_jtl_engine,
     create_replica,
@@ -37,6 +33,7 @@ from jobwerk.modules.temu.jtl import (
 from jobwerk.modules.temu.jtl._schema import tAuftrag
 from jobwerk.modules.temu.sandbox import ThreadedServer
 from jobwerk.modules.temu.settings import TemuSettings
+from tests.modules.temu._orders import jtl_order as order
 
 KEY = "wawi-test-key"
 ARTICLES = [
@@ -68,28 +65,6 @@ def rest_of(url: str, **options: object) -> JtlRest:
 async def rest(wawi: tuple[JtlRestSandbox, str]) -> AsyncIterator[JtlRest]:
     async with rest_of(wawi[1], warehouse_ids=[1]) as adapter:
         yield adapter
-
-
-def order(number: str, *lines: tuple[str, int], shipping: str = "DHL Paket") -> JtlOrder:
-    address = JtlAddress(
-        first_name="Jörg", last_name="Weiß", street="Hauptstraße 1", postcode="10115",
-        city="Berlin", country="DE", email="relay-1@example.invalid",
-    )  # fmt: skip
-    return JtlOrder(
-        external_order_number=number,
-        created_at=datetime(2026, 1, 5, 10, tzinfo=UTC),
-        currency="EUR",
-        customer=address,
-        delivery_address=address,
-        lines=tuple(
-            JtlOrderLine(sku, Decimal(qty), Decimal("11.90"), Decimal(19), sku=sku)
-            for sku, qty in lines
-        ),
-        shipping=JtlOrderLine(
-            "Versandkosten", Decimal(1), Decimal("4.99"), Decimal(19), kind=LineKind.SHIPPING
-        ),
-        shipping_method_name=shipping,
-    )
 
 
 async def levels(adapter: JtlRest | JtlDatabase) -> dict[str, tuple[int, Decimal]]:

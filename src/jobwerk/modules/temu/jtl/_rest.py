@@ -17,6 +17,7 @@ from typing import Any, Self, TypeVar
 import httpx
 
 from jobwerk import __version__
+from jobwerk.modules.temu.jtl._adapter import MAX_MARKETPLACE_STOCK
 from jobwerk.modules.temu.jtl._order import JtlAddress, JtlOrder, JtlOrderLine
 from jobwerk.modules.temu.jtl._types import (
     ImportState,
@@ -31,7 +32,6 @@ from jobwerk.modules.temu.jtl._types import (
 )
 from jobwerk.modules.temu.jtl._xml import WAWI_TIMEZONE
 
-MAX_MARKETPLACE_STOCK = 1_000_000
 PAGE_SIZE = 100
 DELIVERED = (1, 2)  # SalesOrderShippingDetail.DeliveryCompleteStatus: complete (with/without note)
 REFUSALS = {
