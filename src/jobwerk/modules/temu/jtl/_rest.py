@@ -136,9 +136,10 @@ class JtlRest:
             page = await self._call(
                 "GET", path, params={**query, "pageNumber": number, "pageSize": PAGE_SIZE}
             )
-            for item in page.get("Items") or []:
+            items = page.get("Items") or []
+            for item in items:
                 yield item
-            if not page.get("HasNextPage"):
+            if not items or not page.get("HasNextPage"):
                 return
             number += 1
 
