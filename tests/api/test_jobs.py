@@ -95,12 +95,14 @@ async def test_schedule_interval_cron_and_validation(client: httpx.AsyncClient) 
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "cron"]
     both = await client.post(url, json={"cron": "* * * * *", "interval_minutes": 1}, headers=ADMIN)
     assert both.status_code == 422
-    zone = await client.post(
-        url, json={"interval_minutes": 1, "timezone": "Mars/Base"}, headers=ADMIN
-    )
-    assert zone.status_code == 422
-    negative = await client.post(url, json={"interval_minutes": -1}, headers=ADMIN)
-    assert negative.status_code == 422
+    for zone in ("Mars/Base", "America", "Etc", "../etc"):  # "America" is a folder of zones
+        answer = await client.post(
+            url, json={"interval_minutes": 1, "timezone": zone}, headers=ADMIN
+        )
+        assert answer.status_code == 422 and answer.json()["detail"][0]["loc"][-1] == "timezone"
+    for interval in (-1, 0, 1e-9, 0.5):
+        answer = await client.post(url, json={"interval_minutes": interval}, headers=ADMIN)
+        assert answer.status_code == 422, interval
     missing = await client.post(
         "/api/jobs/nope/schedule", json={"interval_minutes": 1}, headers=ADMIN
     )

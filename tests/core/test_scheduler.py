@@ -49,6 +49,24 @@ def test_cron_weekday_numbers_mean_what_cron_means() -> None:
     }
 
 
+@pytest.mark.parametrize(
+    ("weekdays", "days"),
+    [
+        ("*/2", {"Sun", "Tue", "Thu", "Sat"}),
+        ("1-5/2", {"Mon", "Wed", "Fri"}),
+        ("7", {"Sun"}),
+        ("mon,3", {"Mon", "Wed"}),
+        ("sat-sun", {"Sat", "Sun"}),
+        ("0-7", {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"}),
+    ],
+)
+def test_cron_weekday_steps_lists_and_names(weekdays: str, days: set[str]) -> None:
+    trigger = make_trigger(
+        interval_minutes=None, cron=f"0 9 * * {weekdays}", timezone="UTC", start=START
+    )
+    assert {fire.strftime("%a") for fire in upcoming_fires(trigger, START, 14)} == days
+
+
 def test_interval_fires_every_n_minutes_from_its_start() -> None:
     trigger = make_trigger(interval_minutes=30, cron=None, timezone="UTC", start=START)
     fires = upcoming_fires(trigger, START + timedelta(minutes=1), 3)
@@ -63,6 +81,13 @@ def test_interval_fires_every_n_minutes_from_its_start() -> None:
         (0, None, "UTC", "interval_minutes"),
         (5, "* * * * *", "UTC", "schedule"),
         (None, "* * * * *", "Mars/Olympus", "timezone"),
+        (None, "* * * * *", "Europe", "timezone"),
+        (None, "* * * * 8", "UTC", "cron"),
+        (None, "* * * * 99999999999999999999", "UTC", "cron"),
+        (None, "* * * * 1#9", "UTC", "cron"),
+        (None, "* * * * 1/0", "UTC", "cron"),
+        (None, "* * * * 5-1", "UTC", "cron"),
+        (None, "* * * * funday", "UTC", "cron"),
     ],
 )
 def test_invalid_schedules_are_refused_with_the_field_named(

@@ -131,7 +131,7 @@ def disable(job_id: str, as_json: bool = JsonOption) -> None:
 @app.command()
 def schedule(
     job_id: str,
-    interval: Annotated[float | None, typer.Option(help="Every N minutes")] = None,
+    interval: Annotated[float | None, typer.Option(min=1, help="Every N minutes (N ≥ 1)")] = None,
     cron: Annotated[str | None, typer.Option(help="Cron expression, e.g. '*/30 * * * *'")] = None,
     timezone: Annotated[str, typer.Option(help="IANA timezone of the cron")] = "UTC",
     manual: Annotated[bool, typer.Option(help="Remove the schedule")] = False,

@@ -27,13 +27,39 @@ from jobwerk.storage.db import Database
 from jobwerk.storage.models import Job, Run, utcnow
 
 log = structlog.get_logger("jobwerk.scheduler")
-WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
+WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 MAX_COALESCE_STEPS = 100_000
+_WEEKDAY_PART = re.compile(r"^(?:\*|(\d{1,2})(?:-(\d{1,2}))?)(?:/(\d{1,2}))?$")
 
 
 def _cron_weekdays(field: str) -> str:
-    """Translate cron's numeric weekdays (0 or 7 = Sunday) into names APScheduler reads right."""
-    return re.sub(r"\d+", lambda match: WEEKDAYS[int(match.group()) % 8], field)
+    """Cron's weekday field (0 or 7 = Sunday, names, lists, ranges, steps) as APScheduler
+    day names: APScheduler counts from Monday = 0, so every part is expanded into names.
+
+    Raises:
+        ValueError: for a part that is not a weekday, a range or a step of them.
+    """
+    days: set[int] = set()
+    for part in field.lower().split(","):
+        numbered = re.sub(r"[a-z]+", lambda name: _weekday_number(name.group()), part)
+        match = _WEEKDAY_PART.match(numbered)
+        if match is None:
+            raise ValueError(f"weekday {part!r} is not a day, a range or a step")
+        first, last, step = match.groups()
+        start = int(first or 0)
+        end = int(last) if last else start if first and not step else 6
+        if end == 0 < start:
+            end = 7  # sat-sun: Sunday closes the range
+        if not start <= end <= 7 or (step is not None and int(step) == 0):
+            raise ValueError(f"weekday {part!r} is out of range (0-7; 0 and 7 are Sunday)")
+        days.update(day % 7 for day in range(start, end + 1, int(step or 1)))
+    return "*" if len(days) == 7 else ",".join(WEEKDAYS[day] for day in sorted(days))
+
+
+def _weekday_number(name: str) -> str:
+    if name not in WEEKDAYS:
+        raise ValueError(f"unknown weekday {name!r}; use sun, mon, tue, wed, thu, fri or sat")
+    return str(WEEKDAYS.index(name))
 
 
 def make_trigger(
@@ -46,7 +72,7 @@ def make_trigger(
     """
     try:
         zone = ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # a folder: 'America'
         raise _invalid("timezone", f"unknown timezone {timezone!r}") from None
     if (interval_minutes is None) == (cron is None):
         raise _invalid("schedule", "give either interval_minutes or cron")
@@ -58,8 +84,8 @@ def make_trigger(
     fields = cron.split()
     if len(fields) != 5:
         raise _invalid("cron", "a cron expression has 5 fields: minute hour day month weekday")
-    fields[4] = _cron_weekdays(fields[4])
     try:
+        fields[4] = _cron_weekdays(fields[4])
         return CronTrigger.from_crontab(" ".join(fields), timezone=zone)
     except ValueError as exc:
         raise _invalid("cron", f"invalid cron expression: {exc}") from None

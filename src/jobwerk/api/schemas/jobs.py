@@ -47,6 +47,8 @@ class ScheduleUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    interval_minutes: float | None = Field(None, gt=0, le=527040, examples=[30])
+    interval_minutes: float | None = Field(
+        None, ge=1, le=527040, description="At least one minute, as with cron", examples=[30]
+    )
     cron: str | None = Field(None, max_length=120, examples=["*/15 8-18 * * 1-5"])
     timezone: str = Field("UTC", min_length=1, max_length=64, examples=["Europe/Berlin"])
