@@ -14,19 +14,23 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from sqlalchemy.exc import DataError
 
 from jobwerk import __version__
 from jobwerk.api import ws
 from jobwerk.api._cache import RunPages
 from jobwerk.api._hub import JobsHub
+from jobwerk.api._system import module_check_cache
 from jobwerk.api.deps import CSRF_HEADER, key_cache, require
 from jobwerk.api.metrics import Metrics
 from jobwerk.api.middleware import (
+    MUTATING,
     BodyLimitMiddleware,
     RateLimitMiddleware,
     RequestContextMiddleware,
 )
 from jobwerk.api.routers import auth, jobs, runs, system
+from jobwerk.api.schemas.common import DESCRIPTIONS, MUTATION_CODES, ServerErrorRead
 from jobwerk.api.schemas.system import OverviewRead
 from jobwerk.config import Settings
 from jobwerk.core.auth import Role
@@ -86,6 +90,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
         openapi_url=OPENAPI_URL,
         docs_url="/api/docs",
         redoc_url="/api/redoc",
+        responses={500: {"model": ServerErrorRead, "description": "Unexpected failure (a bug)"}},
     )
     app.state.runtime = runtime
     app.state.modules = modules
@@ -93,6 +98,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
     app.state.hub = hub
     app.state.key_cache = key_cache()
     app.state.run_pages = RunPages(runtime.bus, settings.api.list_cache_seconds)
+    app.state.module_checks = module_check_cache()
     _add_error_handlers(app)
     _add_middleware(app, settings, metrics)
     _add_pages(app)
@@ -104,7 +110,28 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
         for router in module.routers():
             # A module's routes need at least the viewer role; they may ask for more.
             app.include_router(router, dependencies=[require(Role.VIEWER)])
+    _document_mutations(app)
     return app
+
+
+def _document_mutations(app: FastAPI) -> None:
+    """Every mutation may meet the middleware's answers; its OpenAPI operation says so."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = generate()
+        error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorRead"}}}
+        for item in schema["paths"].values():
+            for method, operation in item.items():
+                if method.upper() in MUTATING:
+                    for code in MUTATION_CODES:
+                        answer = {"description": DESCRIPTIONS[code], "content": error}
+                        operation["responses"].setdefault(str(code), answer)
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _add_error_handlers(app: FastAPI) -> None:
@@ -115,6 +142,18 @@ def _add_error_handlers(app: FastAPI) -> None:
                 {"detail": exc.errors or exc.message, "message": exc.message}, exc.status
             )
         return JSONResponse({"detail": exc.message}, exc.status)
+
+    @app.exception_handler(DataError)
+    async def refused_value(request: Request, exc: DataError) -> JSONResponse:
+        # The database refused a value the request carried: PostgreSQL stores no NUL character
+        # in text, and numbers have ranges. The request's transaction is rolled back.
+        message = (
+            "text must not contain NUL characters (\\u0000, %00)"
+            if "NUL" in str(exc.orig)
+            else "a value is out of the database's range"
+        )
+        error = {"loc": ["request"], "msg": message, "type": "value_error"}
+        return await app_error(request, InvalidInput(message, [error]))
 
 
 def _add_middleware(app: FastAPI, settings: Settings, metrics: Metrics) -> None:
@@ -149,9 +188,12 @@ def _add_pages(app: FastAPI) -> None:
         "/",
         summary="Service overview (JSON) or the dashboard (browsers)",
         tags=["system"],
-        responses={200: {"content": {"text/html": {}}}},
+        response_model=None,
+        responses={
+            200: {"model": OverviewRead, "content": {"text/html": {"schema": {"type": "string"}}}}
+        },
     )
-    async def overview(request: Request) -> Any:
+    async def overview(request: Request) -> OverviewRead | FileResponse:
         if wants_html(request) and INDEX_HTML.is_file():
             return dashboard_page()
         return OverviewRead(

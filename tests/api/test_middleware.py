@@ -117,3 +117,28 @@ async def test_unhandled_error_is_json_500_without_internals(app: FastAPI) -> No
     assert body["detail"] == "Internal Server Error"
     assert body["path"] == "/boom" and body["request_id"] == "req-boom-0001" and body["timestamp"]
     assert "secret" not in answer.text
+
+
+async def test_values_postgresql_refuses_are_a_422_not_a_500(tmp_path: Path, pg_url: str) -> None:
+    settings = make_settings(tmp_path)
+    database = settings.database.model_copy(update={"url": pg_url})
+    app = create_app(settings.model_copy(update={"database": database}))
+    context = app.router.lifespan_context(app)
+    await context.__aenter__()
+    async with http_client(app) as client:
+        answers = [
+            await client.get("/api/jobs/a%00b", headers=ADMIN),
+            await client.get("/api/v1/jobs?workflow=demo%00", headers=ADMIN),
+            await client.post("/api/v1/auth/keys", json={"name": "k\u0000", "role": "viewer"}),
+            await client.post(
+                "/api/v1/auth/keys", json={"name": "k\u0000", "role": "viewer"}, headers=ADMIN
+            ),
+        ]
+        assert [answer.status_code for answer in answers] == [422, 422, 401, 422]
+        assert "NUL" in answers[0].json()["message"]
+        # nothing was half-written: the same request without the NUL works
+        fine = await client.post(
+            "/api/v1/auth/keys", json={"name": "k", "role": "viewer"}, headers=ADMIN
+        )
+        assert fine.status_code == 201
+    await context.__aexit__(None, None, None)

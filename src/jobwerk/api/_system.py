@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import time
+from functools import partial
 from typing import Any
 
 import psutil
@@ -12,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jobwerk import __version__
+from jobwerk.api._cache import ExpiringCache
 from jobwerk.api.schemas.system import (
     HealthRead,
     JobStats,
@@ -20,10 +22,12 @@ from jobwerk.api.schemas.system import (
     StatsRead,
 )
 from jobwerk.core.runtime import Runtime
+from jobwerk.modules.base import Module
 from jobwerk.modules.registry import ModuleRegistry
-from jobwerk.storage.models import Job, Run
+from jobwerk.storage.models import Instance, Job, Run
 
 CHECK_TIMEOUT = 3.0
+MODULE_CHECK_SECONDS = 30.0
 
 
 async def runs_by_status(session: AsyncSession) -> dict[str, int]:
@@ -45,20 +49,36 @@ async def _database(runtime: Runtime) -> dict[str, Any]:
     }
 
 
-async def _module_checks(runtime: Runtime, modules: ModuleRegistry) -> dict[str, dict[str, Any]]:
+async def _module_check(runtime: Runtime, module: Module) -> dict[str, Any]:
+    """A module's own checks, for its primary instance when it has one."""
+    try:
+        async with asyncio.timeout(CHECK_TIMEOUT):
+            async with runtime.db.read() as session:
+                primary = await session.scalar(
+                    select(Instance).where(
+                        Instance.module == module.name, Instance.is_primary.is_(True)
+                    )
+                )
+            return await module.health(runtime, primary)
+    except Exception as exc:
+        return {f"module:{module.name}": {"status": "fail", "error": type(exc).__name__}}
+
+
+async def _module_checks(
+    runtime: Runtime, modules: ModuleRegistry, cache: ExpiringCache[dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
     checks: dict[str, dict[str, Any]] = {}
     for name, entry in modules.modules.items():
         if entry.module is None:
-            checks[f"module:{name}"] = {"status": "fail", "error": entry.error}
+            # The route is public: the error's type only; its message may name files.
+            error = (entry.error or "failed").split(":", 1)[0]
+            checks[f"module:{name}"] = {"status": "fail", "error": error}
             continue
-        try:
-            result = await asyncio.wait_for(entry.module.health(runtime, None), CHECK_TIMEOUT)
-        except Exception as exc:
-            checks[f"module:{name}"] = {"status": "fail", "error": type(exc).__name__}
-            continue
+        module = entry.module
+        result = await cache.get(name, partial(_module_check, runtime, module))
         for key, value in result.items():
             checks[key] = value if isinstance(value, dict) else {"status": str(value)}
-        checks.setdefault(f"module:{name}", {"status": "ok", "version": entry.module.version})
+        checks.setdefault(f"module:{name}", {"status": "ok", "version": module.version})
     return checks
 
 
@@ -66,7 +86,15 @@ def _failing(check: dict[str, Any]) -> bool:
     return str(check.get("status", "ok")).lower() not in ("ok", "pass", "healthy", "disabled")
 
 
-async def check_health(runtime: Runtime, modules: ModuleRegistry) -> HealthRead:
+def module_check_cache() -> ExpiringCache[dict[str, Any]]:
+    """Module checks may call TEMU or JTL: a polled, public readiness route repeats them at
+    most every ``MODULE_CHECK_SECONDS``."""
+    return ExpiringCache(MODULE_CHECK_SECONDS, size=64)
+
+
+async def check_health(
+    runtime: Runtime, modules: ModuleRegistry, cache: ExpiringCache[dict[str, Any]]
+) -> HealthRead:
     """Readiness: the database must answer; failing module checks only degrade."""
     database = await _database(runtime)
     dependencies: dict[str, dict[str, Any]] = {
@@ -78,7 +106,7 @@ async def check_health(runtime: Runtime, modules: ModuleRegistry) -> HealthRead:
         },
         "event_bus": {"status": "ok", "subscribers": runtime.bus.subscriber_count},
     }
-    dependencies.update(await _module_checks(runtime, modules))
+    dependencies.update(await _module_checks(runtime, modules, cache))
     if _failing(database):
         status = "unhealthy"
     elif any(_failing(check) for check in dependencies.values()):

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Respons
 from fastapi.responses import JSONResponse
 
 from jobwerk.api.deps import AdminDep, SessionDep, ViewerDep
-from jobwerk.api.schemas.common import AUTH, MUTATION, responses
+from jobwerk.api.schemas.common import AUTH, responses
 from jobwerk.core.runtime import Runtime
 from jobwerk.errors import AppError, Conflict
 from jobwerk.manager import _stream, instances, operations, repositories, views
@@ -39,7 +39,7 @@ from jobwerk.modules.registry import ModuleRegistry
 repository_router = APIRouter(prefix="/repository", tags=["module manager"])
 modules_router = APIRouter(prefix="/modules", tags=["module manager"])
 legacy_router = APIRouter(tags=["module manager"])
-OPERATION = {**MUTATION, **responses(404, 409, 422)}
+OPERATION = responses(404, 409, 422)
 IdempotencyKey = Annotated[
     str | None,
     Header(
@@ -118,7 +118,7 @@ async def list_repositories(
 
 
 @repository_router.post(
-    "", summary="Add a repository", status_code=201, responses={**MUTATION, **responses(409, 422)}
+    "", summary="Add a repository", status_code=201, responses=responses(409, 422)
 )
 async def add_repository(request: Request, body: RepositoryCreate, _: AdminDep) -> RepositoryRead:
     manager = _manager(request)
@@ -134,7 +134,7 @@ async def add_repository(request: Request, body: RepositoryCreate, _: AdminDep) 
     "/{repository_id}",
     summary="Remove a repository",
     status_code=204,
-    responses={**MUTATION, **responses(404)},
+    responses=responses(404),
 )
 async def remove_repository(request: Request, repository_id: str, _: AdminDep) -> Response:
     async with _manager(request).runtime.transaction() as session:
@@ -300,7 +300,7 @@ async def get_instance(
 @modules_router.patch(
     "/instance/{module_name}/{instance_id}",
     summary="Change an instance's settings (validated; secrets write-only)",
-    responses={**MUTATION, **responses(404, 409, 422)},
+    responses=responses(404, 409, 422),
 )
 async def edit_instance(
     request: Request, module_name: str, instance_id: str, body: InstanceUpdate, _: AdminDep

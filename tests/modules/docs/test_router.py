@@ -98,6 +98,8 @@ async def test_viewer_cannot_start_a_scrape_operator_can(
         ({"url": "https://example.com/", "options": {"max_pages": 0}}, "options"),
         ({"url": "https://example.com/", "options": {"max_depth": 101}}, "options"),
         ({"url": "https://example.com/", "options": {"bogus": 1}}, "options"),
+        ({"url": "https://example.com/", "options": {"user_agent": "Bot ä"}}, "user_agent"),
+        ({"url": "https://example.com/", "options": {"user_agent": "a\r\nX: 1"}}, "user_agent"),
         ({"url": "https://example.com/", "unknown": True}, "unknown"),
     ],
 )
@@ -232,6 +234,9 @@ async def test_credentials_are_write_only_and_encrypted(
         {"auth_type": "basic", "username": "only"},
         {"auth_type": "headers"},
         {"auth_type": "headers", "headers": {"X-Token": "a\r\nInjected: 1"}},
+        {"auth_type": "headers", "headers": {"X-Token": "a\n"}},
+        {"auth_type": "headers", "cookies": {"sid": "grüße"}},
+        {"auth_type": "bearer", "token": "tök"},
         {"auth_type": "headers", "headers": {"bad name": "x"}},
         {"auth_type": "bearer", "token": "t", "host": "https://docs.example.com/path"},
         {"auth_type": "oauth", "token": "t"},

@@ -123,6 +123,10 @@ async def test_health_reports_token_and_jtl(
     assert broken["checks"]["temu"]["token_valid"] is False
     assert broken["checks"]["jtl"]["status"] == "error"
     assert "sandbox-access-token" not in str(broken) and "expired-token" not in str(broken)
+    # The platform's readiness shows the primary instance's checks (without credentials).
+    system = (await api.get("/api/v1/system/health")).json()
+    assert system["dependencies"]["temu"]["token_valid"] is True
+    assert system["dependencies"]["jtl"]["status"] == "ok"
 
 
 async def test_instance_scoped_trigger_uses_that_instances_job(

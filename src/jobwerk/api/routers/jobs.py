@@ -8,13 +8,23 @@ from fastapi import APIRouter, Body, Query, Request
 
 from jobwerk.api import _views
 from jobwerk.api.deps import AdminDep, OperatorDep, RuntimeDep, SessionDep, ViewerDep, request_id
-from jobwerk.api.schemas.common import MUTATION, responses
+from jobwerk.api.schemas.common import AUTH, responses
 from jobwerk.api.schemas.jobs import JobRead, ScheduleUpdate, TriggerRead
 from jobwerk.core import service
 from jobwerk.errors import InvalidInput
 
-router = APIRouter(prefix="/api/jobs", tags=["jobs"], responses=MUTATION)
+router = APIRouter(prefix="/api/jobs", tags=["jobs"], responses=AUTH)
 RESERVED_QUERY = frozenset({"api_key"})
+# run-now reads any query parameter as a workflow parameter: one free-form object in OpenAPI.
+QUERY_PARAMS = {
+    "name": "params",
+    "in": "query",
+    "style": "form",
+    "explode": True,
+    "required": False,
+    "schema": {"type": "object", "additionalProperties": {"type": "string"}},
+    "description": "Workflow parameters as query parameters, e.g. `?items=10`",
+}
 
 
 @router.get("", summary="List jobs with their status")
@@ -44,10 +54,12 @@ def _relocate(exc: InvalidInput, body: dict[str, Any]) -> InvalidInput:
     summary="Run a job now",
     description=(
         "Starts the job with its default parameters overlaid by the query parameters and the "
-        "JSON body (body wins). Parameters are validated by the workflow's parameter model."
+        "JSON body (body wins). Parameters are validated by the workflow's parameter model, "
+        "whose JSON schema `GET /api/v1/workflows/{name}` gives."
     ),
     status_code=202,
     responses=responses(404, 409, 422, 423),
+    openapi_extra={"parameters": [QUERY_PARAMS]},
 )
 async def run_now(
     job_id: str,

@@ -17,13 +17,13 @@ from jobwerk.api.deps import (
     ViewerDep,
     request_id,
 )
-from jobwerk.api.schemas.common import MUTATION, page, responses
+from jobwerk.api.schemas.common import AUTH, page, responses
 from jobwerk.api.schemas.runs import LogList, RunDeleted, RunDetailRead, RunList, RunRead
 from jobwerk.core import service
 from jobwerk.core.states import RunStatus
 from jobwerk.errors import InvalidInput
 
-router = APIRouter(prefix="/api/v1/jobs", tags=["runs"], responses=MUTATION)
+router = APIRouter(prefix="/api/v1/jobs", tags=["runs"], responses=AUTH)
 MAX_OFFSET = 10_000_000
 
 

@@ -38,7 +38,8 @@ async def liveness() -> LivenessRead:
     responses={503: {"model": HealthRead, "description": "Not ready"}},
 )
 async def readiness(request: Request, response: Response, runtime: RuntimeDep) -> HealthRead:
-    health = await _system.check_health(runtime, request.app.state.modules)
+    state = request.app.state
+    health = await _system.check_health(runtime, state.modules, state.module_checks)
     if health.status == "unhealthy":
         response.status_code = 503
     return health

@@ -33,23 +33,25 @@ def page(total: int, limit: int, offset: int, shown: int) -> Pagination:
     return Pagination(total=total, limit=limit, offset=offset, has_more=offset + shown < total)
 
 
+DESCRIPTIONS = {
+    400: "Bad request",
+    401: "Not authenticated",
+    403: "Role too low or CSRF check failed",
+    404: "Not found",
+    409: "Conflict with the current state",
+    413: "Request body too large",
+    422: "Invalid input",
+    423: "Locked (disabled)",
+    429: "Too many requests",
+    503: "Not ready",
+}
+
+
 def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` entries for the given error statuses."""
-    descriptions = {
-        400: "Bad request",
-        401: "Not authenticated",
-        403: "Role too low or CSRF check failed",
-        404: "Not found",
-        409: "Conflict with the current state",
-        413: "Request body too large",
-        422: "Invalid input",
-        423: "Locked (disabled)",
-        429: "Too many requests",
-        503: "Not ready",
-    }
-    return {code: {"model": ErrorRead, "description": descriptions[code]} for code in codes}
+    return {code: {"model": ErrorRead, "description": DESCRIPTIONS[code]} for code in codes}
 
 
 AUTH = responses(401, 403)
-# Any mutation may meet an unparsable body, the size limit or the rate limit.
-MUTATION = {**AUTH, **responses(400, 413, 429)}
+# Any mutation may meet an unparsable body, the credentials check, the size or the rate limit.
+MUTATION_CODES = (400, 401, 403, 413, 429)

@@ -43,7 +43,13 @@ class ScrapeOptions(BaseModel):
     content_selector: str | None = Field(None, max_length=200, description="CSS override")
     timeout: float = Field(20.0, gt=0, le=120, description="seconds per request")
     max_duration_seconds: float = Field(3600.0, gt=0, le=86_400)
-    user_agent: str = Field(DEFAULT_USER_AGENT, min_length=1, max_length=300)
+    user_agent: str = Field(
+        DEFAULT_USER_AGENT,
+        min_length=1,
+        max_length=300,
+        pattern=r"^[\x20-\x7e]+$",
+        description="printable ASCII, as HTTP headers carry it",
+    )
 
     @field_validator("include", "exclude")
     @classmethod

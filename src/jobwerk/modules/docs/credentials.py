@@ -35,6 +35,7 @@ from .scraper import Credentials
 AuthType = Literal["basic", "bearer", "headers"]
 _HOST = re.compile(r"^[a-z0-9.-]{1,253}(:[0-9]{1,5})?$|^\[[0-9a-f:.]+\](:[0-9]{1,5})?$")
 _TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$")  # RFC 9110 field-name / cookie-name
+_HEADER_VALUE = re.compile(r"[\t\x20-\x7e]*")  # what an HTTP header carries without encoding
 
 
 class CredentialCreate(BaseModel):
@@ -69,9 +70,16 @@ class CredentialCreate(BaseModel):
     def _names(cls, values: dict[str, SecretStr]) -> dict[str, SecretStr]:
         if len(values) > 20 or not all(_TOKEN.match(name) for name in values):
             raise ValueError("at most 20 entries with token names (letters, digits, -_.)")
-        if any(re.search(r"[\r\n\x00]", value.get_secret_value()) for value in values.values()):
-            raise ValueError("values must not contain line breaks")
+        if not all(_HEADER_VALUE.fullmatch(value.get_secret_value()) for value in values.values()):
+            raise ValueError("values must be printable ASCII, without line breaks")
         return values
+
+    @field_validator("token")
+    @classmethod
+    def _header_safe(cls, token: SecretStr | None) -> SecretStr | None:
+        if token is not None and not _HEADER_VALUE.fullmatch(token.get_secret_value()):
+            raise ValueError("a bearer token is printable ASCII, without line breaks")
+        return token
 
     @model_validator(mode="after")
     def _complete(self) -> CredentialCreate:
