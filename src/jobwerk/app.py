@@ -9,12 +9,15 @@ from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import HTTPException
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from fastapi.utils import is_body_allowed_for_status_code
 from sqlalchemy.exc import DataError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from jobwerk import __version__
 from jobwerk.api import ws
@@ -135,13 +138,20 @@ def _document_mutations(app: FastAPI) -> None:
 
 
 def _add_error_handlers(app: FastAPI) -> None:
+    # Error bodies carry their status as well, as seed 000 shows them.
     @app.exception_handler(AppError)
     async def app_error(_request: Request, exc: AppError) -> JSONResponse:
         if isinstance(exc, InvalidInput):
-            return JSONResponse(
-                {"detail": exc.errors or exc.message, "message": exc.message}, exc.status
-            )
-        return JSONResponse({"detail": exc.message}, exc.status)
+            body = {"detail": exc.errors or exc.message, "message": exc.message}
+            return JSONResponse({**body, "status": exc.status}, exc.status)
+        return JSONResponse({"detail": exc.message, "status": exc.status}, exc.status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if not is_body_allowed_for_status_code(exc.status_code):
+            return await http_exception_handler(request, exc)
+        body = {"detail": exc.detail, "status": exc.status_code}
+        return JSONResponse(body, exc.status_code, headers=exc.headers)
 
     @app.exception_handler(DataError)
     async def refused_value(request: Request, exc: DataError) -> JSONResponse:

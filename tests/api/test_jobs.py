@@ -21,7 +21,7 @@ async def test_list_and_get_jobs_in_seed_shape(client: httpx.AsyncClient) -> Non
 async def test_unknown_job_is_404(client: httpx.AsyncClient) -> None:
     answer = await client.get("/api/jobs/nope", headers=ADMIN)
     assert answer.status_code == 404
-    assert answer.json() == {"detail": "Job 'nope' not found"}
+    assert answer.json() == {"detail": "Job 'nope' not found", "status": 404}
     assert (await client.post("/api/jobs/nope/run-now", headers=ADMIN)).status_code == 404
 
 

@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from jobwerk.api import ws
 from jobwerk.config import Settings
 from jobwerk.core import events
 from jobwerk.core.runtime import Runtime
@@ -96,6 +97,11 @@ async def stalled_client(server: str, path: str) -> asyncio.StreamWriter:
     return writer
 
 
+@pytest.fixture(autouse=True)
+def quick_send_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ws, "SEND_TIMEOUT_SECONDS", 1.0)
+
+
 async def test_slow_client_is_dropped_and_others_keep_receiving(
     live_server: str, app: FastAPI
 ) -> None:
@@ -152,6 +158,13 @@ async def test_run_stream_state_progress_logs_then_complete(
     assert kinds[-1] == "complete" and kinds.count("complete") == 1
     assert messages[-1]["data"]["status"] == "completed"
     assert all(message["run_id"] == run_id for message in messages)
+    # seed 003's words: the stream's job is the run; the configured job is ``job``
+    assert all(message["data"]["job_id"] == run_id for message in messages)
+    assert messages[-1]["data"]["job"] == "demo_example"
+    progress = [message["data"] for message in messages if message["type"] == "progress"]
+    last = next(data for data in reversed(progress) if "current_page" in data)
+    assert last["current_page"] == last["total_pages"] == 6
+    assert 0 < last["percent_complete"] <= 100 and last["current_operation"]
 
 
 async def test_run_stream_error_for_failed_finished_and_unknown(
@@ -171,6 +184,29 @@ async def test_run_stream_error_for_failed_finished_and_unknown(
     with pytest.raises(InvalidStatus):
         async with connect(f"{base}/{failing}/stream"):
             pass
+
+
+async def test_a_stalled_run_stream_is_dropped_and_others_keep_receiving(
+    live_server: str, app: FastAPI, runtime: Runtime, client: httpx.AsyncClient
+) -> None:
+    await runtime.executor.stop()  # the run stays queued; its events come straight from the bus
+    run_id = await trigger(client)
+    metrics = app.state.metrics
+    path = f"/api/v1/jobs/{run_id}/stream?api_key={STATIC_KEY}"
+    stalled = await stalled_client(live_server, path)
+    padding = "x" * 20_000
+    async with connect(f"ws://{live_server}{path}") as fast:
+        assert (await next_of(fast, "status"))["data"]["status"] == "queued"
+        async with asyncio.timeout(60):
+            while metrics.ws_clients[ws.STREAM] == 2:
+                for _ in range(20):
+                    runtime.bus.publish(
+                        events.log_line(run_id, None, level="info", message=padding)
+                    )
+                for _ in range(20):
+                    assert (await next_of(fast, "log", seconds=5))["data"]["message"] == padding
+        assert metrics.ws_clients[ws.STREAM] == 1  # the stalled one is gone, the fast one stays
+    stalled.close()
 
 
 async def test_a_run_executed_by_another_process_shows_live(

@@ -126,7 +126,7 @@ class RateLimitMiddleware:
             wait = self.take(client, now)
             if wait:
                 response = JSONResponse(
-                    {"detail": "Too many requests; slow down"},
+                    {"detail": "Too many requests; slow down", "status": 429},
                     status_code=429,
                     headers={"Retry-After": str(max(1, math.ceil(wait)))},
                 )
@@ -151,7 +151,8 @@ class BodyLimitMiddleware:
         if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
             status = 413 if length.isdigit() else 400
             detail = "Request body too large" if status == 413 else "Invalid Content-Length"
-            await JSONResponse({"detail": detail}, status_code=status)(scope, receive, send)
+            body = {"detail": detail, "status": status}
+            await JSONResponse(body, status_code=status)(scope, receive, send)
             return
         received = 0
 

@@ -7,6 +7,7 @@ Clients authenticate like HTTP clients: a session cookie (same origin only), ``X
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from typing import Any
@@ -31,6 +32,8 @@ router = APIRouter(tags=["live"])
 GONE = (WebSocketDisconnect, RuntimeError, OSError)
 CLOSE_POLICY = 1008
 STREAM = "/api/v1/jobs/{run_id}/stream"
+# A client that takes longer than this to accept one message has stopped reading.
+SEND_TIMEOUT_SECONDS = 10.0
 
 
 async def ws_principal(websocket: WebSocket) -> Principal | None:
@@ -57,6 +60,9 @@ async def jobs_updates(websocket: WebSocket) -> None:
 
 
 def _send_text(kind: str, run_id: str, data: dict[str, Any]) -> str:
+    # Seed 003 calls the run a job: in this stream ``job_id`` is the run's id, as in the path;
+    # the configured job the run belongs to, if any, is ``job``.
+    data = {**data, "run_id": run_id, "job_id": run_id, "job": data.get("job_id")}
     return json.dumps(
         {"type": kind, "run_id": run_id, "data": data, "timestamp": time.time()}, default=str
     )
@@ -64,8 +70,10 @@ def _send_text(kind: str, run_id: str, data: dict[str, Any]) -> str:
 
 def stream_message(event: Event) -> tuple[str, dict[str, Any]] | None:
     """Map a bus event onto seed 003's message types (``None`` for events it does not show)."""
-    data = {"run_id": event.run_id, "job_id": event.job_id, **event.data}
+    data = {"job_id": event.job_id, **event.data}
     if event.kind == "step.progress":
+        data["current_page"] = event.data.get("done")
+        data["total_pages"] = event.data.get("total")
         data["percent_complete"] = event.data.get("run_progress")
         data["current_operation"] = event.data.get("message") or event.data.get("step")
         return "progress", data
@@ -86,9 +94,22 @@ async def _detail(websocket: WebSocket, session: AsyncSession, run_id: str) -> d
     return detail.model_dump(mode="json")
 
 
+class _TooSlow(Exception):
+    """The client stopped reading, or fell so far behind that the bus dropped it."""
+
+
+async def _send(websocket: WebSocket, kind: str, run_id: str, data: dict[str, Any]) -> None:
+    try:
+        text = _send_text(kind, run_id, data)
+        await asyncio.wait_for(websocket.send_text(text), SEND_TIMEOUT_SECONDS)
+    except TimeoutError:
+        raise _TooSlow from None
+
+
 async def _final(websocket: WebSocket, run_id: str, detail: dict[str, Any]) -> None:
-    kind = "complete" if detail["status"] == "completed" else "error"
-    await websocket.send_text(_send_text(kind, run_id, detail))
+    await _send(
+        websocket, "complete" if detail["status"] == "completed" else "error", run_id, detail
+    )
     await websocket.close()
 
 
@@ -98,10 +119,10 @@ async def _follow(websocket: WebSocket, run_id: str, subscription: Subscription)
         try:
             detail = await _detail(websocket, session, run_id)
         except NotFound as exc:
-            await websocket.send_text(_send_text("error", run_id, {"detail": exc.message}))
+            await _send(websocket, "error", run_id, {"detail": exc.message})
             await websocket.close(CLOSE_POLICY)
             return
-    await websocket.send_text(_send_text("status", run_id, {"scope": "run", **detail}))
+    await _send(websocket, "status", run_id, {"scope": "run", **detail})
     if detail["status"] in FINISHED:
         await _final(websocket, run_id, detail)
         return
@@ -113,8 +134,9 @@ async def _follow(websocket: WebSocket, run_id: str, subscription: Subscription)
             async with runtime.db.session() as session:
                 await _final(websocket, run_id, await _detail(websocket, session, run_id))
             return
-        await websocket.send_text(_send_text(mapped[0], run_id, mapped[1]))
-    await websocket.close(CLOSE_TOO_SLOW)  # the bus dropped us: we fell too far behind
+        kind, data = mapped
+        await _send(websocket, kind, run_id, data)
+    raise _TooSlow
 
 
 @router.websocket(STREAM)
@@ -142,5 +164,9 @@ async def stream_run(websocket: WebSocket, run_id: str) -> None:
         for task in (follower, receiver):
             task.cancel()
         for result in await asyncio.gather(follower, receiver, return_exceptions=True):
-            if isinstance(result, Exception) and not isinstance(result, GONE):
+            if isinstance(result, _TooSlow):
+                log.warning("dropping a slow WebSocket client", endpoint=STREAM, run_id=run_id)
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(websocket.close(CLOSE_TOO_SLOW), 1.0)
+            elif isinstance(result, Exception) and not isinstance(result, GONE):
                 log.warning("run stream failed", run_id=run_id, error=repr(result))

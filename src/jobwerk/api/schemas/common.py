@@ -11,6 +11,7 @@ class ErrorRead(BaseModel):
     """An error answer; ``errors`` lists field problems for 422s."""
 
     detail: str | list[dict[str, Any]]
+    status: int | None = Field(None, description="The HTTP status, repeated", examples=[404])
 
 
 class ServerErrorRead(BaseModel):
