@@ -58,11 +58,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        try:
-            await runtime.db.ping()
-        except Exception as exc:
-            log.error("database unreachable", database=runtime.db.engine.url.drivername)
-            raise RuntimeError(f"database unreachable: {type(exc).__name__}") from exc
+        await runtime.db.check()
         await runtime.start()
         await app.state.manager.start()
         await modules.startup(runtime)

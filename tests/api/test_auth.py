@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import update
 
+from jobwerk.app import create_app
 from jobwerk.core import auth
 from jobwerk.core.runtime import Runtime
 from jobwerk.storage.auth_models import AuthSession
 from jobwerk.storage.models import utcnow
-from tests.api.conftest import ADMIN, key_headers
+from tests.api.conftest import ADMIN, http_client, key_headers, make_settings
 
 ROLES = ("viewer", "operator", "admin")
 # (method, path, body, the lowest role admitted)
@@ -33,6 +36,10 @@ ROUTES = [
     ("GET", "/api/v1/auth/users", None, "admin"),
     ("GET", "/api/v1/auth/keys", None, "admin"),
     ("POST", "/api/v1/auth/keys", {"name": "made-in-matrix", "role": "viewer"}, "admin"),
+    ("DELETE", "/api/v1/auth/keys/nobody", None, "admin"),
+    ("POST", "/api/v1/auth/users", {"username": "matrix", "password": "long enough"}, "admin"),
+    ("DELETE", "/api/v1/auth/users/nobody", None, "admin"),
+    ("POST", "/api/v1/auth/logout", None, "viewer"),
 ]
 PUBLIC = [
     "/health",
@@ -169,3 +176,34 @@ async def test_first_admin_is_created_once(client: httpx.AsyncClient, runtime: R
         "/api/v1/auth/login", json={"username": "admin", "password": password}
     )
     assert answer.json()["role"] == "admin"
+
+
+# Routes of the whole document (every module) that answer without credentials.
+OPEN = {
+    ("GET", "/"),
+    ("GET", "/temu"),
+    ("GET", "/health"),
+    ("GET", "/api/health"),
+    ("GET", "/livez"),
+    ("GET", "/readyz"),
+    ("GET", "/api/v1/system/health"),
+    ("GET", "/api/v1/system/version"),
+    ("GET", "/api/v1/system/ping"),
+    ("POST", "/api/v1/auth/login"),
+}
+
+
+async def test_every_other_route_of_every_module_needs_credentials(tmp_path: Path) -> None:
+    app = create_app(make_settings(tmp_path).model_copy(update={"modules": None}))
+    async with app.router.lifespan_context(app), http_client(app) as client:
+        operations = [
+            (method.upper(), path)
+            for path, item in app.openapi()["paths"].items()
+            for method in item
+        ]
+        assert len(operations) > 70 and set(operations) >= OPEN
+        for method, path in operations:
+            if (method, path) in OPEN:
+                continue
+            answer = await client.request(method, re.sub(r"\{[^}]+\}", "x", path))
+            assert answer.status_code == 401, (method, path, answer.status_code)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import typer
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -117,3 +118,19 @@ async def test_https_with_certificates_in_the_data_folder(
     async with serving(app, **options), httpx.AsyncClient(verify=False) as client:
         answer = await client.get(f"https://127.0.0.1:{options['port']}/health")
     assert answer.json()["status"] == "ok"
+
+
+def test_configured_certificate_wins_and_half_a_pair_is_refused(
+    api_settings: Settings, tmp_path: Path
+) -> None:
+    own = tmp_path / "own"
+    self_signed(own)
+    self_signed(api_settings.data_dir / "certificates")
+    api = api_settings.api.model_copy(
+        update={"tls_cert": own / "cert.pem", "tls_key": own / "key.pem"}
+    )
+    options = uvicorn_options(api_settings.model_copy(update={"api": api}), None)
+    assert options["ssl_certfile"] == str(own / "cert.pem") and options["port"] == 8443
+    half = api_settings.api.model_copy(update={"tls_cert": own / "cert.pem"})
+    with pytest.raises(typer.BadParameter, match="TLS_CERT and __TLS_KEY"):
+        find_tls_files(api_settings.model_copy(update={"api": half}))

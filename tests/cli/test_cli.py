@@ -146,6 +146,29 @@ def test_the_cli_runs_as_a_subprocess_and_refuses_invalid_settings(data_dir: Pat
     assert "JOBWERK_API__PORT" in done.stderr
 
 
+@pytest.mark.parametrize("command", [("jobs", "list"), ("serve",)])
+def test_an_unreachable_database_is_a_message_not_a_traceback(
+    data_dir: Path, command: tuple[str, ...]
+) -> None:
+    env = {
+        **os.environ,
+        "JOBWERK_DATA_DIR": str(data_dir),
+        "JOBWERK_DATABASE__URL": "postgresql://shop:s3cret@127.0.0.1:9/jobwerk",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "jobwerk", *command],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    message = " ".join(done.stderr.split())
+    assert done.returncode == 1, done.stderr
+    assert "shop:***@127.0.0.1:9/jobwerk does not answer" in message
+    assert "JOBWERK_DATABASE__URL" in message
+    assert "Traceback" not in done.stderr and "s3cret" not in done.stderr
+
+
 def test_module_commands_are_mounted(data_dir: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "jobwerk", "--help"],

@@ -81,3 +81,74 @@ async def test_serve_with_workers_stops_when_a_process_cannot_start(tmp_path: Pa
         output, _ = await asyncio.wait_for(server.communicate(), 90)
     assert server.returncode == 1
     assert "failed to start" in output.decode()
+
+
+async def _demo(data_dir: Path, port: int) -> tuple[asyncio.subprocess.Process, list[str]]:
+    """Start ``jobwerk demo``; returns the process and what it printed until it served."""
+    demo = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "jobwerk", "demo", "--port", str(port)),
+        env={**os.environ, "JOBWERK_DATA_DIR": str(data_dir), "JOBWERK_LOG__LEVEL": "WARNING"},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    assert demo.stdout is not None
+    printed: list[str] = []
+    async with asyncio.timeout(90):
+        while not printed or "jobwerk on http://" not in printed[-1]:
+            printed.append((await demo.stdout.readline()).decode())
+            assert printed[-1], printed  # the demo ended
+    async with httpx.AsyncClient() as client, asyncio.timeout(60):
+        while True:
+            try:
+                if (await client.get(f"http://127.0.0.1:{port}/health")).status_code == 200:
+                    return demo, printed
+            except httpx.TransportError:
+                await asyncio.sleep(0.2)
+
+
+async def _cli(data_dir: Path, *args: str) -> str:
+    command = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "jobwerk", *args),
+        env={**os.environ, "JOBWERK_DATA_DIR": str(data_dir)},
+        stdout=asyncio.subprocess.PIPE,
+    )
+    output, _ = await command.communicate()
+    assert command.returncode == 0, output
+    return output.decode()
+
+
+async def test_demo_prints_the_admin_password_once_and_keys_work_on_its_data_folder(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    demo, printed = await _demo(tmp_path, port)
+    try:
+        [line] = [line for line in printed if "Log in as admin" in line]
+        password = line.split("password ")[1].split(" (shown only once)")[0]
+        async with httpx.AsyncClient(base_url=base) as client:
+            login = {"username": "admin", "password": password}
+            assert (await client.post("/api/v1/auth/login", json=login)).status_code == 200
+            assert (await client.get("/api/v1/auth/session")).json()["role"] == "admin"
+            # A key made by the CLI on the running server's data folder works at once ...
+            key = json.loads(
+                await _cli(tmp_path, "keys", "create", "ci", "--role", "operator", "--json")
+            )["key"]
+            headers = {"X-API-Key": key}
+            assert (await client.get("/api/jobs", headers=headers)).status_code == 200
+            # ... and stops working soon after the CLI revokes it (the server caches keys 5 s).
+            await _cli(tmp_path, "keys", "revoke", "ci")
+            async with asyncio.timeout(15):
+                while True:
+                    answer = await client.get("/api/jobs", headers=headers)
+                    if answer.status_code != 200:
+                        break
+                    await asyncio.sleep(0.5)
+            assert answer.status_code == 401
+    finally:
+        demo.terminate()
+        await asyncio.wait_for(demo.wait(), 30)
+    again, printed = await _demo(tmp_path, port)
+    again.terminate()
+    await asyncio.wait_for(again.wait(), 30)
+    assert not any("password" in line for line in printed), printed

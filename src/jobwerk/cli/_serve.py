@@ -20,6 +20,7 @@ from jobwerk.cli._common import console, errors, run, settings, with_runtime
 from jobwerk.config import Settings
 from jobwerk.core import auth
 from jobwerk.core.runtime import Runtime
+from jobwerk.storage.db import Database
 
 HostOption = Annotated[str | None, typer.Option(help="Address to bind (default: API_HOST)")]
 PortOption = Annotated[
@@ -77,7 +78,16 @@ def worker_app() -> FastAPI:
     return create_app(settings(serving=True))
 
 
+async def _check_database(loaded: Settings) -> None:
+    database = Database(loaded.database_url)
+    try:
+        await database.check()
+    finally:
+        await database.dispose()
+
+
 def _run(loaded: Settings, port: int | None, workers: int = 1) -> None:
+    run(_check_database(loaded))  # a message instead of a failed start-up's traceback
     options = uvicorn_options(loaded, port)
     scheme = "https" if "ssl_certfile" in options else "http"
     processes = f" ({workers} processes)" if workers > 1 else ""
