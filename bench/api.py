@@ -2,7 +2,8 @@
 
 1. ``GET /health`` at 50 clients (the floor of server and load generator), then
    ``GET /api/v1/jobs?limit=50`` with 10,000 stored runs, at 50 and 200 concurrent clients
-   (each a keep-alive connection asking for gzip, as browsers and httpx do), and at 50 clients
+   (each a keep-alive connection asking for gzip, as browsers and httpx do), at 50 clients
+   while a run executes (its progress changes the list several times a second), and at 50
    with ``Cache-Control: no-cache`` (every request reads the database); each load is timed
    after a 2-second warm-up on the same connections.
 2. ``/ws/logs`` fan-out: 500 connected clients, latency from a job state change (a toggle) to
@@ -25,7 +26,8 @@ import sys
 import tempfile
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -141,6 +143,7 @@ async def load(
     check: Callable[[bytes], bool],
     *,
     fresh: bool = False,
+    note: str = "",
 ) -> None:
     headers = f"Host: 127.0.0.1:{port}\r\nX-API-Key: {key}\r\nAccept-Encoding: gzip\r\n"
     if fresh:
@@ -177,11 +180,25 @@ async def load(
     wrong = sum(not answered_well(*answer, check) for answer in answers)
     print(
         f"GET {path}{f' ({RUNS} runs)' if 'jobs' in path else ''}"
-        f"{' no-cache' if fresh else ''} c={concurrency}: "
+        f"{' no-cache' if fresh else ''}{note} c={concurrency}: "
         f"{len(latencies) / seconds:.0f} req/s, p50 {percentile(latencies, 0.5) * 1000:.1f} ms, "
         f"p99 {percentile(latencies, 0.99) * 1000:.1f} ms, errors {broken + wrong}/"
         f"{broken + len(answers)} (incl. {WARM_UP_SECONDS:.0f} s warm-up)"
     )
+
+
+@asynccontextmanager
+async def executing_run(base: str, key: str) -> AsyncIterator[None]:
+    """A demo run reporting progress for as long as the block lasts; cancelled after it."""
+    async with httpx.AsyncClient(base_url=base, headers={"X-API-Key": key}) as client:
+        answer = await client.post(
+            "/api/jobs/demo_example/run-now", json={"items": 100_000, "delay": 0.002}
+        )
+        run_id = answer.json()["run_id"]  # it starts within the load's warm-up
+        try:
+            yield
+        finally:
+            await client.delete(f"/api/v1/jobs/{run_id}")
 
 
 async def until_enabled(ws: ClientConnection, enabled: bool) -> float:
@@ -266,6 +283,11 @@ async def main() -> None:
             path = "/api/v1/jobs?limit=50"
             for concurrency in (50, 200):
                 await load(port, key, path, concurrency, options.seconds, fifty_runs)
+            # A run executing meanwhile changes the list several times a second.
+            async with executing_run(base, key):
+                await load(
+                    port, key, path, 50, options.seconds, fifty_runs, note=" while a run executes"
+                )
             await load(port, key, path, 50, options.seconds, fifty_runs, fresh=True)
             await fan_out(base, key, options.clients, options.rounds)
         finally:
