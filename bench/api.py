@@ -198,7 +198,9 @@ async def executing_run(base: str, key: str) -> AsyncIterator[None]:
         try:
             yield
         finally:
+            run = (await client.get(f"/api/v1/jobs/{run_id}")).json()
             await client.delete(f"/api/v1/jobs/{run_id}")
+        print(f"  (that run was {run['status']} at {run['progress']:.1f} % when the load ended)")
 
 
 async def until_enabled(ws: ClientConnection, enabled: bool) -> float:

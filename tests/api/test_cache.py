@@ -123,7 +123,7 @@ async def test_a_value_loaded_across_a_clear_is_not_kept() -> None:
     ("event", "dropped"),
     [
         (events.run_status("r", None, status="running"), True),
-        (events.run_progress("r", None, progress=50), True),
+        (events.step_progress("r", None, progress=50), False),
         (events.step_status("r", None, step="s", status="completed"), True),
         (events.run_deleted("r", None), True),
         (events.log_line("r", None, message="hello"), False),

@@ -11,7 +11,8 @@ from jobwerk.core.events import EventBus, Subscription
 
 V = TypeVar("V")
 # Events after which a run list may read differently.
-RUN_KINDS = frozenset({"run.status", "run.progress", "step.status", "run.deleted"})
+# Not progress: a running run's progress in a list may be up to twice ``ttl`` old.
+RUN_KINDS = frozenset({"run.status", "step.status", "run.deleted"})
 
 
 class ExpiringCache(Generic[V]):

@@ -77,8 +77,6 @@ def stream_message(event: Event) -> tuple[str, dict[str, Any]] | None:
         data["percent_complete"] = event.data.get("run_progress")
         data["current_operation"] = event.data.get("message") or event.data.get("step")
         return "progress", data
-    if event.kind == "run.progress":
-        return "progress", data
     if event.kind == "log":
         return "log", data
     if event.kind == "step.status":

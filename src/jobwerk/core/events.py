@@ -14,7 +14,6 @@ from typing import Any, Literal
 
 EventKind = Literal[
     "run.status",
-    "run.progress",
     "run.deleted",
     "step.status",
     "step.progress",
@@ -40,10 +39,6 @@ class Event:
 
 def run_status(run_id: str, job_id: str | None, **data: Any) -> Event:
     return Event("run.status", run_id, job_id, data)
-
-
-def run_progress(run_id: str, job_id: str | None, **data: Any) -> Event:
-    return Event("run.progress", run_id, job_id, data)
 
 
 def run_deleted(run_id: str, job_id: str | None) -> Event:
