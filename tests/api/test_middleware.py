@@ -116,7 +116,22 @@ async def test_unhandled_error_is_json_500_without_internals(app: FastAPI) -> No
     body = answer.json()
     assert body["detail"] == "Internal Server Error"
     assert body["path"] == "/boom" and body["request_id"] == "req-boom-0001" and body["timestamp"]
+    assert answer.headers["X-Request-ID"] == "req-boom-0001"
     assert "secret" not in answer.text
+
+
+async def test_an_allowed_origin_can_read_a_500(tmp_path: Path) -> None:
+    app, context = await started(tmp_path, cors_origins=["https://shop.example"])
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("secret internals")
+
+    async with http_client(app) as client:
+        answer = await client.get("/boom", headers={"Origin": "https://shop.example"})
+    assert answer.status_code == 500 and answer.json()["request_id"]
+    assert answer.headers["access-control-allow-origin"] == "https://shop.example"
+    await context.__aexit__(None, None, None)  # type: ignore[attr-defined]
 
 
 async def test_values_postgresql_refuses_are_a_422_not_a_500(tmp_path: Path, pg_url: str) -> None:

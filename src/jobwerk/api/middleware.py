@@ -24,8 +24,7 @@ MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 class RequestContextMiddleware:
     """Assigns ``X-Request-ID`` (keeping a sane incoming one), binds it into structlog's context,
-    adds ``X-Process-Time``, logs one access line, counts the request and turns any unhandled
-    error into a JSON 500 without internals."""
+    adds ``X-Process-Time``, logs one access line and counts the request."""
 
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
@@ -45,12 +44,11 @@ class RequestContextMiddleware:
             return
         start = time.perf_counter()
         status = 500
-        started = False
 
         async def send_with_headers(message: Message) -> None:
-            nonlocal status, started
+            nonlocal status
             if message["type"] == "http.response.start":
-                status, started = message["status"], True
+                status = message["status"]
                 headers = MutableHeaders(scope=message)
                 headers["X-Request-ID"] = rid
                 headers["X-Process-Time"] = f"{time.perf_counter() - start:.6f}"
@@ -58,11 +56,6 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_headers)
-        except Exception:
-            log.exception("unhandled error", path=scope["path"], method=scope["method"])
-            if started:
-                raise
-            await server_error(scope["path"], rid)(scope, receive, send)
         finally:
             seconds = time.perf_counter() - start
             route = getattr(scope.get("route"), "path", None) or "unmatched"
@@ -77,6 +70,34 @@ class RequestContextMiddleware:
             )
 
 
+class ServerErrorMiddleware:
+    """Turns any unhandled error into a JSON 500 without internals. It sits inside CORS, so
+    an allowed origin can read the answer, and inside the request context, which adds the
+    request id and counts it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception:
+            log.exception("unhandled error", path=scope["path"], method=scope["method"])
+            if started:
+                raise
+            await server_error(scope["path"], scope["state"]["request_id"])(scope, receive, send)
+
+
 def server_error(path: str, rid: str) -> JSONResponse:
     """The body of every 500: a message, the path, the time and the request id."""
     return JSONResponse(
@@ -87,7 +108,6 @@ def server_error(path: str, rid: str) -> JSONResponse:
             "request_id": rid,
         },
         status_code=500,
-        headers={"X-Request-ID": rid},
     )
 
 
