@@ -50,7 +50,7 @@ async def test_an_event_published_in_one_process_reaches_the_other_once(
 ) -> None:
     bus_a, _, bus_b, _ = pair
     mine, theirs = bus_a.subscribe(), bus_b.subscribe()
-    sent = events.run_progress("r1", "sync_orders", progress=42.5, current_step="json_to_db")
+    sent = events.step_progress("r1", "sync_orders", progress=42.5, step="json_to_db")
     bus_a.publish(sent)
     assert await next_event(theirs) == dataclasses.replace(sent, relayed=True)
     assert await next_event(mine) == sent
