@@ -31,7 +31,7 @@ from jobwerk.api.middleware import (
     BodyLimitMiddleware,
     RateLimitMiddleware,
     RequestContextMiddleware,
-    ServerErrorMiddleware,
+    UnhandledErrorMiddleware,
 )
 from jobwerk.api.routers import auth, jobs, runs, system
 from jobwerk.api.schemas.common import DESCRIPTIONS, MUTATION_CODES, ServerErrorRead
@@ -59,7 +59,6 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await runtime.db.check()
         await runtime.start()
         await app.state.manager.start()
         await modules.startup(runtime)
@@ -169,7 +168,7 @@ def _add_middleware(app: FastAPI, settings: Settings, metrics: Metrics) -> None:
     app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=1)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.api.max_body_bytes)
     app.add_middleware(RateLimitMiddleware, per_minute=settings.api.rate_limit_per_minute)
-    app.add_middleware(ServerErrorMiddleware)
+    app.add_middleware(UnhandledErrorMiddleware)
     origins = settings.api.cors_origins
     if origins:
         wildcard = "*" in origins

@@ -146,7 +146,7 @@ def test_the_cli_runs_as_a_subprocess_and_refuses_invalid_settings(data_dir: Pat
     assert "JOBWERK_API__PORT" in done.stderr
 
 
-@pytest.mark.parametrize("command", [("jobs", "list"), ("serve",)])
+@pytest.mark.parametrize("command", [("jobs", "list"), ("serve",), ("worker",)])
 def test_an_unreachable_database_is_a_message_not_a_traceback(
     data_dir: Path, command: tuple[str, ...]
 ) -> None:

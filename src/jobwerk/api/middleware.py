@@ -70,7 +70,7 @@ class RequestContextMiddleware:
             )
 
 
-class ServerErrorMiddleware:
+class UnhandledErrorMiddleware:
     """Turns any unhandled error into a JSON 500 without internals. It sits inside CORS, so
     an allowed origin can read the answer, and inside the request context, which adds the
     request id and counts it."""

@@ -62,11 +62,6 @@ async def with_runtime(action: Callable[[Runtime], Awaitable[T]]) -> T:
     modules = ModuleRegistry()
     modules.discover(runtime.settings.modules)
     modules.attach(runtime)
-    try:
-        await runtime.db.check()
-    except AppError:
-        await runtime.db.dispose()
-        raise
     await runtime.start(executor=False, scheduler=False)
     try:
         await modules.startup(runtime, hooks=False)

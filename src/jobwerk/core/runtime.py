@@ -21,7 +21,7 @@ from jobwerk.core.runner import RunEnvironment
 from jobwerk.core.scheduler import Scheduler
 from jobwerk.core.secrets import SecretBox, load_or_create_key
 from jobwerk.core.workflow import WorkflowRegistry
-from jobwerk.storage.db import Database
+from jobwerk.storage.db import Database, DatabaseUnavailable
 from jobwerk.storage.models import Instance
 
 log = structlog.get_logger("jobwerk.runtime")
@@ -57,7 +57,16 @@ class Runtime:
 
     async def start(self, *, executor: bool | None = None, scheduler: bool | None = None) -> None:
         """Migrate the database, connect this process's events with the other processes on
-        it, then start the executor and the scheduler (each as configured unless told)."""
+        it, then start the executor and the scheduler (each as configured unless told).
+
+        Raises:
+            DatabaseUnavailable: the database does not answer (its engine is disposed).
+        """
+        try:
+            await self.db.check()
+        except DatabaseUnavailable:
+            await self.db.dispose()
+            raise
         await self.db.upgrade()
         relay = relay_for(self.bus, self.db.url) if self.settings.engine.share_events else None
         if relay is not None:
