@@ -17,10 +17,12 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from jobwerk.api import ws
+from jobwerk.api.deps import SESSION_COOKIE
 from jobwerk.config import Settings
 from jobwerk.core import events
 from jobwerk.core.runtime import Runtime
 from tests.api.conftest import ADMIN, STATIC_KEY, wait_for_run
+from tests.api.test_auth import login
 
 
 async def next_of(ws: ClientConnection, kind: str, seconds: float = 10) -> dict[str, Any]:
@@ -79,6 +81,26 @@ async def test_ws_logs_header_auth(live_server: str) -> None:
         f"ws://{live_server}/ws/logs", additional_headers={"X-API-Key": STATIC_KEY}
     ) as ws:
         assert (await next_of(ws, "jobs_update"))["data"]
+
+
+async def test_ws_session_cookie_from_the_dashboard_origin_only(
+    live_server: str, client: httpx.AsyncClient
+) -> None:
+    await login(client, "viewer")
+    cookie = {"Cookie": f"{SESSION_COOKIE}={client.cookies[SESSION_COOKIE]}"}
+    own = {**cookie, "Origin": f"http://{live_server}"}
+    for path in ("/ws/logs", "/api/v1/jobs/unknown/stream"):
+        async with connect(f"ws://{live_server}{path}", additional_headers=own) as ws:
+            assert json.loads(await ws.recv())["type"] in ("jobs_update", "error")
+        foreign = {**cookie, "Origin": "https://evil.example"}
+        with pytest.raises(InvalidStatus) as refused:
+            async with connect(f"ws://{live_server}{path}", additional_headers=foreign):
+                pass
+        assert refused.value.response.status_code == 403
+    expired = {**own, "Cookie": f"{SESSION_COOKIE}=not-a-session"}
+    with pytest.raises(InvalidStatus):
+        async with connect(f"ws://{live_server}/ws/logs", additional_headers=expired):
+            pass
 
 
 async def stalled_client(server: str, path: str) -> asyncio.StreamWriter:
