@@ -67,6 +67,16 @@ def test_cron_weekday_steps_lists_and_names(weekdays: str, days: set[str]) -> No
     assert {fire.strftime("%a") for fire in upcoming_fires(trigger, START, 14)} == days
 
 
+def test_cron_with_both_day_fields_fires_on_either_as_cron_does() -> None:
+    # The 1st of the month or any Friday, from Friday 27 March 2026, noon.
+    trigger = make_trigger(interval_minutes=None, cron="0 9 1 * fri", timezone="UTC", start=START)
+    assert [fire.date().isoformat() for fire in upcoming_fires(trigger, START, 3)] == [
+        "2026-04-01",
+        "2026-04-03",
+        "2026-04-10",
+    ]
+
+
 def test_interval_fires_every_n_minutes_from_its_start() -> None:
     trigger = make_trigger(interval_minutes=30, cron=None, timezone="UTC", start=START)
     fires = upcoming_fires(trigger, START + timedelta(minutes=1), 3)

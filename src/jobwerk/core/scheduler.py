@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import structlog
 from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.combining import OrTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import select, update
@@ -86,7 +87,16 @@ def make_trigger(
         raise _invalid("cron", "a cron expression has 5 fields: minute hour day month weekday")
     try:
         fields[4] = _cron_weekdays(fields[4])
-        return CronTrigger.from_crontab(" ".join(fields), timezone=zone)
+        if "*" in (fields[2], fields[4]):
+            return CronTrigger.from_crontab(" ".join(fields), timezone=zone)
+        # Both days restricted: cron fires on either (APScheduler alone would need both).
+        minute, hour, day, month, weekday = fields
+        return OrTrigger(
+            [
+                CronTrigger.from_crontab(f"{minute} {hour} {day} {month} *", timezone=zone),
+                CronTrigger.from_crontab(f"{minute} {hour} * {month} {weekday}", timezone=zone),
+            ]
+        )
     except ValueError as exc:
         raise _invalid("cron", f"invalid cron expression: {exc}") from None
 
