@@ -9,8 +9,9 @@ from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exception_handlers import http_exception_handler
-from fastapi.exceptions import HTTPException
+from fastapi.exceptions import HTTPException, RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -151,15 +152,17 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DataError)
     async def refused_value(request: Request, exc: DataError) -> JSONResponse:
-        # The database refused a value the request carried: PostgreSQL stores no NUL character
-        # in text, and numbers have ranges. The request's transaction is rolled back.
-        message = (
-            "text must not contain NUL characters (\\u0000, %00)"
-            if "NUL" in str(exc.orig)
-            else "a value is out of the database's range"
-        )
+        # PostgreSQL stores no NUL character in text, whatever column a request's value goes
+        # to; the transaction is rolled back. Any other refusal is a bug: a 500.
+        if "NUL" not in str(exc.orig):
+            raise exc
+        message = "text must not contain NUL characters (\\u0000, %00)"
         error = {"loc": ["request"], "msg": message, "type": "value_error"}
         return await app_error(request, InvalidInput(message, [error]))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": jsonable_encoder(exc.errors()), "status": 422}, 422)
 
 
 def _add_middleware(app: FastAPI, settings: Settings, metrics: Metrics) -> None:

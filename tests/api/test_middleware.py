@@ -127,11 +127,13 @@ async def test_an_allowed_origin_can_read_a_500(tmp_path: Path) -> None:
     async def boom() -> None:
         raise RuntimeError("secret internals")
 
-    async with http_client(app) as client:
-        answer = await client.get("/boom", headers={"Origin": "https://shop.example"})
-    assert answer.status_code == 500 and answer.json()["request_id"]
-    assert answer.headers["access-control-allow-origin"] == "https://shop.example"
-    await context.__aexit__(None, None, None)  # type: ignore[attr-defined]
+    try:
+        async with http_client(app) as client:
+            answer = await client.get("/boom", headers={"Origin": "https://shop.example"})
+        assert answer.status_code == 500 and answer.json()["request_id"]
+        assert answer.headers["access-control-allow-origin"] == "https://shop.example"
+    finally:
+        await context.__aexit__(None, None, None)  # type: ignore[attr-defined]
 
 
 async def test_values_postgresql_refuses_are_a_422_not_a_500(tmp_path: Path, pg_url: str) -> None:
@@ -140,20 +142,22 @@ async def test_values_postgresql_refuses_are_a_422_not_a_500(tmp_path: Path, pg_
     app = create_app(settings.model_copy(update={"database": database}))
     context = app.router.lifespan_context(app)
     await context.__aenter__()
-    async with http_client(app) as client:
-        answers = [
-            await client.get("/api/jobs/a%00b", headers=ADMIN),
-            await client.get("/api/v1/jobs?workflow=demo%00", headers=ADMIN),
-            await client.post("/api/v1/auth/keys", json={"name": "k\u0000", "role": "viewer"}),
-            await client.post(
-                "/api/v1/auth/keys", json={"name": "k\u0000", "role": "viewer"}, headers=ADMIN
-            ),
-        ]
-        assert [answer.status_code for answer in answers] == [422, 422, 401, 422]
-        assert "NUL" in answers[0].json()["message"]
-        # nothing was half-written: the same request without the NUL works
-        fine = await client.post(
-            "/api/v1/auth/keys", json={"name": "k", "role": "viewer"}, headers=ADMIN
-        )
-        assert fine.status_code == 201
-    await context.__aexit__(None, None, None)
+    try:
+        async with http_client(app) as client:
+            answers = [
+                await client.get("/api/jobs/a%00b", headers=ADMIN),
+                await client.get("/api/v1/jobs?workflow=demo%00", headers=ADMIN),
+                await client.post("/api/v1/auth/keys", json={"name": "k\u0000", "role": "viewer"}),
+                await client.post(
+                    "/api/v1/auth/keys", json={"name": "k\u0000", "role": "viewer"}, headers=ADMIN
+                ),
+            ]
+            assert [answer.status_code for answer in answers] == [422, 422, 401, 422]
+            assert "NUL" in answers[0].json()["message"]
+            # nothing was half-written: the same request without the NUL works
+            fine = await client.post(
+                "/api/v1/auth/keys", json={"name": "k", "role": "viewer"}, headers=ADMIN
+            )
+            assert fine.status_code == 201
+    finally:
+        await context.__aexit__(None, None, None)

@@ -6,10 +6,12 @@ import asyncio
 import dataclasses
 
 import httpx
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from jobwerk.core import events
 from jobwerk.core.runtime import Runtime
+from jobwerk.modules.demo import module as demo_module
 from jobwerk.storage.db import Database
 from tests.api.conftest import ADMIN, wait_for_run
 
@@ -21,6 +23,24 @@ async def test_health_reports_dependencies(client: httpx.AsyncClient) -> None:
     assert health["dependencies"]["module:demo"]["status"] == "ok"
     assert health["dependencies"]["executor"] == {"status": "ok", "kind": "local", "active_runs": 0}
     assert health["uptime"] >= 0 and health["version"]
+
+
+async def test_module_checks_are_reused_for_a_while(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[object] = []
+
+    async def health(_runtime: Runtime, instance: object) -> dict[str, object]:
+        calls.append(instance)
+        return {"demo_service": {"status": "ok", "detail": "answered in 3 ms"}}
+
+    monkeypatch.setattr(demo_module, "health", health)
+    for _ in range(3):
+        full = (await client.get("/api/v1/system/health", headers=ADMIN)).json()
+        bare = (await client.get("/api/v1/system/health")).json()
+    assert calls == [None]  # once in 30 s, for the primary instance (the demo has none)
+    assert full["dependencies"]["demo_service"]["detail"] == "answered in 3 ms"
+    assert bare["dependencies"]["demo_service"] == {"status": "ok"}
 
 
 async def test_dead_database_fails_readiness_not_liveness(

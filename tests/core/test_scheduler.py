@@ -75,6 +75,17 @@ def test_cron_with_both_day_fields_fires_on_either_as_cron_does() -> None:
         "2026-04-03",
         "2026-04-10",
     ]
+    # A day field starting with "*" is unrestricted: */2 with a weekday needs both ...
+    odd_mondays = make_trigger(
+        interval_minutes=None, cron="0 9 */2 * mon", timezone="UTC", start=START
+    )
+    assert [fire.date().isoformat() for fire in upcoming_fires(odd_mondays, START, 2)] == [
+        "2026-04-13",
+        "2026-04-27",
+    ]
+    # ... and every weekday with a day of month is every day.
+    daily = make_trigger(interval_minutes=None, cron="0 9 1 * 0-6", timezone="UTC", start=START)
+    assert len({fire.date() for fire in upcoming_fires(daily, START, 5)}) == 5
 
 
 def test_interval_fires_every_n_minutes_from_its_start() -> None:
@@ -135,6 +146,24 @@ async def test_missed_fires_coalesce_into_one_run(runtime: Runtime) -> None:
     assert utcnow() - run.fire_at < timedelta(minutes=1)
     assert job.next_run_at is not None and job.next_run_at > utcnow()
     assert await fire_due_jobs(runtime.db, utcnow()) == []
+
+
+async def test_a_stored_schedule_no_longer_valid_stops_only_its_job(runtime: Runtime) -> None:
+    await runtime.executor.stop()
+    await _job(runtime, interval_minutes=1)
+    async with runtime.transaction() as session:
+        await service.save_job(
+            session, runtime.workflows, "old", "demo.example", params={"items": 1}, cron="0 9 * * 1"
+        )
+        # weekday 8 was read as Sunday before; now it is refused
+        await session.execute(update(Job).where(Job.id == "old").values(cron="0 9 * * 8"))
+        await session.execute(update(Job).values(next_run_at=utcnow() - timedelta(seconds=1)))
+    created = await fire_due_jobs(runtime.db, utcnow())
+    async with runtime.db.session() as session:
+        runs = (await session.scalars(select(Run.job_id))).all()
+        old = await service.get_job(session, "old")
+    assert len(created) == 1 and runs == ["tick"]
+    assert old.next_run_at is None
 
 
 async def test_a_fire_is_skipped_while_the_previous_run_is_active(runtime: Runtime) -> None:

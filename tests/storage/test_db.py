@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError, InvalidRequestError
 
 from jobwerk.config import Settings
 from jobwerk.core import service
-from jobwerk.storage.db import Database, current_revision, upgrade_database
+from jobwerk.storage.db import Database, DatabaseUnavailable, current_revision, upgrade_database
 from jobwerk.storage.models import Instance, Job, Run
 
 
@@ -133,3 +133,16 @@ async def test_a_runs_page_and_its_total_come_from_one_read(db: Database) -> Non
         assert (total, [row.created_at for row in rows]) == (2, [start + timedelta(minutes=2)])
         rows, total = await service.list_run_rows(session, service.RunFilter(offset=5))
         assert (rows, total) == ([], 3)
+
+
+async def test_a_database_that_does_not_answer_is_named_in_the_error(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await db.check()
+
+    async def silent() -> None:
+        await asyncio.sleep(5)
+
+    monkeypatch.setattr(db, "ping", silent)
+    with pytest.raises(DatabaseUnavailable, match=r"does not answer \(no answer within 0.1 s\)"):
+        await db.check(0.1)

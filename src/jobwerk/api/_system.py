@@ -65,21 +65,25 @@ async def _module_check(runtime: Runtime, module: Module) -> dict[str, Any]:
 
 
 async def _module_checks(
-    runtime: Runtime, modules: ModuleRegistry, cache: ExpiringCache[dict[str, Any]]
+    runtime: Runtime,
+    modules: ModuleRegistry,
+    cache: ExpiringCache[dict[str, Any]],
+    detailed: bool,
 ) -> dict[str, dict[str, Any]]:
+    """Each module's checks; without ``detailed`` (an anonymous caller) only their status."""
     checks: dict[str, dict[str, Any]] = {}
     for name, entry in modules.modules.items():
         if entry.module is None:
-            # The route is public: the error's type only; its message may name files.
-            error = (entry.error or "failed").split(":", 1)[0]
-            checks[f"module:{name}"] = {"status": "fail", "error": error}
+            checks[f"module:{name}"] = {"status": "fail", "error": entry.error}
             continue
         module = entry.module
         result = await cache.get(name, partial(_module_check, runtime, module))
         for key, value in result.items():
             checks[key] = value if isinstance(value, dict) else {"status": str(value)}
         checks.setdefault(f"module:{name}", {"status": "ok", "version": module.version})
-    return checks
+    if detailed:
+        return checks
+    return {key: {"status": check.get("status")} for key, check in checks.items()}
 
 
 def _failing(check: dict[str, Any]) -> bool:
@@ -93,9 +97,17 @@ def module_check_cache() -> ExpiringCache[dict[str, Any]]:
 
 
 async def check_health(
-    runtime: Runtime, modules: ModuleRegistry, cache: ExpiringCache[dict[str, Any]]
+    runtime: Runtime,
+    modules: ModuleRegistry,
+    cache: ExpiringCache[dict[str, Any]],
+    *,
+    detailed: bool,
 ) -> HealthRead:
-    """Readiness: the database must answer; failing module checks only degrade."""
+    """Readiness: the database must answer; failing module checks only degrade.
+
+    The route is public: module checks (TEMU and JTL messages, versions, load errors naming
+    files) are shown in full only to an authenticated caller.
+    """
     database = await _database(runtime)
     dependencies: dict[str, dict[str, Any]] = {
         "database": database,
@@ -106,7 +118,7 @@ async def check_health(
         },
         "event_bus": {"status": "ok", "subscribers": runtime.bus.subscriber_count},
     }
-    dependencies.update(await _module_checks(runtime, modules, cache))
+    dependencies.update(await _module_checks(runtime, modules, cache, detailed))
     if _failing(database):
         status = "unhealthy"
     elif any(_failing(check) for check in dependencies.values()):

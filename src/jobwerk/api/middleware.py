@@ -95,7 +95,8 @@ class UnhandledErrorMiddleware:
             log.exception("unhandled error", path=scope["path"], method=scope["method"])
             if started:
                 raise
-            await server_error(scope["path"], scope["state"]["request_id"])(scope, receive, send)
+            rid = scope.get("state", {}).get("request_id") or uuid.uuid4().hex
+            await server_error(scope["path"], rid)(scope, receive, send)
 
 
 def server_error(path: str, rid: str) -> JSONResponse:

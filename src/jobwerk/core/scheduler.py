@@ -85,11 +85,13 @@ def make_trigger(
     fields = cron.split()
     if len(fields) != 5:
         raise _invalid("cron", "a cron expression has 5 fields: minute hour day month weekday")
+    # cron counts a day field starting with "*" as unrestricted (*/2 too); when both are
+    # restricted it fires on either, where APScheduler alone would need both.
+    either = not fields[2].startswith("*") and not fields[4].startswith("*")
     try:
         fields[4] = _cron_weekdays(fields[4])
-        if "*" in (fields[2], fields[4]):
+        if not either:
             return CronTrigger.from_crontab(" ".join(fields), timezone=zone)
-        # Both days restricted: cron fires on either (APScheduler alone would need both).
         minute, hour, day, month, weekday = fields
         return OrTrigger(
             [
@@ -152,7 +154,17 @@ async def fire_due_jobs(
         ).all()
     created: list[str] = []
     for job in due:
-        run_id = await _fire(db, job, now)
+        try:
+            run_id = await _fire(db, job, now)
+        except InvalidInput as exc:  # stored by an older version that read it differently
+            log.error(
+                "a job's schedule is invalid; it stops firing until it is set again",
+                job_id=job.id,
+                error=exc.message,
+            )
+            async with db.session() as session:
+                await session.execute(update(Job).where(Job.id == job.id).values(next_run_at=None))
+            continue
         if run_id is not None:
             created.append(run_id)
             if on_run is not None:

@@ -174,7 +174,8 @@ class Database:
             await asyncio.wait_for(self.ping(), seconds)
         except Exception as exc:
             where = make_url(self.url).render_as_string(hide_password=True)
-            reason = str(getattr(exc, "orig", None) or exc or "no answer").splitlines()[0]
+            text = str(getattr(exc, "orig", None) or exc).strip()
+            reason = text.splitlines()[0] if text else f"no answer within {seconds:g} s"
             raise DatabaseUnavailable(
                 f"The database {where} does not answer ({reason}). "
                 "Check JOBWERK_DATABASE__URL and that the database server is running."

@@ -123,10 +123,13 @@ async def test_health_reports_token_and_jtl(
     assert broken["checks"]["temu"]["token_valid"] is False
     assert broken["checks"]["jtl"]["status"] == "error"
     assert "sandbox-access-token" not in str(broken) and "expired-token" not in str(broken)
-    # The platform's readiness shows the primary instance's checks (without credentials).
-    system = (await api.get("/api/v1/system/health")).json()
+    # The platform's readiness shows the primary instance's checks: in full with credentials,
+    # only their status without (the route is public).
+    system = (await api.get("/api/v1/system/health", headers=ADMIN)).json()
     assert system["dependencies"]["temu"]["token_valid"] is True
     assert system["dependencies"]["jtl"]["status"] == "ok"
+    anonymous = (await api.get("/api/v1/system/health")).json()["dependencies"]
+    assert anonymous["temu"] == {"status": "ok"} and anonymous["jtl"] == {"status": "ok"}
 
 
 async def test_instance_scoped_trigger_uses_that_instances_job(

@@ -5,12 +5,12 @@ from __future__ import annotations
 import platform
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
 from jobwerk import __version__
 from jobwerk.api import _system
-from jobwerk.api.deps import RuntimeDep, SessionDep, ViewerDep
+from jobwerk.api.deps import RuntimeDep, SessionDep, ViewerDep, authenticate
 from jobwerk.api.metrics import Metrics
 from jobwerk.api.schemas.common import AUTH
 from jobwerk.api.schemas.system import HealthRead, LivenessRead, PingRead, StatsRead, VersionRead
@@ -29,7 +29,8 @@ async def liveness() -> LivenessRead:
 @router.get(
     "/api/v1/system/health",
     summary="Readiness with dependency checks",
-    description="503 when the database does not answer; failing module checks only degrade.",
+    description="503 when the database does not answer; failing module checks only degrade. "
+    "Module checks show their details (TEMU token, JTL version) only to authenticated callers.",
     responses={503: {"model": HealthRead, "description": "Not ready"}},
 )
 @router.get(
@@ -38,8 +39,14 @@ async def liveness() -> LivenessRead:
     responses={503: {"model": HealthRead, "description": "Not ready"}},
 )
 async def readiness(request: Request, response: Response, runtime: RuntimeDep) -> HealthRead:
+    try:
+        principal = await authenticate(request)
+    except HTTPException:  # public: invalid credentials only cost the details
+        principal = None
     state = request.app.state
-    health = await _system.check_health(runtime, state.modules, state.module_checks)
+    health = await _system.check_health(
+        runtime, state.modules, state.module_checks, detailed=principal is not None
+    )
     if health.status == "unhealthy":
         response.status_code = 503
     return health

@@ -238,7 +238,9 @@ export function renderRun(main, { id }) {
       if (percent !== undefined) setOverall(percent, run.status === "queued" ? "running" : run.status);
     } else if (message.type === "status") {
       if (data.scope === "run" && Array.isArray(data.steps)) {
-        if (!accept(data)) return; // the stream opens with the full current state
+        // The stream opens with the full current state; like seed 003 it calls the run
+        // job_id and the configured job job.
+        if (!accept({ ...data, job_id: data.job })) return;
         drawRun();
         drawSteps();
       } else if (data.step) {
