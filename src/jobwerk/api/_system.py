@@ -21,7 +21,9 @@ from jobwerk.api.schemas.system import (
     ResourceStats,
     StatsRead,
 )
+from jobwerk.core.instances import primary_instance
 from jobwerk.core.runtime import Runtime
+from jobwerk.errors import NotFound
 from jobwerk.modules.base import Module
 from jobwerk.modules.registry import ModuleRegistry
 from jobwerk.storage.models import Instance, Job, Run
@@ -54,11 +56,10 @@ async def _module_check(runtime: Runtime, module: Module) -> dict[str, Any]:
     try:
         async with asyncio.timeout(CHECK_TIMEOUT):
             async with runtime.db.read() as session:
-                primary = await session.scalar(
-                    select(Instance).where(
-                        Instance.module == module.name, Instance.is_primary.is_(True)
-                    )
-                )
+                try:
+                    primary: Instance | None = await primary_instance(session, module.name)
+                except NotFound:
+                    primary = None
             return await module.health(runtime, primary)
     except Exception as exc:
         return {f"module:{module.name}": {"status": "fail", "error": type(exc).__name__}}
