@@ -69,6 +69,12 @@ class TemuOrder(Base):
     """``none`` → ``found`` (JTL shipped) → ``reported`` (confirmed at TEMU); ``cancelled``
     when TEMU cancelled the order after it went to JTL (no tracking is awaited)."""
     note: Mapped[str | None] = mapped_column(Text)
+    error_code: Mapped[int | None] = mapped_column(BigInteger)
+    """TEMU's business code of the last refusal that held this order back (None: JTL-side)."""
+    error: Mapped[str | None] = mapped_column(Text)
+    """Why the order is held back (a TEMU refusal, no price); cleared once it goes to JTL."""
+    originals: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    """Buyer fields transliterated for JTL (ISO-8859-1), by JTL field, as TEMU sent them."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -150,6 +156,10 @@ class TemuInventory(Base):
     jtl_stock: Mapped[int | None] = mapped_column(Integer)
     temu_stock: Mapped[int | None] = mapped_column(Integer)
     needs_sync: Mapped[bool] = mapped_column(Boolean, default=False)
+    push_key: Mapped[str | None] = mapped_column(String(40))
+    """``requestUniqueKey`` of a stock edit whose outcome is unknown (sent, no answer); reused
+    only to retry that same edit (same ``push_target``), cleared once TEMU answered."""
+    push_target: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
     checked_at: Mapped[datetime | None]
     synced_at: Mapped[datetime | None]
