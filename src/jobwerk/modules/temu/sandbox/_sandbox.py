@@ -56,6 +56,7 @@ class TemuSandbox:
         rate = self.config.rate_limit
         self._bucket = TokenBucket(rate) if rate else None
         self.request_count = 0
+        self._order_refusals: dict[tuple[str, str], tuple[int, str]] = {}
 
     # -- request handling -----------------------------------------------------------------
     def draw_fault(self, api_type: str) -> Fault | None:
@@ -104,6 +105,9 @@ class TemuSandbox:
             if self._bucket is not None and not self._bucket.try_acquire():
                 raise SandboxError(4_000_004, "RATE_LIMIT_EXCEED_EXCEPTION")
             self.state.tick()
+            refusal = self._order_refusals.get((str(body.get("parentOrderSn")), api_type))
+            if refusal is not None:
+                raise SandboxError(*refusal)
             if api_type == "bg.open.accesstoken.info.get":
                 return envelope_ok(token_info(self.state, token), region)
             return envelope_ok(_HANDLERS[api_type](self.state, body), region)
@@ -184,6 +188,17 @@ class TemuSandbox:
             order = self.state.new_order(pool, status=status, created_at=when)
             order.update_time = max(order.update_time, when)
             return order
+
+    def refuse_order(
+        self, parent_order_sn: str, api_type: str, code: int, message: str, *, armed: bool = True
+    ) -> None:
+        """Make every call of ``api_type`` for one order answer a business error (e.g.
+        ``180020008`` "Please sign on DPA agreement first") until disarmed."""
+        with self._lock:
+            if armed:
+                self._order_refusals[(parent_order_sn, api_type)] = (code, message)
+            else:
+                self._order_refusals.pop((parent_order_sn, api_type), None)
 
     def cancel_order(self, parent_order_sn: str) -> None:
         """Cancel a pending or unshipped order.
