@@ -19,6 +19,7 @@ from jobwerk.modules.temu.jtl import (
     JtlUnavailable,
     JtlWorkerSimulator,
     ReplicaArticle,
+    create_jtl_engine,
     create_replica,
     generate_articles,
     render_order_xml,
@@ -85,6 +86,35 @@ async def test_read_stock_subtracts_buffer_over_configured_warehouses(
 
     assert {sku: level.available for sku, level in stock.items()} == expected
     assert stock["ART-1"].buffer == 2
+
+
+@pytest.mark.parametrize(
+    ("warehouses", "expected"),
+    [
+        ([1], 3),  # 10 − 1 locked − 4 reserved − 2 buffer
+        ([], 8),  # the aggregate's fVerfuegbar already counts the reservation: 12 − 4
+    ],
+)
+async def test_open_orders_reserve_stock_with_and_without_warehouses(
+    replica: str, warehouses: list[int], expected: int
+) -> None:
+    engine = create_jtl_engine(replica)
+    try:
+        with engine.begin() as conn:
+            article = conn.exec_driver_sql(
+                "SELECT kArtikel FROM tArtikel WHERE cArtNr = 'ART-1'"
+            ).scalar_one()
+            conn.exec_driver_sql(
+                "UPDATE tlagerbestand SET fInAuftraegen = 4, fVerfuegbar = fVerfuegbar - 4 "
+                "WHERE kArtikel = ?",
+                (article,),
+            )
+    finally:
+        engine.dispose()
+    async with JtlDatabase.from_url(replica, warehouse_ids=warehouses) as database:
+        stock = await database.read_stock(["ART-1"])
+
+    assert stock["ART-1"].available == expected
 
 
 async def test_read_stock_keys_by_requested_sku_case_insensitively(db: JtlDatabase) -> None:
@@ -251,16 +281,17 @@ async def test_worker_ships_in_several_packages(
     assert len(numbers) == len(set(numbers)) == 2
 
 
-async def test_shipping_books_stock_out_of_the_warehouse(
+async def test_an_open_order_reserves_and_shipping_books_stock_out_of_the_warehouse(
     db: JtlDatabase, worker: JtlWorkerSimulator
 ) -> None:
+    assert (await db.read_stock(["ART-1"]))["ART-1"].available == 7  # warehouse 1
     await db.queue_order_xml("PO-076-3", _xml("PO-076-3", ("ART-1", 3)))
     await worker.import_pending()
-    assert (await db.read_stock(["ART-1"]))["ART-1"].available == 7  # physical, warehouse 1
+    assert (await db.read_stock(["ART-1"]))["ART-1"].available == 4  # reserved by the order
 
     await worker.ship()
 
-    assert (await db.read_stock(["ART-1"]))["ART-1"].available == 4
+    assert (await db.read_stock(["ART-1"]))["ART-1"].available == 4  # shipped, released
 
 
 async def test_worker_reports_unknown_articles_as_failed_imports(

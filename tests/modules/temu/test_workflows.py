@@ -34,7 +34,6 @@ from jobwerk.modules.temu.jtl._replica import create_customer, set_stock
 from jobwerk.modules.temu.models import TemuInventory, TemuOrder, TemuShipment
 from jobwerk.modules.temu.sandbox import SandboxServer, TemuSandbox, ThreadedServer
 from jobwerk.modules.temu.workflows import _jtl
-from jobwerk.modules.temu.workflows._inventory import request_key
 from tests.api.conftest import ADMIN, http_client, make_settings
 
 TO_SHIP = 2
@@ -604,11 +603,3 @@ async def test_stock_edit_failure_keeps_the_delta_for_the_next_run(
     assert retried["status"] == "completed", retried
     assert await count_rows(app, TemuInventory, needs_sync=True) == 0
     assert _changed_goods(shop) == set()
-
-
-def test_request_keys_are_deterministic_per_change() -> None:
-    change = [(1, 11, 5, 3)]
-    assert request_key("a", 7, change) == request_key("a", 7, list(change))
-    assert request_key("a", 7, change) != request_key("a", 7, [(1, 11, 3, 5)])
-    assert request_key("a", 7, change) != request_key("b", 7, change)
-    assert len(request_key("a", 7, change)) <= 32

@@ -85,12 +85,18 @@ def stock_query(
     """Free stock and buffer per article, by SKU list or as a keyset page over all articles.
 
     Without warehouses the aggregate `dbo.tlagerbestand.fVerfuegbar` is used (open orders
-    already reserved); with warehouses, `fBestand − fVerfuegbarGesperrt` summed over them.
+    already reserved); with warehouses, `fBestand − fVerfuegbarGesperrt` summed over them minus
+    the article's open-order reservation (`tlagerbestand.fInAuftraegen`). JTL does not say which
+    warehouse an open order will ship from, so the whole reservation counts against the offered
+    warehouses: never more is offered than could be shipped.
     """
     if warehouse_ids:
         per_lager = tlagerbestandProLagerLagerartikel
         free = per_lager.c.fBestand - func.coalesce(per_lager.c.fVerfuegbarGesperrt, 0)
-        stock = type_coerce(func.coalesce(func.sum(free), 0), JtlDecimal).label("fBestand")
+        reserved = func.coalesce(func.max(tlagerbestand.c.fInAuftraegen), 0)
+        stock = type_coerce(func.coalesce(func.sum(free), 0) - reserved, JtlDecimal).label(
+            "fBestand"
+        )
         stmt = (
             select(tArtikel.c.kArtikel, tArtikel.c.cArtNr, tArtikel.c.nPuffer, stock)
             .select_from(
@@ -100,7 +106,7 @@ def stock_query(
                         per_lager.c.kArtikel == tArtikel.c.kArtikel,
                         per_lager.c.kWarenlager.in_(list(warehouse_ids)),
                     ),
-                )
+                ).outerjoin(tlagerbestand, tlagerbestand.c.kArtikel == tArtikel.c.kArtikel)
             )
             .group_by(tArtikel.c.kArtikel, tArtikel.c.cArtNr, tArtikel.c.nPuffer)
         )

@@ -6,9 +6,10 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
+import uuid
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -17,8 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from jobwerk.core.context import StepContext
 from jobwerk.core.workflow import Workflow
-from jobwerk.modules.temu.client import BusinessError, SkuStatus, TemuClient
-from jobwerk.modules.temu.models import TemuInventory, TemuProduct
+from jobwerk.modules.temu.client import BusinessError, OrderStatus, SkuStatus, TemuClient
+from jobwerk.modules.temu.jtl import ImportState, JtlBackend
+from jobwerk.modules.temu.models import TemuInventory, TemuOrder, TemuOrderLine, TemuProduct
 from jobwerk.modules.temu.store import chunks, forget_raw, has_products, raw_payloads, save_raw
 from jobwerk.modules.temu.workflows import _common as common
 from jobwerk.storage.db import Database
@@ -27,6 +29,7 @@ from jobwerk.storage.models import utcnow
 EDIT_CONCURRENCY = 4
 EDIT_BATCH = 40
 WRITE_CHUNK = 2000
+_OPEN = (OrderStatus.PENDING, OrderStatus.UN_SHIPPING)
 
 
 class SyncInventoryParams(BaseModel):
@@ -195,13 +198,15 @@ async def compare_stock(ctx: StepContext[SyncInventoryParams]) -> dict[str, Any]
         rows = await session.execute(
             select(
                 TemuInventory.id,
+                TemuInventory.sku_id,
                 TemuInventory.sku_sn,
                 TemuInventory.jtl_stock,
                 TemuInventory.temu_stock,
                 TemuInventory.needs_sync,
+                TemuInventory.push_key,
             ).where(TemuInventory.instance_id == owner)
         )
-        inventory = {_key(sku): (row_id, jtl, temu, flag) for row_id, sku, jtl, temu, flag in rows}
+        inventory = {_key(row.sku_sn): row for row in rows}
     if not inventory:
         ctx.warning("no TEMU products are stored yet: run a full inventory sync")
         return {"compared": 0, "deltas": 0}
@@ -209,6 +214,7 @@ async def compare_stock(ctx: StepContext[SyncInventoryParams]) -> dict[str, Any]
     found = 0
     async with common.make_jtl(settings) as jtl:
         with common.failures_as_retry():
+            held = await _held_by_temu(db, owner, jtl, settings.jtl_backend == "rest")
             async for page in jtl.read_all_stock():
                 ctx.check_cancelled()
                 for level in page:
@@ -216,12 +222,12 @@ async def compare_stock(ctx: StepContext[SyncInventoryParams]) -> dict[str, Any]
                     if known is None:
                         continue
                     found += 1
-                    row_id, old_jtl, temu, flag = known
-                    needs = level.available != temu
-                    if old_jtl != level.available or flag != needs:
-                        changes.append(
-                            {"id": row_id, "jtl_stock": level.available, "needs_sync": needs}
-                        )
+                    sellable = max(level.available - held.get(known.sku_id, 0), 0)
+                    # A pending attempt's outcome is unknown, and TEMU moves its own stock when
+                    # orders come and go (temu_stock None): then only a push makes it certain.
+                    needs = sellable != known.temu_stock or known.push_key is not None
+                    if known.jtl_stock != sellable or known.needs_sync != needs:
+                        changes.append({"id": known.id, "jtl_stock": sellable, "needs_sync": needs})
                 ctx.progress(found, len(inventory), message="comparing JTL stock")
     await _write_chunks(db, update(TemuInventory), changes)
     async with db.session() as session:
@@ -231,7 +237,43 @@ async def compare_stock(ctx: StepContext[SyncInventoryParams]) -> dict[str, Any]
         ctx.info(f"{missing} TEMU SKUs have no article in JTL-Wawi; their stock is left alone")
     ctx.count("not_in_jtl", missing)
     ctx.count("deltas", deltas)
+    ctx.count("units_held_for_temu_orders", sum(held.values()))
     return {"compared": found, "changed": len(changes), "deltas": deltas}
+
+
+async def _held_by_temu(
+    db: Database, owner: str, jtl: JtlBackend, created_at_once: bool
+) -> dict[int, int]:
+    """Units per TEMU skuId of orders TEMU accepted (pending or to ship) that are no orders in
+    JTL yet, so JTL's stock does not reserve them; an order waiting in JTL's import table counts
+    until JTL-Worker imported it (the REST backend creates orders at once)."""
+    async with db.session() as session:
+        rows = (
+            await session.execute(
+                select(
+                    TemuOrder.parent_order_sn,
+                    TemuOrder.xml_state,
+                    TemuOrderLine.sku_id,
+                    TemuOrderLine.quantity,
+                )
+                .join(TemuOrderLine, TemuOrderLine.order_id == TemuOrder.id)
+                .where(
+                    TemuOrder.instance_id == owner,
+                    TemuOrder.status.in_(_OPEN),
+                    TemuOrderLine.status.in_(_OPEN),
+                )
+            )
+        ).all()
+    queued = {sn for sn, state, _, _ in rows if state == "queued"}
+    in_jtl: set[str] = set(queued) if created_at_once else set()
+    if queued and not created_at_once:
+        statuses = await jtl.order_import_status(queued)
+        in_jtl = {sn for sn, status in statuses.items() if status.state is ImportState.IMPORTED}
+    held: dict[int, int] = defaultdict(int)
+    for sn, _, sku_id, quantity in rows:
+        if sn not in in_jtl:
+            held[sku_id] += max(quantity, 0)
+    return held
 
 
 async def _count_deltas(session: AsyncSession, owner: str) -> int:
@@ -241,6 +283,18 @@ async def _count_deltas(session: AsyncSession, owner: str) -> int:
         )
     )
     return len(list(rows))
+
+
+@dataclass(frozen=True, slots=True)
+class _Push:
+    """One SKU's stock to send: its inventory row, the target, and a pending attempt's key."""
+
+    row_id: int
+    sku_id: int
+    target: int
+    temu: int | None
+    key: str | None
+    key_target: int | None
 
 
 @sync_inventory.step("inventory_to_api", title="Inventory deltas → TEMU", timeout=3600, retries=2)
@@ -255,12 +309,14 @@ async def push_stock(ctx: StepContext[SyncInventoryParams]) -> dict[str, Any]:
                 TemuInventory.sku_id,
                 TemuInventory.jtl_stock,
                 TemuInventory.temu_stock,
+                TemuInventory.push_key,
+                TemuInventory.push_target,
             ).where(TemuInventory.instance_id == owner, TemuInventory.needs_sync.is_(True))
         )
-        by_goods: dict[int, list[tuple[int, int, int, int | None]]] = defaultdict(list)
-        for row_id, goods_id, sku_id, jtl, temu in rows:
+        by_goods: dict[int, list[_Push]] = defaultdict(list)
+        for row_id, goods_id, sku_id, jtl, temu, key, key_target in rows:
             if jtl is not None:
-                by_goods[goods_id].append((row_id, sku_id, jtl, temu))
+                by_goods[goods_id].append(_Push(row_id, sku_id, jtl, temu, key, key_target))
     counts = {"stock_edits": 0, "skus_updated": 0, "skus_failed": 0}
     warnings: list[str] = []
     goods = sorted(by_goods)
@@ -268,7 +324,9 @@ async def push_stock(ctx: StepContext[SyncInventoryParams]) -> dict[str, Any]:
         async with common.temu_session(ctx, settings) as client:
             for done, part in enumerate(chunks(goods, EDIT_BATCH)):
                 ctx.check_cancelled()
-                results = await _send_batch(client, owner, {g: by_goods[g] for g in part})
+                batch = {g: by_goods[g] for g in part}
+                keys = await _claim_keys(db, batch)
+                results = await _send_batch(client, batch, keys)
                 await _save_results(db, results, counts, warnings, ctx.params.verbose, ctx)
                 ctx.progress(min((done + 1) * EDIT_BATCH, len(goods)), len(goods))
     for name, value in counts.items():
@@ -278,28 +336,52 @@ async def push_stock(ctx: StepContext[SyncInventoryParams]) -> dict[str, Any]:
     return counts
 
 
-def request_key(owner: str, goods_id: int, skus: Sequence[tuple[int, int, int, int | None]]) -> str:
-    """The same change (from → to per SKU) always gets the same ``requestUniqueKey``."""
-    change = ",".join(f"{sku}:{temu}>{jtl}" for _, sku, jtl, temu in sorted(skus))
-    return "jw" + hashlib.sha256(f"{owner}|{goods_id}|{change}".encode()).hexdigest()[:30]
+def attempt_key(skus: Sequence[_Push]) -> str:
+    """The ``requestUniqueKey`` of one stock edit: the pending attempt's key when this edit
+    retries it (same SKUs, same targets, outcome unknown), else a new one.
+
+    A key is never derived from the change itself: S → S−3 → S → S−3 are four edits, and TEMU
+    refuses a key it has seen, so a repeated change must not repeat its key.
+    """
+    keys = {sku.key for sku in skus}
+    same = all(sku.key_target == sku.target for sku in skus)
+    if len(keys) == 1 and None not in keys and same:
+        return str(keys.pop())
+    return "jw" + uuid.uuid4().hex[:30]
+
+
+async def _claim_keys(db: Database, batch: dict[int, list[_Push]]) -> dict[int, str]:
+    """Choose each goods' key and store it before anything is sent: if the answer is lost, the
+    next attempt sends the same edit under the same key, and TEMU's duplicate answer means
+    "applied"."""
+    keys = {goods_id: attempt_key(skus) for goods_id, skus in batch.items()}
+    claims = [
+        {"id": sku.row_id, "push_key": keys[goods_id], "push_target": sku.target}
+        for goods_id, skus in batch.items()
+        for sku in skus
+    ]
+    async with db.write() as session:
+        await session.execute(update(TemuInventory), claims)
+    return keys
 
 
 async def _send_batch(
-    client: TemuClient, owner: str, batch: dict[int, list[tuple[int, int, int, int | None]]]
-) -> list[tuple[list[tuple[int, int, int, int | None]], dict[int, str | None]]]:
+    client: TemuClient, batch: dict[int, list[_Push]], keys: dict[int, str]
+) -> list[tuple[list[_Push], dict[int, str]]]:
     """Send one stock edit per goods; returns per goods the rows and each SKU's error."""
     limit = asyncio.Semaphore(EDIT_CONCURRENCY)
 
-    async def one(goods_id: int, skus: list[tuple[int, int, int, int | None]]) -> Any:
-        targets = {sku: jtl for _, sku, jtl, _ in skus}
+    async def one(goods_id: int, skus: list[_Push]) -> tuple[list[_Push], dict[int, str]]:
+        targets = {sku.sku_id: sku.target for sku in skus}
         async with limit:
             try:
                 result = await client.set_stock(
-                    goods_id, targets, request_unique_key=request_key(owner, goods_id, skus)
+                    goods_id, targets, request_unique_key=keys[goods_id]
                 )
             except BusinessError as exc:
                 if "requestuniquekey" in exc.error_msg.casefold():
-                    return skus, {}  # this very change was applied before
+                    # Only this attempt ever sent this key: an earlier try of it was applied.
+                    return skus, {}
                 return skus, {sku: str(exc) for sku in targets}
         return skus, {f.sku_id: f"[{f.error_code}] {f.error_msg}" for f in result.failures}
 
@@ -308,29 +390,33 @@ async def _send_batch(
 
 async def _save_results(
     db: Database,
-    results: list[tuple[list[tuple[int, int, int, int | None]], dict[int, str | None]]],
+    results: list[tuple[list[_Push], dict[int, str]]],
     counts: dict[str, int],
     warnings: list[str],
     verbose: bool,
     ctx: StepContext[SyncInventoryParams],
 ) -> None:
     now = utcnow()
-    synced, refused = [], []
+    synced: list[dict[str, Any]] = []
+    refused: list[dict[str, Any]] = []
     for skus, errors in results:
         counts["stock_edits"] += 1
-        for row_id, sku, jtl, temu in skus:
-            if sku in errors:
+        for sku in skus:
+            answered = {"id": sku.row_id, "push_key": None, "push_target": None}
+            if sku.sku_id in errors:
                 counts["skus_failed"] += 1
-                warnings.append(f"TEMU refused stock {jtl} for SKU {sku}: {errors[sku]}")
-                refused.append({"id": row_id, "error": errors[sku]})
+                warnings.append(
+                    f"TEMU refused stock {sku.target} for SKU {sku.sku_id}: {errors[sku.sku_id]}"
+                )
+                refused.append({**answered, "error": errors[sku.sku_id]})
                 continue
             counts["skus_updated"] += 1
             synced.append(
-                {"id": row_id, "temu_stock": jtl, "needs_sync": False, "error": None,
+                {**answered, "temu_stock": sku.target, "needs_sync": False, "error": None,
                  "synced_at": now}
             )  # fmt: skip
             if verbose:
-                ctx.info(f"SKU {sku}: stock {temu} → {jtl}")
+                ctx.info(f"SKU {sku.sku_id}: stock {sku.temu} → {sku.target}")
     async with db.write() as session:
         for changes in (synced, refused):
             if changes:

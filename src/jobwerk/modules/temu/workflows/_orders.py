@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jobwerk.core.context import StepContext
@@ -20,7 +20,7 @@ from jobwerk.modules.temu.client import (
     TemuClient,
     TimeWindow,
 )
-from jobwerk.modules.temu.models import TemuOrder, TemuOrderLine
+from jobwerk.modules.temu.models import TemuInventory, TemuOrder, TemuOrderLine
 from jobwerk.modules.temu.store import (
     as_utc,
     chunks,
@@ -234,21 +234,37 @@ async def _upsert_orders(
         )
     }
     rows = []
+    moved: set[int] = set()
     for sn in numbers:
         row = existing.get(sn)
         if row is None:
             row = TemuOrder(instance_id=owner, parent_order_sn=sn, order={})
             session.add(row)
         was_cancelled = row.status == OrderStatus.CANCELED
+        status = row.status
         _apply(row, orders[sn], infos.get(sn), amounts.get(sn))
         rows.append(row)
+        if status != row.status:
+            moved.update(int(line["skuId"]) for line in orders[sn].get("orderList", []))
         if row.xml_state == "queued" and row.status == OrderStatus.CANCELED and not was_cancelled:
             _cancelled_in_jtl(ctx, row)
         if ctx.params.verbose:
             ctx.info(f"order {sn}: status {row.status}")
     await session.flush()
     await _save_lines(session, rows, orders)
+    await _forget_temu_stock(session, owner, moved)
     return len(numbers) - len(existing), len(existing)
+
+
+async def _forget_temu_stock(session: AsyncSession, owner: str, sku_ids: set[int]) -> None:
+    """TEMU deducts stock for a new order and restores it on cancellation by itself: the stock
+    last sent for these SKUs no longer holds, so the next inventory sync sends it again."""
+    for part in chunks(sorted(sku_ids)):
+        await session.execute(
+            update(TemuInventory)
+            .where(TemuInventory.instance_id == owner, TemuInventory.sku_id.in_(part))
+            .values(temu_stock=None)
+        )
 
 
 def _cancelled_in_jtl(ctx: StepContext[SyncOrdersParams], row: TemuOrder) -> None:
