@@ -214,7 +214,7 @@ async def compare_stock(ctx: StepContext[SyncInventoryParams]) -> dict[str, Any]
     found = 0
     async with common.make_jtl(settings) as jtl:
         with common.failures_as_retry():
-            held = await _held_by_temu(db, owner, jtl, settings.jtl_backend == "rest")
+            held = await _held_by_temu(db, owner, jtl, settings.jtl_backend == "db")
             async for page in jtl.read_all_stock():
                 ctx.check_cancelled()
                 for level in page:
@@ -242,11 +242,12 @@ async def compare_stock(ctx: StepContext[SyncInventoryParams]) -> dict[str, Any]
 
 
 async def _held_by_temu(
-    db: Database, owner: str, jtl: JtlBackend, created_at_once: bool
+    db: Database, owner: str, jtl: JtlBackend, jtl_reserves: bool
 ) -> dict[int, int]:
-    """Units per TEMU skuId of orders TEMU accepted (pending or to ship) that are no orders in
-    JTL yet, so JTL's stock does not reserve them; an order waiting in JTL's import table counts
-    until JTL-Worker imported it (the REST backend creates orders at once)."""
+    """Units per TEMU skuId of orders TEMU accepted (pending or to ship) that JTL's stock does
+    not reserve: with ``db``, orders not imported yet (an order waiting in the import table
+    counts until JTL-Worker imported it); with ``rest``, whose stock shows no reservations,
+    every such order until TEMU has it shipped."""
     async with db.session() as session:
         rows = (
             await session.execute(
@@ -265,8 +266,8 @@ async def _held_by_temu(
             )
         ).all()
     queued = {sn for sn, state, _, _ in rows if state == "queued"}
-    in_jtl: set[str] = set(queued) if created_at_once else set()
-    if queued and not created_at_once:
+    in_jtl: set[str] = set()
+    if queued and jtl_reserves:
         statuses = await jtl.order_import_status(queued)
         in_jtl = {sn for sn, status in statuses.items() if status.state is ImportState.IMPORTED}
     held: dict[int, int] = defaultdict(int)
