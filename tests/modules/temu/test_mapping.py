@@ -12,7 +12,12 @@ import pytest
 from lxml import etree
 
 from jobwerk.modules.temu.jtl import LineKind, render_order_xml
-from jobwerk.modules.temu.mapping import OrderMappingSettings, OrderNotImportable, map_order
+from jobwerk.modules.temu.mapping import (
+    OrderHeld,
+    OrderMappingSettings,
+    OrderNotImportable,
+    map_order,
+)
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "temu"
 PARENT = "PO-076-01234567890123456"
@@ -153,16 +158,26 @@ def test_mapped_order_renders_valid_xml_with_expected_values() -> None:
     assert order.findtext("tlieferadresse/cAdressZusatz") == "Hinterhaus"
 
 
-def test_without_amount_permission_fallback_prices_are_used_with_a_warning() -> None:
+def test_without_amount_permission_temu_then_jtl_prices_are_used_with_a_warning() -> None:
     prices = {"ART-100000": Decimal("21.00")}
+    erp = {"ART-100000": Decimal("1.00"), "ART-100001": Decimal("10.00")}
 
-    order = map_order(order_item(), shipping_info(), None, fallback_unit_prices=prices)
+    order = map_order(
+        order_item(), shipping_info(), None, fallback_unit_prices=prices, erp_net_prices=erp
+    )
 
-    assert [line.unit_price_gross for line in order.lines] == [Decimal("21.00"), Decimal(0)]
+    assert [line.unit_price_gross for line in order.lines] == [Decimal("21.00"), Decimal("11.90")]
     assert order.shipping.unit_price_gross == 0
-    assert any("amount query unavailable" in w for w in order.warnings)
-    assert any("ART-100001" in w for w in order.warnings)
+    assert any("ART-100000" in w and "TEMU's SKU list" in w for w in order.warnings)
+    assert any("ART-100001" in w and "JTL article" in w for w in order.warnings)
     assert any("shipping fee" in w for w in order.warnings)
+
+
+def test_a_line_without_any_price_holds_the_order() -> None:
+    with pytest.raises(OrderHeld, match="ART-100001"):
+        map_order(
+            order_item(), shipping_info(), None, fallback_unit_prices={"ART-100000": Decimal(5)}
+        )
 
 
 def test_vat_follows_configured_country_rate() -> None:
@@ -170,9 +185,11 @@ def test_vat_follows_configured_country_rate() -> None:
     item["parentOrderMap"].update(regionId=13, parentOrderSn="PO-013-01234567890123456")
     settings = OrderMappingSettings(vat_rates={"AT": Decimal(20)})
 
-    order = map_order(item, shipping_info(), None, settings=settings)
+    erp = {"ART-100000": Decimal(10), "ART-100001": Decimal(10)}
+    order = map_order(item, shipping_info(), None, settings=settings, erp_net_prices=erp)
 
     assert order.delivery_address.country == "AT"
+    assert {line.unit_price_gross for line in order.lines} == {Decimal(12)}
     assert {line.vat_rate for line in (*order.lines, order.shipping)} == {Decimal(20)}
 
 

@@ -52,6 +52,10 @@ class OrderNotImportable(AppError):
         self.reason = reason
 
 
+class OrderHeld(OrderNotImportable):
+    """An order that must wait for data (a price) rather than go to JTL wrong."""
+
+
 @dataclass(frozen=True, slots=True)
 class OrderMappingSettings:
     """Per-shop choices of the TEMU → JTL order mapping."""
@@ -179,6 +183,7 @@ def map_order(
     settings: OrderMappingSettings | None = None,
     sku_by_sku_id: Mapping[int, str] | None = None,
     fallback_unit_prices: Mapping[str, Decimal] | None = None,
+    erp_net_prices: Mapping[str, Decimal] | None = None,
     customer_number: str = "",
 ) -> JtlOrder:
     """Map one TEMU parent order to a `JtlOrder`.
@@ -192,10 +197,13 @@ def map_order(
         settings: VAT rates, names and ids of the shop.
         sku_by_sku_id: TEMU `skuId` → seller SKU (`skuSn`); else `productList[0].extCode`.
         fallback_unit_prices: gross unit price per seller SKU, used without `amounts`.
+        erp_net_prices: net unit price per seller SKU from the ERP's article, the last resort;
+            the destination country's VAT rate makes it gross.
         customer_number: an existing JTL customer number (found by e-mail), else a new one.
 
     Raises:
         OrderNotImportable: pending, cancelled, no address yet, no SKU or no lines to ship.
+        OrderHeld: a line has no price from any source (never imported at 0.00).
     """
     cfg = settings or OrderMappingSettings()
     parent = order["parentOrderMap"]
@@ -210,9 +218,8 @@ def map_order(
         raise OrderNotImportable(number, "shipping address not available yet")
     amount = _result(amounts) if amounts is not None else None
     warnings: list[str] = []
-    if amount is None:
-        warnings.append("amount query unavailable: prices from the fallback price list")
-    lines = _lines(order, amount, country, cfg, sku_by_sku_id or {}, fallback_unit_prices, warnings)
+    prices = _Prices(fallback_unit_prices or {}, erp_net_prices or {})
+    lines = _lines(order, amount, country, cfg, sku_by_sku_id or {}, prices, warnings)
     address = _address(info, country)
     name = f"{address.first_name} {address.last_name}".strip()
     created = _timestamp(parent.get("parentOrderTime")) or datetime.now(UTC)
@@ -237,13 +244,21 @@ def map_order(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Prices:
+    """Unit prices to use where TEMU's amounts are missing, by seller SKU."""
+
+    temu_gross: Mapping[str, Decimal]
+    erp_net: Mapping[str, Decimal]
+
+
 def _lines(
     order: Mapping[str, Any],
     amount: Mapping[str, Any] | None,
     country: str,
     cfg: OrderMappingSettings,
     sku_by_sku_id: Mapping[int, str],
-    fallback: Mapping[str, Decimal] | None,
+    prices: _Prices,
     warnings: list[str],
 ) -> tuple[JtlOrderLine, ...]:
     number = str(order["parentOrderMap"]["parentOrderSn"])
@@ -256,18 +271,16 @@ def _lines(
         sku = _sku(line, sku_by_sku_id, number)
         order_sn = str(line.get("orderSn") or "")
         priced = by_order_sn.get(order_sn)
-        if amount is not None and priced is None:
-            warnings.append(f"no amounts for line {order_sn}: fallback price used")
         if priced is not None:
             gross = _money(priced.get("unitRetailPriceVatIncl")) or Decimal(0)
             total = _money(priced.get("retailPriceTotalTaxIncl"))
             tax = _money(priced.get("productTaxAmount"))
             rate = _vat_rate(tax, total, priced.get("productTaxRate"), country, cfg, warnings)
         else:
-            gross = (fallback or {}).get(sku, Decimal(0))
-            if sku not in (fallback or {}):
-                warnings.append(f"no price for SKU {sku}: line imported at 0.00")
             rate = cfg.vat_rate(country)
+            gross = _fallback_price(number, sku, rate, prices, warnings)
+        if gross <= 0:
+            raise OrderHeld(number, f"no price for SKU {sku} (TEMU's amount is 0.00)")
         lines.append(
             JtlOrderLine(
                 name=_line_name(line),
@@ -281,6 +294,23 @@ def _lines(
     if not lines:
         raise OrderNotImportable(number, "no lines left to ship")
     return tuple(lines)
+
+
+def _fallback_price(
+    number: str, sku: str, rate: Decimal, prices: _Prices, warnings: list[str]
+) -> Decimal:
+    """TEMU's SKU price, else the ERP article's net price with the destination's VAT."""
+    if sku in prices.temu_gross:
+        warnings.append(f"SKU {sku}: price from TEMU's SKU list (no order amounts)")
+        return prices.temu_gross[sku]
+    if sku in prices.erp_net:
+        warnings.append(f"SKU {sku}: price from the JTL article (no order amounts) at {rate}% VAT")
+        return (prices.erp_net[sku] * (1 + rate / 100)).quantize(Decimal("0.01"))
+    raise OrderHeld(
+        number,
+        f"no price for SKU {sku}: TEMU's amounts are not permitted, the SKU list has none and "
+        "JTL has no article price (grant the amount query or run a full inventory sync)",
+    )
 
 
 def _shipping_line(

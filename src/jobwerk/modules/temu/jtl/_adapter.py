@@ -177,6 +177,11 @@ class JtlDatabase:
 
         return await self._run(work)
 
+    async def article_prices(self, skus: Iterable[str]) -> dict[str, Decimal]:
+        """Net sales price (`fVKNetto`) of each article that has one, by SKU as requested."""
+        articles = await self.read_articles(skus)
+        return {sku: a.net_price for sku, a in articles.items() if a.net_price and a.net_price > 0}
+
     async def read_stock(self, skus: Iterable[str]) -> dict[str, StockLevel]:
         """Marketplace stock (stock − buffer) per SKU; unknown SKUs are absent from the result."""
         wanted = {_normalise(s): s for s in skus if s.strip()}

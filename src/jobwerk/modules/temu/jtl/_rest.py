@@ -281,6 +281,10 @@ class JtlRest:
             raise JtlError(f"JTL-Wawi has no shipping method {name!r} (it has: {known})")
         return found
 
+    async def article_prices(self, skus: Iterable[str]) -> dict[str, Decimal]:
+        """None: the Wawi API's items carry no sales price, so orders without TEMU prices wait."""
+        return {}
+
     async def order_import_status(self, numbers: Iterable[str]) -> dict[str, ImportStatus]:
         """Whether JTL has an order per external order number (the API creates them at once)."""
         wanted = list(dict.fromkeys(numbers))

@@ -17,9 +17,9 @@ from jobwerk.modules.temu.jtl import (
     JtlOrder,
     render_order_xml,
 )
-from jobwerk.modules.temu.mapping import OrderNotImportable, map_order
+from jobwerk.modules.temu.mapping import OrderHeld, OrderNotImportable, map_order
 from jobwerk.modules.temu.models import TemuOrder, TemuOrderLine, TemuProduct, TemuShipment
-from jobwerk.modules.temu.store import chunks
+from jobwerk.modules.temu.store import chunks, raw_payloads
 from jobwerk.modules.temu.workflows import _common as common
 from jobwerk.storage.db import Database
 from jobwerk.storage.models import utcnow
@@ -43,9 +43,13 @@ async def queue_orders(ctx: StepContext[Any]) -> dict[str, Any]:
                 )
             )
         )
+    async with db.session() as session:
+        listed = await raw_payloads(
+            session, owner, ctx.outputs["api_to_json"]["run_id"], "sku_price"
+        )
     queued: list[JtlOrder] = []
     warnings: list[str] = []
-    counts = {"queued": 0, "already_in_jtl": 0, "not_importable": 0, "waiting": 0}
+    counts = {"queued": 0, "already_in_jtl": 0, "not_importable": 0, "waiting": 0, "held": 0}
     async with common.make_jtl(settings) as jtl:
         with common.failures_as_retry():
             for done, part in enumerate(chunks(pending, BATCH)):
@@ -54,13 +58,14 @@ async def queue_orders(ctx: StepContext[Any]) -> dict[str, Any]:
                     orders = list(
                         await session.scalars(select(TemuOrder).where(TemuOrder.id.in_(part)))
                     )
-                    skus, prices = await _sku_lookup(session, ctx, [o.id for o in orders])
+                    skus, prices = await _sku_lookup(session, ctx, [o.id for o in orders], listed)
+                erp = await jtl.article_prices(_seller_skus(orders, skus) - set(prices))
                 # JTL is written outside our own write transaction, which stays short; what
                 # JTL took before a failure is recorded all the same.
                 changes: list[dict[str, Any]] = []
                 try:
                     await _queue_batch(
-                        ctx, jtl, orders, (skus, prices), (queued, warnings, changes), counts
+                        ctx, jtl, orders, (skus, prices, erp), (queued, warnings, changes), counts
                     )
                 finally:
                     if changes:
@@ -70,6 +75,7 @@ async def queue_orders(ctx: StepContext[Any]) -> dict[str, Any]:
     for name, value in counts.items():
         ctx.count(name, value)
     common.warn_summary(ctx, warnings, "order warnings (see the XML export)")
+    ctx.result["held_orders"] = await held_orders(db, owner)
     if queued:
         path = ctx.export_dir / "jtl-orders.xml"
         path.write_bytes(render_order_xml(queued))
@@ -82,7 +88,7 @@ async def _queue_batch(
     ctx: StepContext[Any],
     jtl: JtlBackend,
     orders: list[TemuOrder],
-    lookup: tuple[dict[int, str], dict[str, Decimal]],
+    lookup: tuple[dict[int, str], dict[str, Decimal], dict[str, Decimal]],
     collected: tuple[list[JtlOrder], list[str], list[dict[str, Any]]],
     counts: dict[str, int],
 ) -> None:
@@ -99,7 +105,13 @@ async def _queue_batch(
                 settings=mapping,
                 sku_by_sku_id=lookup[0],
                 fallback_unit_prices=lookup[1],
+                erp_net_prices=lookup[2],
             )
+        except OrderHeld as exc:
+            changes.append({"id": order.id, "error_code": None, "error": exc.reason})
+            counts["held"] += 1
+            warnings.append(f"{exc.message}; the order waits and is tried again next run")
+            continue
         except OrderNotImportable as exc:
             if exc.reason == _NOT_YET:
                 counts["waiting"] += 1
@@ -119,7 +131,8 @@ async def _queue_batch(
         note = None if result.queued else result.reason
         changes.append(
             {"id": order.id, "xml_state": "queued", "note": note, "xml_queued_at": utcnow(),
-             "jtl_import_id": result.import_id or order.jtl_import_id}
+             "jtl_import_id": result.import_id or order.jtl_import_id, "error_code": None,
+             "error": None}
         )  # fmt: skip
         counts["queued" if result.queued else "already_in_jtl"] += 1
         if result.queued:
@@ -129,10 +142,39 @@ async def _queue_batch(
             ctx.info(f"order {order.parent_order_sn}: {result.reason}")
 
 
+def _seller_skus(orders: list[TemuOrder], skus: dict[int, str]) -> set[str]:
+    """Every seller SKU the orders' lines name (from the SKU list, else the line's extCode)."""
+    found = set()
+    for order in orders:
+        for line in order.order.get("orderList", []):
+            products = line.get("productList") or [{}]
+            sku = skus.get(line.get("skuId")) or products[0].get("extCode")
+            if sku:
+                found.add(str(sku).strip())
+    return found
+
+
+async def held_orders(db: Database, owner: str) -> list[dict[str, Any]]:
+    """Orders to ship that wait for something (a TEMU refusal, a price), with the reason."""
+    async with db.session() as session:
+        rows = await session.execute(
+            select(TemuOrder.parent_order_sn, TemuOrder.error_code, TemuOrder.error)
+            .where(
+                TemuOrder.instance_id == owner,
+                TemuOrder.xml_state == "pending",
+                TemuOrder.status == OrderStatus.UN_SHIPPING,
+                TemuOrder.error.is_not(None),
+            )
+            .order_by(TemuOrder.parent_order_sn)
+        )
+        return [{"order": sn, "code": code, "reason": error} for sn, code, error in rows]
+
+
 async def _sku_lookup(
-    session: AsyncSession, ctx: StepContext[Any], order_ids: list[int]
+    session: AsyncSession, ctx: StepContext[Any], order_ids: list[int], listed: dict[str, Any]
 ) -> tuple[dict[int, str], dict[str, Decimal]]:
-    """Seller SKUs by TEMU skuId and gross prices by seller SKU, from the stored SKU list."""
+    """Seller SKUs by TEMU skuId and gross prices by seller SKU, from the stored SKU list or,
+    for SKUs it lacks, the SKU list entries this run read (``listed``, by skuId)."""
     sku_ids = set(
         await session.scalars(
             select(TemuOrderLine.sku_id).where(TemuOrderLine.order_id.in_(order_ids))
@@ -143,9 +185,13 @@ async def _sku_lookup(
             TemuProduct.instance_id == common.instance_id(ctx), TemuProduct.sku_id.in_(sku_ids)
         )
     )
+    found = {sku_id: (sku_sn, price) for sku_id, sku_sn, price in rows}
+    for sku_id in sku_ids - found.keys():
+        if str(sku_id) in listed:
+            found[sku_id] = (listed[str(sku_id)]["skuSn"], listed[str(sku_id)]["price"])
     skus: dict[int, str] = {}
     prices: dict[str, Decimal] = {}
-    for sku_id, sku_sn, price in rows:
+    for sku_id, (sku_sn, price) in found.items():
         if not sku_sn:
             continue
         skus[sku_id] = sku_sn

@@ -14,13 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from jobwerk.core.context import StepContext
 from jobwerk.core.workflow import Workflow
 from jobwerk.modules.temu.client import (
+    BusinessError,
     OrderListItem,
     OrderStatus,
     PermissionDeniedError,
+    SkuStatus,
     TemuClient,
     TimeWindow,
 )
-from jobwerk.modules.temu.models import TemuInventory, TemuOrder, TemuOrderLine
+from jobwerk.modules.temu.models import TemuInventory, TemuOrder, TemuOrderLine, TemuProduct
 from jobwerk.modules.temu.store import (
     as_utc,
     chunks,
@@ -39,6 +41,8 @@ SKEW = 3600  # seconds of clock skew and late updates the time windows tolerate
 CURSOR = "orders"
 DETAIL_CONCURRENCY = 8
 ORDER_STATUSES = frozenset({1, 2, 3, 4, 41, 5, 51})
+RAW_KINDS = ("order", "shipping_info", "amount", "refusal", "sku_price")
+SKU_ID_BATCH = 100
 
 
 class SyncOrdersParams(BaseModel):
@@ -86,26 +90,30 @@ async def fetch_orders(ctx: StepContext[SyncOrdersParams]) -> dict[str, Any]:
     window = TimeWindow(now - ctx.params.days_back * DAY, now + SKEW)
     async with common.database(ctx).session() as session:
         since = (await read_cursor(session, owner, CURSOR)).get("listed_from")
+    created: TimeWindow | None = window
     changed = None
     if since and not ctx.params.full:
-        changed = TimeWindow(max(window.start, int(since) - SKEW), window.end)
+        # After the first sync every change counts, whatever the order's age: a cancellation
+        # of an order created weeks ago must still be seen.
+        created, changed = None, TimeWindow(int(since) - SKEW, window.end)
     async with common.temu_session(ctx, settings) as client:
         ctx.progress(0, None, message="reading the order list")
         orders = await client.list_all_orders(
-            parent_order_status=ctx.params.parent_order_status, created=window, updated=changed
+            parent_order_status=ctx.params.parent_order_status, created=created, updated=changed
         )
         ctx.count("orders_listed", len(orders))
         wanted = await _needing_details(ctx, owner, orders)
         details = await _fetch_details(ctx, client, wanted)
+        details["sku_price"] = await _sku_prices(ctx, client, owner, orders, set(wanted))
     db = common.database(ctx)
     async with db.write() as session:
-        await forget_raw(session, owner, ctx.run_id, ("order", "shipping_info", "amount"))
+        await forget_raw(session, owner, ctx.run_id, RAW_KINDS)
     order_rows = [
         (o.parent_order_map.parent_order_sn, o.model_dump(mode="json", by_alias=True))
         for o in orders
     ]
     await save_raw(db, owner, ctx.run_id, "order", order_rows)
-    for kind in ("shipping_info", "amount"):
+    for kind in RAW_KINDS[1:]:
         await save_raw(db, owner, ctx.run_id, kind, details[kind])
     return {"run_id": ctx.run_id, "listed_from": now, "orders": len(orders), "details": len(wanted)}
 
@@ -154,8 +162,12 @@ def _address_complete(info: dict[str, Any] | None) -> bool:
 async def _fetch_details(
     ctx: StepContext[SyncOrdersParams], client: TemuClient, numbers: list[str]
 ) -> dict[str, list[tuple[str, Any]]]:
-    """Shipping info (and amounts, while the token may read them) of each order."""
-    found: dict[str, list[tuple[str, Any]]] = {"shipping_info": [], "amount": []}
+    """Shipping info (and amounts, while the token may read them) of each order.
+
+    TEMU refusing one order (a business error such as ``180020008``) concerns that order alone:
+    it is recorded as a ``refusal`` and asked again next run; every other order goes on.
+    """
+    found: dict[str, list[tuple[str, Any]]] = {"shipping_info": [], "amount": [], "refusal": []}
     amounts_allowed = True
     limit = asyncio.Semaphore(DETAIL_CONCURRENCY)
     done = 0
@@ -164,26 +176,78 @@ async def _fetch_details(
         nonlocal amounts_allowed, done
         async with limit:
             ctx.check_cancelled()
-            info = await client.get_shipping_info(sn)
+            try:
+                info = await client.get_shipping_info(sn)
+                amount = None
+                if amounts_allowed:
+                    try:
+                        amount = await client.get_order_amount(sn)
+                    except PermissionDeniedError as exc:
+                        if amounts_allowed:
+                            amounts_allowed = False
+                            ctx.warning(
+                                "TEMU amount query not permitted for this token "
+                                f"({exc.error_code}); prices come from the SKU list or JTL"
+                            )
+            except BusinessError as exc:
+                if exc.retryable:
+                    raise
+                found["refusal"].append((sn, _refusal(exc)))
+                ctx.warning(f"TEMU refused order {sn}: [{exc.error_code}] {exc.error_msg}")
+                return
             found["shipping_info"].append((sn, info.model_dump(mode="json", by_alias=True)))
-            if amounts_allowed:
-                try:
-                    amount = await client.get_order_amount(sn)
-                except PermissionDeniedError as exc:
-                    if amounts_allowed:
-                        amounts_allowed = False
-                        ctx.warning(
-                            "TEMU amount query not permitted for this token "
-                            f"({exc.error_code}); prices come from the SKU list instead"
-                        )
-                else:
-                    found["amount"].append((sn, amount.model_dump(mode="json", by_alias=True)))
+            if amount is not None:
+                found["amount"].append((sn, amount.model_dump(mode="json", by_alias=True)))
             done += 1
             ctx.progress(done, len(numbers), message="reading shipping info and amounts")
 
     for part in chunks(numbers, 200):
         await common.run_all(one(sn) for sn in part)
+    ctx.count("orders_refused", len(found["refusal"]))
     return found
+
+
+async def _sku_prices(
+    ctx: StepContext[SyncOrdersParams],
+    client: TemuClient,
+    owner: str,
+    orders: list[OrderListItem],
+    wanted: set[str],
+) -> list[tuple[str, Any]]:
+    """TEMU's SKU price of every SKU in the orders going to JTL that no SKU list stored yet
+    (a new shop): the price of a line when the amount query is not permitted."""
+    sku_ids = {
+        line.sku_id
+        for order in orders
+        if order.parent_order_map.parent_order_sn in wanted
+        for line in order.order_list
+    }
+    async with common.database(ctx).session() as session:
+        known = set(
+            await session.scalars(
+                select(TemuProduct.sku_id).where(
+                    TemuProduct.instance_id == owner,
+                    TemuProduct.sku_id.in_(sku_ids),
+                    TemuProduct.price.is_not(None),
+                )
+            )
+        )
+    found: list[tuple[str, Any]] = []
+    try:
+        for part in chunks(sorted(sku_ids - known), SKU_ID_BATCH):
+            page = await client.list_skus(
+                SkuStatus.ALL, page_size=SKU_ID_BATCH, extra={"skuIdList": list(part)}
+            )
+            found += [(str(s.sku_id), {"skuSn": s.sku_sn, "price": s.price}) for s in page.sku_list]
+    except PermissionDeniedError as exc:
+        ctx.warning(
+            f"TEMU SKU list not permitted for this token ({exc.error_code}): prices from JTL"
+        )
+    return found
+
+
+def _refusal(exc: BusinessError) -> dict[str, Any]:
+    return {"code": exc.error_code, "message": exc.error_msg, "api": exc.api_type}
 
 
 @sync_orders.step("json_to_db", title="Raw responses → database", timeout=3600)
@@ -195,6 +259,7 @@ async def import_orders(ctx: StepContext[SyncOrdersParams]) -> dict[str, Any]:
         orders = await raw_payloads(session, owner, source_run, "order")
         infos = await raw_payloads(session, owner, source_run, "shipping_info")
         amounts = await raw_payloads(session, owner, source_run, "amount")
+        refusals = await raw_payloads(session, owner, source_run, "refusal")
     created = updated = 0
     numbers = list(orders)
     # One short transaction per chunk: the engine's own progress writes must get through.
@@ -205,6 +270,7 @@ async def import_orders(ctx: StepContext[SyncOrdersParams]) -> dict[str, Any]:
         ctx.progress(min((index + 1) * len(part), len(numbers)), len(numbers))
     async with db.write() as session:
         await _save_details(session, owner, orders, infos, amounts)
+        await _save_refusals(session, owner, infos, refusals)
         listed_from = ctx.outputs["api_to_json"].get("listed_from")
         if listed_from and ctx.params.parent_order_status is None:
             # The watermark moves with the data it covers; a status-filtered run covers less.
@@ -291,6 +357,24 @@ async def _save_details(
         ):
             row.shipping_info = infos[row.parent_order_sn]
             row.amounts = amounts.get(row.parent_order_sn, row.amounts)
+
+
+async def _save_refusals(
+    session: AsyncSession, owner: str, infos: dict[str, Any], refusals: dict[str, Any]
+) -> None:
+    """Record what TEMU refused per order; an order TEMU answered again is cleared."""
+    for part in chunks([*refusals, *infos]):
+        for row in await session.scalars(
+            select(TemuOrder).where(
+                TemuOrder.instance_id == owner, TemuOrder.parent_order_sn.in_(part)
+            )
+        ):
+            refusal = refusals.get(row.parent_order_sn)
+            if refusal is not None:
+                row.error_code = refusal["code"]
+                row.error = f"TEMU refused {refusal['api']}: {refusal['message']}"
+            elif row.error_code is not None:
+                row.error_code = row.error = None
 
 
 def _apply(

@@ -1,0 +1,149 @@
+"""Orders under real-world data: one refused order, missing amounts, prices from JTL."""
+# ruff: noqa: F811  (the shared fixtures come from test_workflows)
+
+from __future__ import annotations
+
+import httpx
+from fastapi import FastAPI
+from lxml import etree
+from sqlalchemy import select
+
+from jobwerk.modules.temu.jtl import create_jtl_engine
+from jobwerk.modules.temu.models import TemuOrder
+from tests.modules.temu.test_workflows import (  # noqa: F401  (fixtures)
+    Shop,
+    api,
+    api_settings,
+    app,
+    counts,
+    instance,
+    jtl_queued,
+    runtime_of,
+    shop,
+    sync,
+    sync_orders,
+)
+
+DPA = (180_020_008, "Please sign on DPA agreement first")
+
+
+async def stored_order(app: FastAPI, sn: str) -> TemuOrder:
+    async with runtime_of(app).db.session() as session:
+        row = await session.scalar(select(TemuOrder).where(TemuOrder.parent_order_sn == sn))
+    assert row is not None
+    return row
+
+
+async def test_one_refused_order_is_held_alone_and_tried_again(
+    app: FastAPI, api: httpx.AsyncClient, shop: Shop, instance: str
+) -> None:
+    refused, *others = sorted(shop.to_ship())
+    shop.sandbox.refuse_order(refused, "bg.order.shippinginfo.v2.get", *DPA)
+
+    first = await sync_orders(api)
+
+    assert first["status"] == "completed", first
+    assert await jtl_queued(shop) == set(others)
+    assert counts(first)["orders_refused"] == 1
+    assert first["result"]["held_orders"] == [
+        {"order": refused, "code": DPA[0], "reason": f"TEMU refused "
+         f"bg.order.shippinginfo.v2.get: {DPA[1]}"}
+    ]  # fmt: skip
+    assert any(refused in w and str(DPA[0]) in w for w in first["result"]["warnings"])
+    assert (await stored_order(app, refused)).error_code == DPA[0]
+
+    shop.sandbox.refuse_order(refused, "bg.order.shippinginfo.v2.get", *DPA, armed=False)
+    second = await sync_orders(api)
+
+    assert second["status"] == "completed", second
+    assert await jtl_queued(shop) == {refused, *others}
+    assert second["result"]["held_orders"] == []
+    assert (await stored_order(app, refused)).error is None
+
+
+def queued_line_prices(shop: Shop) -> dict[str, list[str]]:
+    engine = create_jtl_engine(shop.jtl_url)
+    try:
+        with engine.connect() as conn:
+            texts = conn.exec_driver_sql("SELECT cText FROM tXMLBestellImport").scalars().all()
+    finally:
+        engine.dispose()
+    prices: dict[str, list[str]] = {}
+    for text in texts:
+        root = etree.fromstring(text.encode("iso-8859-1"))
+        for order in root.iter("tBestellung"):
+            number = order.findtext("cInetBestellNr") or order.findtext(".//cExterneBestellNr")
+            prices[str(number)] = [
+                pos.findtext("fPreis") or ""
+                for pos in order.iter("twarenkorbpos")
+                if pos.findtext("cPosTyp") == "standard"
+            ]
+    return prices
+
+
+def all_priced(shop: Shop) -> bool:
+    prices = queued_line_prices(shop)
+    return bool(prices) and all(p and float(p) > 0 for lines in prices.values() for p in lines)
+
+
+async def test_a_new_shop_without_amounts_takes_temu_sku_prices(
+    api: httpx.AsyncClient, shop: Shop, instance: str
+) -> None:
+    run = await sync_orders(api)
+
+    assert run["status"] == "completed", run
+    assert set(queued_line_prices(shop)) == set(shop.to_ship())
+    assert all_priced(shop)
+    assert any("price from TEMU's SKU list" in w for w in run["result"]["warnings"])
+
+
+async def test_without_amounts_or_sku_prices_orders_take_the_jtl_article_price(
+    api: httpx.AsyncClient, shop: Shop, instance: str
+) -> None:
+    shop.sandbox.grant_scope("bg.local.goods.sku.list.query", False)
+
+    run = await sync_orders(api)
+
+    assert run["status"] == "completed", run
+    assert set(queued_line_prices(shop)) == set(shop.to_ship())
+    assert all_priced(shop)
+    assert any("price from the JTL article" in w for w in run["result"]["warnings"])
+
+
+async def test_a_line_without_any_price_holds_its_order_instead_of_0_00(
+    app: FastAPI, api: httpx.AsyncClient, shop: Shop, instance: str
+) -> None:
+    order = shop.sandbox.state.orders[sorted(shop.to_ship())[0]]
+    sku = order.lines[0].sku.sku_sn
+    engine = create_jtl_engine(shop.jtl_url)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("UPDATE tArtikel SET fVKNetto = NULL WHERE cArtNr = ?", (sku,))
+    finally:
+        engine.dispose()
+    shop.sandbox.grant_scope("bg.local.goods.sku.list.query", False)
+
+    run = await sync_orders(api)
+
+    assert run["status"] == "completed", run
+    assert order.parent_order_sn not in await jtl_queued(shop)
+    held = {h["order"]: h["reason"] for h in run["result"]["held_orders"]}
+    assert order.parent_order_sn in held and sku in held[order.parent_order_sn]
+    assert counts(run)["held"] >= 1
+    assert all_priced(shop)
+
+
+async def test_a_late_cancellation_of_an_old_order_in_jtl_is_seen(
+    api: httpx.AsyncClient, shop: Shop, instance: str
+) -> None:
+    old = shop.sandbox.add_order(status=2, created_at=shop.sandbox.now() - 10 * 86_400)
+    assert (await sync_orders(api))["status"] == "completed"  # days_back=30 at the first sync
+    assert old.parent_order_sn in await jtl_queued(shop)
+    shop.sandbox.advance(3600)
+    shop.sandbox.cancel_order(old.parent_order_sn)
+
+    run = await sync(api, "orders")  # the default look-back of 7 days
+
+    assert run["status"] == "completed", run
+    assert counts(run)["cancelled_after_import"] == 1
+    assert any(old.parent_order_sn in w for w in run["result"]["warnings"])
