@@ -244,14 +244,58 @@ def test_fully_cancelled_lines_are_skipped() -> None:
     assert [line.sku for line in order.lines] == ["ART-100000"]
 
 
-def test_non_latin1_buyer_name_is_transliterated_and_kept_in_the_remark() -> None:
+def test_non_latin1_buyer_name_is_transliterated_and_the_original_kept() -> None:
     info = shipping_info()
     info["addressExtra"].update(firstName="Łukasz", lastName="Wiśniewski")
 
     order = map_order(order_item(), info, amounts())
     xml = render_order_xml(order)
 
-    assert order.remark == "Originalname: Łukasz Wiśniewski"
+    assert order.originals == {"cVorname": "Łukasz", "cNachname": "Wiśniewski"}
     parsed = etree.fromstring(xml)
     assert parsed.findtext("tBestellung/tkunde/cVorname") == "Lukasz"
     assert parsed.findtext("tBestellung/tkunde/cNachname") == "Wisniewski"
+    assert "Original in jobwerk" in (parsed.findtext("tBestellung/cBemerkung") or "")
+
+
+@pytest.mark.parametrize(
+    ("region", "first", "last", "street", "city", "latin"),
+    [
+        (79, "Γιώργος", "Παπαδόπουλος", "Οδός Ερμού 12", "Αθήνα",
+         ("Giorgos", "Papadopoulos", "Odos Ermou 12", "Athina")),
+        (52, "Ανδρέας", "Χριστοδούλου", "Λεωφόρος Μακαρίου 45", "Λευκωσία",
+         ("Andreas", "Christodoulou", "Leoforos Makariou 45", "Lefkosia")),
+        (32, "Иван", "Петров", "ул. Витоша 15", "София",
+         ("Ivan", "Petrov", "ul. Vitosha 15", "Sofia")),
+    ],
+)  # fmt: skip
+def test_greek_cypriot_and_bulgarian_buyers_reach_jtl_readable(
+    region: int, first: str, last: str, street: str, city: str, latin: tuple[str, ...]
+) -> None:
+    item = order_item()
+    item["parentOrderMap"].update(regionId=region, parentOrderSn=f"PO-{region:03d}-1234567890123")
+    info = shipping_info()
+    info["addressExtra"].update(firstName=first, lastName=last)
+    info.update(addressLine1=street, regionName3=city, regionName2="")
+
+    order = map_order(item, info, amounts())
+    parsed = etree.fromstring(render_order_xml(order))
+
+    customer = parsed.find("tBestellung/tkunde")
+    assert customer is not None
+    written = tuple(customer.findtext(tag) for tag in ("cVorname", "cNachname", "cStrasse", "cOrt"))
+    assert written == latin
+    assert order.originals == {"cVorname": first, "cNachname": last, "cStrasse": street,
+                               "cOrt": city}  # fmt: skip
+    assert not [w for w in order.warnings if "Latin form" in w or "TEMU sent no" in w]
+
+
+def test_a_field_without_any_latin_form_or_missing_is_a_warning() -> None:
+    info = shipping_info()
+    info["addressExtra"].update(firstName="", lastName="🎉🎉")
+    info.update(regionName3="")
+
+    order = map_order(order_item(), info, amounts())
+
+    assert any("cNachname" in w and "no Latin form" in w for w in order.warnings)
+    assert any("cOrt" in w and "TEMU sent no" in w for w in order.warnings)

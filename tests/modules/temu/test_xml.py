@@ -108,9 +108,32 @@ def test_values_use_dots_vat_per_line_and_wawi_local_dates() -> None:
 
 def test_transliteration_never_writes_question_marks() -> None:
     assert to_latin1("Łódź Szőke Dvořák Ștefan café ß") == "Lódz Szöke Dvorák Stefan café ß"
-    assert to_latin1("Ελένη") == ""
+    assert to_latin1("Ελένη Γιώργος 🎉") == "Eleni Giorgos "
     xml = render_order_xml(_order(customer=JtlAddress(last_name="Čapek", country="CZ")))
     assert b"?" not in xml.split(b"?>", 1)[1]
+
+
+@pytest.mark.parametrize(
+    ("text", "latin"),
+    [
+        ("Αθήνα", "Athina"),
+        ("Θεσσαλονίκη", "Thessaloniki"),
+        ("Ευάγγελος Παπαδόπουλος", "Evangelos Papadopoulos"),
+        ("Αύγουστος Ευθύμιος", "Avgoustos Efthymios"),
+        ("Μπάμπης Ντίνος Γκόλφω", "Bampis Dinos Golfo"),
+        ("Λευκωσία, Λεμεσός", "Lefkosia, Lemesos"),
+        ("ΟΔΟΣ ΕΡΜΟΥ 12", "ODOS ERMOU 12"),
+        ("София", "Sofia"),
+        ("Пловдив", "Plovdiv"),
+        ("Щастлив Юлия Жечев", "Shtastliv Yulia Zhechev"),
+        ("ул. Витоша 15", "ul. Vitosha 15"),
+        ("България", "Bulgaria"),
+        ("Ъгъл Мария", "Agal Maria"),
+        ("Ștefan Ţepeş Łódź", "Stefan Tepes Lódz"),
+    ],
+)
+def test_greek_and_cyrillic_follow_the_official_romanisations(text: str, latin: str) -> None:
+    assert to_latin1(text) == latin
 
 
 def test_overlong_values_are_clipped_to_their_columns() -> None:

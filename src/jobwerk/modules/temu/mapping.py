@@ -14,7 +14,14 @@ from decimal import Decimal
 from typing import Any
 
 from jobwerk.errors import AppError
-from jobwerk.modules.temu.jtl import JtlAddress, JtlOrder, JtlOrderLine, LineKind, is_latin1
+from jobwerk.modules.temu.jtl import (
+    JtlAddress,
+    JtlOrder,
+    JtlOrderLine,
+    LineKind,
+    is_latin1,
+    to_latin1,
+)
 
 REGION_COUNTRIES: Mapping[int, str] = {
     13: "AT", 20: "BE", 32: "BG", 50: "HR", 52: "CY", 53: "CZ", 54: "DK", 64: "EE", 68: "FI",
@@ -221,7 +228,7 @@ def map_order(
     prices = _Prices(fallback_unit_prices or {}, erp_net_prices or {})
     lines = _lines(order, amount, country, cfg, sku_by_sku_id or {}, prices, warnings)
     address = _address(info, country)
-    name = f"{address.first_name} {address.last_name}".strip()
+    originals = _check_buyer_fields(address, warnings)
     created = _timestamp(parent.get("parentOrderTime")) or datetime.now(UTC)
     return JtlOrder(
         external_order_number=number,
@@ -237,11 +244,39 @@ def map_order(
         paid_at=None if parent.get("orderPaymentType") == "COD" else created,
         ship_by=_timestamp(parent.get("expectShipLatestTime")),
         comment=f"TEMU {number}",
-        remark="" if is_latin1(name) else f"Originalname: {name}",
         company_id=cfg.company_id,
         user_id=cfg.user_id,
         warnings=tuple(warnings),
+        originals=originals,
     )
+
+
+_BUYER_FIELDS = (
+    ("cVorname", "first_name"), ("cNachname", "last_name"), ("cFirma", "company"),
+    ("cStrasse", "street"), ("cAdressZusatz", "address_addition"), ("cOrt", "city"),
+    ("cBundesland", "state"),
+)  # fmt: skip
+_REQUIRED = ("cNachname", "cStrasse", "cOrt")
+
+
+def _check_buyer_fields(address: JtlAddress, warnings: list[str]) -> dict[str, str]:
+    """The originals of fields JTL's ISO-8859-1 import gets transliterated; a warning for each
+    field that is empty or loses its letters on the way (never silently)."""
+    originals: dict[str, str] = {}
+    for column, name in _BUYER_FIELDS:
+        value = " ".join(str(getattr(address, name)).split())
+        if not value and column in _REQUIRED:
+            warnings.append(f"TEMU sent no {column} ({name.replace('_', ' ')})")
+        if is_latin1(value):
+            continue
+        originals[column] = value
+        written = to_latin1(value)
+        if not any(char.isalpha() for char in written):
+            warnings.append(
+                f"{column} {value!r} has no Latin form: written as {written.strip()!r}; "
+                "the original is kept with the order in jobwerk"
+            )
+    return originals
 
 
 @dataclass(frozen=True, slots=True)

@@ -78,3 +78,5 @@ class JtlOrder:
     company_id: int = 1
     user_id: int = 1
     warnings: tuple[str, ...] = field(default=())
+    originals: dict[str, str] = field(default_factory=dict)
+    """Buyer fields in a script ISO-8859-1 lacks, as TEMU sent them, by JTL field (`cOrt`)."""

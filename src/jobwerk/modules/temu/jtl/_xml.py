@@ -19,6 +19,7 @@ from lxml import etree
 
 from jobwerk.errors import AppError
 from jobwerk.modules.temu.jtl._order import JtlAddress, JtlOrder, JtlOrderLine
+from jobwerk.modules.temu.jtl._translit import romanize
 
 XML_ENCODING = "ISO-8859-1"
 XML_DECLARATION = b'<?xml version="1.0" encoding="ISO-8859-1"?>\n'
@@ -73,15 +74,17 @@ def is_latin1(text: str) -> bool:
 
 
 def to_latin1(text: str) -> str:
-    """Transliterate `text` to ISO-8859-1: `ł`→`l`, `ő`→`ö`, `č`→`c`; umlauts and `ß` stay.
+    """Transliterate `text` to ISO-8859-1: `ł`→`l`, `ő`→`ö`, `č`→`c`; umlauts and `ß` stay;
+    Greek per ELOT 743 ("Αθήνα"→"Athina"), Cyrillic per Bulgaria's official system
+    ("София"→"Sofia").
 
-    Characters without a Latin form (Greek, Cyrillic, emoji) are dropped rather than turned into
-    `?`; callers keep the original elsewhere when that matters.
+    Characters without any Latin form (emoji, CJK) are dropped rather than turned into `?`;
+    callers keep the original elsewhere when that matters.
     """
     if is_latin1(text):
         return text
     out = []
-    for char in text.translate(_TRANSLITERATION):
+    for char in romanize(text).translate(_TRANSLITERATION):
         if is_latin1(char):
             out.append(char)
             continue
@@ -110,6 +113,24 @@ def _date(value: datetime | None, tz: tzinfo) -> str:
         return ""
     local = value.astimezone(tz) if value.tzinfo is not None else value
     return local.strftime("%d.%m.%Y")
+
+
+def _transliterated_note(order: JtlOrder) -> str:
+    """Says that buyer fields were written in Latin letters and where the original is."""
+    if not order.originals:
+        return ""
+    scripts = sorted({_script(text) for text in order.originals.values()} - {""})
+    return (
+        f"{', '.join(order.originals)} aus {'/'.join(scripts) or 'Originalschrift'} "
+        f"transliteriert; Original in jobwerk (TEMU {order.external_order_number})"
+    )
+
+
+def _script(text: str) -> str:
+    for char in text:
+        if char.isalpha() and not is_latin1(char):
+            return unicodedata.name(char, "").split(" ")[0].capitalize()
+    return ""
 
 
 def _add(parent: etree._Element, tag: str, text: str = "") -> etree._Element:
@@ -152,7 +173,7 @@ def _order(parent: etree._Element, order: JtlOrder, tz: tzinfo) -> None:
     _add(node, "cTracking")
     _add(node, "dLieferDatum", _date(order.ship_by, tz))
     _add(node, "cKommentar", _clean(order.comment))
-    _add(node, "cBemerkung", _clean(order.remark))
+    _add(node, "cBemerkung", _clean(order.remark or _transliterated_note(order)))
     _add(node, "dErstellt", _date(order.created_at, tz))
     _add(node, "cZahlungsartName", _clean(order.payment_method_name, 255))
     _add(node, "dBezahltDatum", _date(order.paid_at, tz))

@@ -132,8 +132,10 @@ async def _queue_batch(
         changes.append(
             {"id": order.id, "xml_state": "queued", "note": note, "xml_queued_at": utcnow(),
              "jtl_import_id": result.import_id or order.jtl_import_id, "error_code": None,
-             "error": None}
+             "error": None, "originals": jtl_order.originals or None}
         )  # fmt: skip
+        if jtl_order.originals:
+            counts["transliterated"] = counts.get("transliterated", 0) + 1
         counts["queued" if result.queued else "already_in_jtl"] += 1
         if result.queued:
             queued.append(jtl_order)
