@@ -205,3 +205,63 @@ def test_control_api(server: SandboxServer, sandbox: TemuSandbox) -> None:
     assert httpx.delete(f"{base}/_sandbox/faults").json() == {"faults": []}
     now = sandbox.now()
     assert httpx.post(f"{base}/_sandbox/advance", json={"seconds": 60}).json() == {"now": now + 60}
+
+
+def test_the_seeded_shop_sells_in_every_eu_market_with_native_scripts() -> None:
+    sandbox = TemuSandbox(seed=3, orders=3_000, skus=50)
+    regions = {order.region_id for order in sandbox.state.orders.values()}
+    assert {13, 20, 32, 50, 52, 53, 54, 64, 68, 69, 76, 79, 90, 96, 98, 108, 113, 114, 122,
+            141, 162, 163, 167, 180, 181, 186, 191} <= regions  # fmt: skip
+    names = {o.address.last_name for o in sandbox.state.orders.values()}
+    assert any("\u0370" <= c <= "\u03ff" for name in names for c in name)  # Greek
+    assert any("\u0400" <= c <= "\u04ff" for name in names for c in name)  # Cyrillic
+    assert any("\n" in o.address.addition for o in sandbox.state.orders.values())
+
+
+def test_orders_move_temu_stock_and_every_change_is_in_the_history(
+    server: SandboxServer, sandbox: TemuSandbox
+) -> None:
+    base = server.url
+    sku = next(s for s in sandbox.state.skus.values() if s.stock > 5)
+    before = sku.stock
+    created = httpx.post(f"{base}/_sandbox/orders", json={"status": 2, "skuIds": [sku.sku_id]})
+    sn = created.json()["parentOrderMap"]["parentOrderSn"]
+    ordered = sum(line.quantity for line in sandbox.state.orders[sn].lines)
+    assert sku.stock == before - ordered
+
+    httpx.post(f"{base}/_sandbox/orders/{sn}/cancel")
+
+    assert sku.stock == before
+    history = httpx.get(f"{base}/_sandbox/skus/{sku.sku_id}/history").json()["history"]
+    assert [(h["old"], h["new"], h["cause"]) for h in history] == [
+        (before, before - ordered, f"order {sn}"),
+        (before - ordered, before, f"cancel {sn}"),
+    ]
+
+
+def test_control_api_arms_refusals_changes_addresses_and_scopes(
+    server: SandboxServer, sandbox: TemuSandbox
+) -> None:
+    base = server.url
+    sn = next(o.parent_order_sn for o in sandbox.state.orders.values() if o.status == 2)
+    refusal = {"api_type": "bg.order.shippinginfo.v2.get", "code": 180020008,
+               "message": "Please sign on DPA agreement first"}  # fmt: skip
+    assert httpx.post(f"{base}/_sandbox/orders/{sn}/refusals", json=refusal).status_code == 200
+    answer = _post(server, _body("bg.order.shippinginfo.v2.get", parentOrderSn=sn))
+    assert (answer["success"], answer["errorCode"]) == (False, 180020008)
+    httpx.post(f"{base}/_sandbox/orders/{sn}/refusals", json={**refusal, "armed": False})
+    assert _post(server, _body("bg.order.shippinginfo.v2.get", parentOrderSn=sn))["success"]
+    missing = httpx.post(f"{base}/_sandbox/orders/PO-000-missing/refusals", json=refusal)
+    assert missing.status_code == 404
+
+    moved = httpx.post(f"{base}/_sandbox/orders/{sn}/address", json={"city": "Λάρισα"})
+    assert moved.json()["parentOrderMap"]["regionName3"] == "Λάρισα"
+    shipped = next(o.parent_order_sn for o in sandbox.state.orders.values() if o.status == 4)
+    assert httpx.post(f"{base}/_sandbox/orders/{shipped}/address", json={}).status_code == 409
+
+    amount = "bg.order.amount.query"
+    scopes = httpx.post(f"{base}/_sandbox/scopes", json={"api_type": amount, "granted": True})
+    assert amount in scopes.json()["scopes"]
+    assert _post(server, _body(amount, parentOrderSn=sn))["success"]
+    httpx.post(f"{base}/_sandbox/scopes", json={"api_type": amount, "granted": False})
+    assert _post(server, _body(amount, parentOrderSn=sn))["errorCode"] == 3_000_032

@@ -128,7 +128,7 @@ def stock_edit(state: SandboxState, params: dict[str, Any]) -> dict[str, Any]:
             results.append(_sku_status(sku_id, False, 150_013_002,
                                        "Quantity must be between 0 and 1000000"))  # fmt: skip
             continue
-        state.set_stock(sku, new_stock)
+        state.set_stock(sku, new_stock, f"stock.edit {key}")
         results.append(_sku_status(sku_id, True))
     ok = all(r["stockEditStatus"] for r in results)
     return {"goodsId": goods_id, "operateResult": ok, "msg": "" if ok else "partial failure",

@@ -91,6 +91,67 @@ async def _get_sku(request: Request) -> Response:
     return JSONResponse(snapshot)
 
 
+async def _body(request: Request) -> dict[str, Any]:
+    body = await request.json() if await request.body() else {}
+    if not isinstance(body, dict):
+        raise ValueError("body must be a JSON object")
+    return body
+
+
+async def _refusals(request: Request) -> Response:
+    sn = request.path_params["sn"]
+    sandbox = _sandbox(request)
+    try:
+        body = await _body(request)
+        sandbox.refuse_order(
+            sn, str(body["api_type"]), int(body["code"]), str(body.get("message", "")),
+            armed=bool(body.get("armed", True)),
+        )  # fmt: skip
+    except KeyError as exc:
+        status = 404 if exc.args == (sn,) else 422
+        return JSONResponse({"detail": f"order not found or missing field {exc}"}, status)
+    except (TypeError, ValueError) as exc:
+        return JSONResponse({"detail": str(exc)}, status_code=422)
+    return JSONResponse(
+        {"order": sn, "api_type": body["api_type"], "armed": body.get("armed", True)}
+    )
+
+
+async def _address(request: Request) -> Response:
+    sn = request.path_params["sn"]
+    try:
+        _sandbox(request).change_address(
+            sn, **{k: str(v) for k, v in (await _body(request)).items()}
+        )
+    except KeyError:
+        return JSONResponse({"detail": "order not found"}, status_code=404)
+    except ValueError as exc:
+        return JSONResponse({"detail": str(exc)}, status_code=409)
+    return JSONResponse(_sandbox(request).order_snapshot(sn))
+
+
+async def _scopes(request: Request) -> Response:
+    sandbox = _sandbox(request)
+    if request.method == "POST":
+        try:
+            body = await _body(request)
+            sandbox.grant_scope(str(body["api_type"]), bool(body.get("granted", True)))
+        except (KeyError, TypeError, ValueError) as exc:
+            return JSONResponse({"detail": f'body must be {{"api_type", "granted"}}: {exc}'}, 422)
+    scopes = sandbox.state.tokens[sandbox.config.access_token].scopes
+    return JSONResponse({"scopes": sorted(scopes)})
+
+
+async def _stock_history(request: Request) -> Response:
+    try:
+        sku_id = int(request.path_params["sku_id"])
+    except ValueError:
+        return JSONResponse({"detail": "sku not found"}, status_code=404)
+    if _sandbox(request).sku_snapshot(sku_id) is None:
+        return JSONResponse({"detail": "sku not found"}, status_code=404)
+    return JSONResponse({"skuId": sku_id, "history": _sandbox(request).stock_history(sku_id)})
+
+
 async def _faults(request: Request) -> Response:
     sandbox = _sandbox(request)
     if request.method == "DELETE":
@@ -123,8 +184,12 @@ def create_sandbox_app(
     TEMU's router answers on ``POST /openapi/router`` (the shop's region) and on
     ``POST /{eu|us|global}/openapi/router``; ``/_sandbox/…`` reads and changes state:
     ``GET /_sandbox/health``, ``GET|POST /_sandbox/orders[/{sn}]``,
-    ``POST /_sandbox/orders/{sn}/cancel``, ``GET /_sandbox/skus/{sku_id}``,
-    ``GET|POST|DELETE /_sandbox/faults``, ``POST /_sandbox/advance``.
+    ``POST /_sandbox/orders/{sn}/cancel``, ``POST /_sandbox/orders/{sn}/address`` (fields of
+    the buyer's address), ``POST /_sandbox/orders/{sn}/refusals`` (``{"api_type", "code",
+    "message", "armed"}``: a business error for one order and API), ``GET /_sandbox/skus/{sku_id}``
+    and ``…/history`` (every stock change with its cause), ``GET|POST /_sandbox/scopes``
+    (``{"api_type", "granted"}``), ``GET|POST|DELETE /_sandbox/faults``,
+    ``POST /_sandbox/advance``.
 
     Args:
         sandbox: an existing sandbox to serve; else one is built from ``config``/``overrides``.
@@ -141,7 +206,11 @@ def create_sandbox_app(
         Route("/_sandbox/orders", _add_order, methods=["POST"]),
         Route("/_sandbox/orders/{sn}", _get_order, methods=["GET"]),
         Route("/_sandbox/orders/{sn}/cancel", _cancel_order, methods=["POST"]),
+        Route("/_sandbox/orders/{sn}/address", _address, methods=["POST"]),
+        Route("/_sandbox/orders/{sn}/refusals", _refusals, methods=["POST"]),
         Route("/_sandbox/skus/{sku_id}", _get_sku, methods=["GET"]),
+        Route("/_sandbox/skus/{sku_id}/history", _stock_history, methods=["GET"]),
+        Route("/_sandbox/scopes", _scopes, methods=["GET", "POST"]),
         Route("/_sandbox/faults", _faults, methods=["GET", "POST", "DELETE"]),
         Route("/_sandbox/advance", _advance, methods=["POST"]),
     ]

@@ -16,9 +16,12 @@ __all__ = [
 
 
 class Country:
-    """A buyer country: TEMU ``regionId``/``siteId``, currency, VAT and sample places."""
+    """A buyer country: TEMU ``regionId``/``siteId``, currency, VAT, sample places and, where
+    buyers write in their own script (Greek, Cyrillic), their names."""
 
-    __slots__ = ("currency", "iso", "name", "places", "region_id", "site_id", "streets", "vat")
+    __slots__ = (
+        "currency", "iso", "name", "names", "places", "region_id", "site_id", "streets", "vat",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -30,9 +33,11 @@ class Country:
         vat: int,
         places: tuple[tuple[str, str, str], ...],
         streets: tuple[str, ...],
+        names: tuple[tuple[str, ...], tuple[str, ...]] | None = None,
     ) -> None:
         self.iso, self.name, self.region_id, self.site_id = iso, name, region_id, site_id
         self.currency, self.vat, self.places, self.streets = currency, vat, places, streets
+        self.names = names
 
 
 # (country, weight): Germany dominates like a German seller's real order mix.
@@ -67,6 +72,70 @@ COUNTRIES: tuple[tuple[Country, int], ...] = (
     (Country("BE", "Belgium", 20, 142, "EUR", 21, (
         ("Liège", "4000", "Wallonie"), ("Gent", "9000", "Oost-Vlaanderen"),
     ), ("Rue Neuve", "Veldstraat")), 2),
+    (Country("GR", "Greece", 79, 115, "EUR", 24, (
+        ("Αθήνα", "105 57", "Αττική"), ("Θεσσαλονίκη", "546 24", "Κεντρική Μακεδονία"),
+        ("Πειραιάς", "185 35", "Αττική"), ("Ηράκλειο", "712 02", "Κρήτη"),
+    ), ("Οδός Ερμού", "Λεωφόρος Βασιλίσσης Σοφίας", "Οδός Αγίου Δημητρίου"),
+        (("Γιώργος", "Ευάγγελος", "Μαρία", "Αικατερίνη", "Δημήτρης"),
+         ("Παπαδόπουλος", "Οικονόμου", "Γεωργίου", "Αυγουστάκης", "Μπακογιάννη"))), 2),
+    (Country("CY", "Cyprus", 52, 117, "EUR", 19, (
+        ("Λευκωσία", "1010", "Λευκωσία"), ("Λεμεσός", "3036", "Λεμεσός"),
+    ), ("Λεωφόρος Μακαρίου", "Οδός Ανεξαρτησίας"),
+        (("Ανδρέας", "Ελένη", "Χρίστος"), ("Χριστοδούλου", "Κυριάκου", "Ευαγγέλου"))), 1),
+    (Country("BG", "Bulgaria", 32, 153, "EUR", 20, (
+        ("София", "1000", "София-град"), ("Пловдив", "4000", "Пловдив"),
+        ("Варна", "9000", "Варна"),
+    ), ("ул. Витоша", "бул. Цар Освободител", "ул. Шипка"),
+        (("Иван", "Мария", "Георги", "Цветелина", "Юлия"),
+         ("Петров", "Иванова", "Жечев", "Щерев", "Христова"))), 2),
+    (Country("CZ", "Czechia", 53, 154, "CZK", 21, (
+        ("Praha", "110 00", "Hlavní město Praha"), ("Brno", "602 00", "Jihomoravský kraj"),
+    ), ("Václavské náměstí", "Křižíkova")), 2),
+    (Country("DK", "Denmark", 54, 155, "DKK", 25, (
+        ("København", "1050", "Hovedstaden"), ("Århus", "8000", "Midtjylland"),
+    ), ("Nørregade", "Åboulevarden")), 1),
+    (Country("EE", "Estonia", 64, 156, "EUR", 24, (
+        ("Tallinn", "10111", "Harju maakond"), ("Pärnu", "80010", "Pärnu maakond"),
+    ), ("Pärnu maantee", "Õismäe tee")), 1),
+    (Country("FI", "Finland", 68, 157, "EUR", 25, (
+        ("Helsinki", "00100", "Uusimaa"), ("Jyväskylä", "40100", "Keski-Suomi"),
+    ), ("Mannerheimintie", "Hämeenkatu")), 1),
+    (Country("HR", "Croatia", 50, 158, "EUR", 25, (
+        ("Zagreb", "10000", "Grad Zagreb"), ("Split", "21000", "Splitsko-dalmatinska"),
+    ), ("Ulica kralja Držislava", "Šetalište Ivana Meštrovića")), 1),
+    (Country("HU", "Hungary", 90, 159, "HUF", 27, (
+        ("Budapest", "1051", "Budapest"), ("Győr", "9021", "Győr-Moson-Sopron"),
+    ), ("Váci utca", "Szőlő utca")), 2),
+    (Country("IE", "Ireland", 96, 116, "EUR", 23, (
+        ("Dublin", "D02 X285", "County Dublin"), ("Cork", "T12 K8AF", "County Cork"),
+    ), ("O'Connell Street", "Patrick Street")), 1),
+    (Country("LV", "Latvia", 108, 161, "EUR", 21, (
+        ("Rīga", "LV-1050", "Rīga"), ("Liepāja", "LV-3401", "Kurzeme"),
+    ), ("Brīvības iela", "Ģertrūdes iela")), 1),
+    (Country("LT", "Lithuania", 113, 162, "EUR", 21, (
+        ("Vilnius", "01103", "Vilniaus apskritis"), ("Šiauliai", "76285", "Šiaulių apskritis"),
+    ), ("Gedimino prospektas", "Žalgirio gatvė")), 1),
+    (Country("LU", "Luxembourg", 114, 163, "EUR", 17, (
+        ("Luxembourg", "L-1111", "Luxembourg"), ("Esch-sur-Alzette", "L-4002", "Esch"),
+    ), ("Grand-Rue", "Rue de l'Alzette")), 1),
+    (Country("MT", "Malta", 122, 164, "EUR", 18, (
+        ("Valletta", "VLT 1010", "Malta"), ("Sliema", "SLM 1021", "Malta"),
+    ), ("Triq ir-Repubblika", "Triq il-Kbira San Ġużepp")), 1),
+    (Country("PT", "Portugal", 163, 111, "EUR", 23, (
+        ("Lisboa", "1100-148", "Lisboa"), ("Porto", "4000-322", "Porto"),
+    ), ("Rua Augusta", "Avenida da Liberdade")), 2),
+    (Country("RO", "Romania", 167, 166, "RON", 21, (
+        ("București", "010011", "București"), ("Cluj-Napoca", "400001", "Cluj"),
+    ), ("Strada Ștefan cel Mare", "Bulevardul Țepeș")), 2),
+    (Country("SK", "Slovakia", 180, 167, "EUR", 23, (
+        ("Bratislava", "811 01", "Bratislavský kraj"), ("Košice", "040 01", "Košický kraj"),
+    ), ("Štúrova", "Hlavná ulica")), 1),
+    (Country("SI", "Slovenia", 181, 168, "EUR", 22, (
+        ("Ljubljana", "1000", "Osrednjeslovenska"), ("Maribor", "2000", "Podravska"),
+    ), ("Čopova ulica", "Slovenska cesta")), 1),
+    (Country("SE", "Sweden", 191, 113, "SEK", 25, (
+        ("Stockholm", "111 22", "Stockholms län"), ("Göteborg", "411 01", "Västra Götaland"),
+    ), ("Drottninggatan", "Kungsgatan")), 2),
 )
 # fmt: on
 
@@ -86,6 +155,10 @@ FIRST_NAMES = (
     "François",
     "Søren",
     "Hans-Peter",
+    "Ioana",
+    "Žydrūnas",
+    "Jānis",
+    "Siobhán",
     "Anna",
     "Lena",
     "Max",
@@ -109,6 +182,10 @@ LAST_NAMES = (
     "Muñoz",
     "Meißner",
     "Schmidt",
+    "Ó Súilleabháin",
+    "Bērziņš",
+    "Ţepeş",
+    "Kovačević",
 )
 GOODS = (
     "Edelstahl Thermobecher",

@@ -187,18 +187,50 @@ class TemuSandbox:
             when = created_at if created_at is not None else self.state.now()
             order = self.state.new_order(pool, status=status, created_at=when)
             order.update_time = max(order.update_time, when)
+            if status in (1, 2):
+                self.state.deduct(order)
             return order
 
     def refuse_order(
         self, parent_order_sn: str, api_type: str, code: int, message: str, *, armed: bool = True
     ) -> None:
         """Make every call of ``api_type`` for one order answer a business error (e.g.
-        ``180020008`` "Please sign on DPA agreement first") until disarmed."""
+        ``180020008`` "Please sign on DPA agreement first") until disarmed.
+
+        Raises:
+            KeyError: unknown order.
+        """
         with self._lock:
+            if parent_order_sn not in self.state.orders:
+                raise KeyError(parent_order_sn)
             if armed:
                 self._order_refusals[(parent_order_sn, api_type)] = (code, message)
             else:
                 self._order_refusals.pop((parent_order_sn, api_type), None)
+
+    def stock_history(self, sku_id: int) -> list[dict[str, int | str]]:
+        """Every stock change of a SKU: time, old, new and its cause (order, cancel, the
+        stock edit's requestUniqueKey, control)."""
+        with self._lock:
+            return list(self.state.stock_history.get(sku_id, []))
+
+    def change_address(self, parent_order_sn: str, **fields: str) -> None:
+        """Change an unshipped order's shipping address (the buyer asked TEMU to).
+
+        Raises:
+            KeyError: unknown order. ValueError: shipped already, or an unknown field.
+        """
+        with self._lock:
+            order = self.state.orders[parent_order_sn]
+            if order.status not in (1, 2):
+                raise ValueError(
+                    f"order in status {order.status}: the address can no longer change"
+                )
+            for name, value in fields.items():
+                if not hasattr(order.address, name):
+                    raise ValueError(f"unknown address field {name!r}")
+                setattr(order.address, name, value)
+            order.update_time = max(order.update_time, self.state.now())
 
     def cancel_order(self, parent_order_sn: str) -> None:
         """Cancel a pending or unshipped order.

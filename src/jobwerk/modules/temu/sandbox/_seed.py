@@ -56,13 +56,24 @@ def pick_status(rng: random.Random) -> int:
     return rng.choices([s for s, _ in STATUS_MIX], [w for _, w in STATUS_MIX])[0]
 
 
+_ADDITIONS = (
+    "", "", "", "Hinterhaus", "2. OG links", "c/o Packstation 112",
+    "c/o Firma Müller & Söhne GmbH, Wareneingang Tor 3, bitte beim Pförtner abgeben",
+    "Wohnung 14\nbei Nachbarin klingeln",
+)  # fmt: skip
+
+
 def _address(rng: random.Random, country: Country, serial: int) -> Address:
     city, post_code, state = rng.choice(country.places)
+    first_names, last_names = country.names or (FIRST_NAMES, LAST_NAMES)
+    street = f"{rng.choice(country.streets)} {rng.randint(1, 180)}"
+    if rng.random() < 0.05:
+        street = f"{street}, Gebäude B, Aufgang 4, Hinterhof links neben der Garageneinfahrt"
     return Address(
-        first_name=rng.choice(FIRST_NAMES),
-        last_name=rng.choice(LAST_NAMES),
-        street=f"{rng.choice(country.streets)} {rng.randint(1, 180)}",
-        addition=rng.choice(("", "", "Hinterhaus", "2. OG links", "c/o Packstation 112")),
+        first_name=rng.choice(first_names),
+        last_name=rng.choice(last_names),
+        street=street,
+        addition=rng.choice(_ADDITIONS),
         post_code=post_code,
         city=city,
         state=state,

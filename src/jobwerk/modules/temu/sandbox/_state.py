@@ -34,6 +34,7 @@ class SandboxState:
         self.shipments: dict[str, list[Shipment]] = defaultdict(list)
         self.used_tracking: set[str] = set()
         self.used_request_keys: set[str] = set()
+        self.stock_history: dict[int, list[dict[str, int | str]]] = defaultdict(list)
         self.sku_version = 0
         self.sku_query_cache: dict[tuple[int, str], tuple[int, list[Sku]]] = {}
         self._events: list[tuple[int, int, str, str]] = []
@@ -199,14 +200,28 @@ class SandboxState:
         at = self.now() + self.config.delivery_seconds
         self._schedule(at, _DELIVERED, order.parent_order_sn)
 
+    def deduct(self, order: ParentOrder) -> None:
+        """Take a new order's quantities off its SKUs' stock, as TEMU does when it is placed."""
+        for line in order.lines:
+            cause = f"order {order.parent_order_sn}"
+            self.set_stock(line.sku, max(line.sku.stock - line.quantity, 0), cause)
+
     def cancel(self, order: ParentOrder) -> None:
-        """Cancel a pending or unshipped parent order."""
+        """Cancel a pending or unshipped parent order; its quantities go back to stock."""
         if order.status not in (1, 2):
             raise ValueError(f"order in status {order.status} cannot be cancelled")
+        for line in order.lines:
+            if line.status in (1, 2):
+                cause = f"cancel {order.parent_order_sn}"
+                self.set_stock(line.sku, line.sku.stock + line.quantity, cause)
         self._set_status(order, 3, self.now())
 
-    def set_stock(self, sku: Sku, stock: int) -> None:
-        """Set stock; sold out flips Active → Inactive/3003 and a restock flips back."""
+    def set_stock(self, sku: Sku, stock: int, cause: str = "control") -> None:
+        """Set stock (kept in the SKU's history); sold out flips Active → Inactive/3003 and a
+        restock flips back."""
+        self.stock_history[sku.sku_id].append(
+            {"at": self.now(), "old": sku.stock, "new": stock, "cause": cause}
+        )
         sku.stock = stock
         now_ms = self.now() * 1000
         if stock == 0 and sku.status == 2:
