@@ -179,14 +179,15 @@ class TemuSandbox:
         sku_ids: Iterable[int] | None = None,
         created_at: int | None = None,
     ) -> ParentOrder:
-        """Create a parent order now (status 1 leaves pending after the configured delay)."""
+        """Create a parent order now (status 1 leaves pending after the configured delay); it
+        counts as changed now, whatever its creation time, and takes its quantities off stock."""
         with self._lock:
             pool = (
                 [self.state.skus[i] for i in sku_ids] if sku_ids else list(self.state.skus.values())
             )
             when = created_at if created_at is not None else self.state.now()
             order = self.state.new_order(pool, status=status, created_at=when)
-            order.update_time = max(order.update_time, when)
+            order.update_time = max(order.update_time, when, self.state.now())
             if status in (1, 2):
                 self.state.deduct(order)
             return order

@@ -101,6 +101,11 @@ async def fetch_orders(ctx: StepContext[SyncOrdersParams]) -> dict[str, Any]:
         orders = await client.list_all_orders(
             parent_order_status=ctx.params.parent_order_status, created=created, updated=changed
         )
+        if created is not None and ctx.params.parent_order_status is None:
+            # Orders to ship are due whatever their age: the look-back must not hide them.
+            orders = _merged(
+                orders, await client.list_all_orders(parent_order_status=OrderStatus.UN_SHIPPING)
+            )
         ctx.count("orders_listed", len(orders))
         wanted = await _needing_details(ctx, owner, orders)
         details = await _fetch_details(ctx, client, wanted)
@@ -116,6 +121,11 @@ async def fetch_orders(ctx: StepContext[SyncOrdersParams]) -> dict[str, Any]:
     for kind in RAW_KINDS[1:]:
         await save_raw(db, owner, ctx.run_id, kind, details[kind])
     return {"run_id": ctx.run_id, "listed_from": now, "orders": len(orders), "details": len(wanted)}
+
+
+def _merged(*lists: list[OrderListItem]) -> list[OrderListItem]:
+    found = {o.parent_order_map.parent_order_sn: o for orders in lists for o in orders}
+    return list(found.values())
 
 
 async def _needing_details(

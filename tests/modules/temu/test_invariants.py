@@ -1,0 +1,283 @@
+"""What must always hold between TEMU and JTL, whatever happens in between (hypothesis).
+
+Random sequences of events — JTL stock going back and forth, new TEMU orders from every market,
+cancellations of new and old orders, per-order refusals, lost answers, rate-limit bursts, JTL
+shipping — run through both workflows against the sandbox over HTTP and a JTL replica, with the
+`db` and the `rest` JTL backend. After the closing order and inventory syncs:
+
+- TEMU stock equals JTL's sellable stock for every mapped SKU (JTL's available stock minus what
+  TEMU orders not yet in JTL hold);
+- every TEMU order to ship is in JTL exactly once, or named in the run's result with its reason;
+- no article line at 0.00 and no empty name, street or city in JTL;
+- no tracking number confirmed twice at TEMU.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+from lxml import etree
+
+from jobwerk.app import create_app
+from jobwerk.modules.temu.jtl import (
+    JtlDatabase,
+    JtlRestSandbox,
+    JtlWorkerSimulator,
+    create_jtl_engine,
+)
+from jobwerk.modules.temu.jtl._replica import create_customer, set_stock
+from jobwerk.modules.temu.sandbox import ThreadedServer
+from tests.api.conftest import ADMIN, http_client, make_settings
+from tests.modules.temu.test_workflows import Shop, add_instance, open_shop, wait_for_run
+
+SKUS = 6
+Event = tuple[str, int]
+
+events = st.lists(
+    st.one_of(
+        st.tuples(st.just("stock_down"), st.integers(0, SKUS - 1)),
+        st.tuples(st.just("stock_up"), st.integers(0, SKUS - 1)),
+        st.tuples(st.just("order"), st.integers(0, SKUS - 1)),
+        st.tuples(st.just("old_order"), st.integers(0, SKUS - 1)),
+        st.tuples(st.just("cancel"), st.integers(0, 20)),
+        st.tuples(st.just("refuse"), st.integers(0, 20)),
+        st.tuples(st.just("lose_stock_answer"), st.just(0)),
+        st.tuples(st.just("lose_confirm_answer"), st.just(0)),
+        st.tuples(st.just("rate_limit"), st.just(0)),
+        st.tuples(st.just("jtl_ships"), st.just(0)),
+        st.tuples(st.just("sync_orders"), st.just(0)),
+        st.tuples(st.just("sync_inventory"), st.just(0)),
+    ),
+    max_size=8,
+)
+
+
+@dataclass
+class World:
+    shop: Shop
+    api: httpx.AsyncClient
+    instance: str
+    results: list[dict[str, Any]]
+
+
+@asynccontextmanager
+async def world(folder: Path, backend: str) -> AsyncIterator[World]:
+    shop = open_shop(folder / "shop", seed=21, orders=8, skus=SKUS)
+    app = create_app(make_settings(folder / "jobwerk").model_copy(update={"modules": ["temu"]}))
+    wawi = ThreadedServer(JtlRestSandbox(shop.jtl_url, api_key="wawi-key").app())
+    try:
+        async with app.router.lifespan_context(app), http_client(app) as api:
+            options: dict[str, Any] = {}
+            if backend == "rest":
+                wawi.start()
+                options = {"jtl_backend": "rest", "jtl_url": None, "jtl_api_key": "wawi-key",
+                           "jtl_rest_url": f"{wawi.url}/api/eazybusiness",
+                           "jtl_customer_id": _collective_customer(shop)}  # fmt: skip
+            instance = await add_instance(app, "Shop", shop.settings(**options))
+            yield World(shop, api, instance, [])
+    finally:
+        wawi.stop()
+        shop.server.stop()
+
+
+def _collective_customer(shop: Shop) -> int:
+    engine = create_jtl_engine(shop.jtl_url)
+    try:
+        with engine.begin() as conn:
+            customer_id, _ = create_customer(conn, email="temu@x.de", first_name="", last_name="T")
+    finally:
+        engine.dispose()
+    return customer_id
+
+
+async def _sync(w: World, what: str, **params: Any) -> dict[str, Any]:
+    answer = await w.api.post(f"/api/temu/{what}/sync", params=params, headers=ADMIN)
+    assert answer.status_code == 202, answer.text
+    run = await wait_for_run(w.api, answer.json()["run_id"])
+    w.results.append(run)
+    return run
+
+
+def _set_jtl_stock(shop: Shop, sku_index: int, delta: int) -> None:
+    sku = list(shop.sandbox.state.skus.values())[sku_index]
+    engine = create_jtl_engine(shop.jtl_url)
+    try:
+        with engine.begin() as conn:
+            article, current = conn.exec_driver_sql(
+                "SELECT a.kArtikel, COALESCE(w.fBestand, 0) FROM tArtikel a "
+                "LEFT JOIN tlagerbestandProLagerLagerartikel w "
+                "ON w.kArtikel = a.kArtikel AND w.kWarenlager = 1 WHERE a.cArtNr = ?",
+                (sku.sku_sn,),
+            ).one()
+            set_stock(conn, article, 1, max(Decimal(current) + delta, Decimal(0)))
+    finally:
+        engine.dispose()
+
+
+def _open_orders(shop: Shop) -> list[str]:
+    return sorted(
+        o.parent_order_sn for o in shop.sandbox.state.orders.values() if o.status in (1, 2)
+    )
+
+
+async def _apply(w: World, event: Event) -> None:
+    kind, value = event
+    sandbox = w.shop.sandbox
+    skus = list(sandbox.state.skus.values())
+    if kind in ("stock_down", "stock_up"):
+        _set_jtl_stock(w.shop, value, -3 if kind == "stock_down" else 3)
+    elif kind == "order":
+        sandbox.add_order(status=2, sku_ids=[skus[value].sku_id])
+    elif kind == "old_order":
+        sandbox.add_order(status=2, sku_ids=[skus[value].sku_id],
+                          created_at=sandbox.now() - 40 * 86_400)  # fmt: skip
+    elif kind in ("cancel", "refuse") and (candidates := _open_orders(w.shop)):
+        sn = candidates[value % len(candidates)]
+        if kind == "cancel":
+            sandbox.cancel_order(sn)
+        else:
+            sandbox.refuse_order(sn, "bg.order.shippinginfo.v2.get", 180_020_008,
+                                 "Please sign on DPA agreement first")  # fmt: skip
+    elif kind == "lose_stock_answer":
+        sandbox.inject_fault("response_lost", "bg.local.goods.stock.edit")
+    elif kind == "lose_confirm_answer":
+        sandbox.inject_fault("response_lost", "bg.logistics.shipment.v2.confirm")
+    elif kind == "rate_limit":
+        sandbox.inject_fault("rate_limit", count=2)
+    elif kind == "jtl_ships":
+        worker = JtlWorkerSimulator(w.shop.jtl_url)
+        try:
+            await worker.import_pending()
+            await worker.ship()
+        finally:
+            await worker.close()
+    elif kind == "sync_orders":
+        await _sync(w, "orders", days_back=30)
+    elif kind == "sync_inventory":
+        await _sync(w, "inventory", mode="quick")
+    sandbox.advance(60)
+
+
+async def scenario(folder: Path, backend: str, sequence: list[Event]) -> None:
+    async with world(folder, backend) as w:
+        assert (await _sync(w, "inventory", mode="full"))["status"] == "completed"
+        for event in sequence:
+            await _apply(w, event)
+        w.shop.sandbox.clear_faults()
+        orders = await _sync(w, "orders", days_back=30)
+        stock = await _sync(w, "inventory", mode="quick")
+        assert orders["status"] == "completed", orders
+        assert stock["status"] == "completed", stock
+        await _check(w, orders)
+
+
+async def _check(w: World, orders_run: dict[str, Any]) -> None:
+    shop = w.shop
+    engine = create_jtl_engine(shop.jtl_url)
+    try:
+        with engine.connect() as conn:
+            in_jtl = Counter(
+                conn.exec_driver_sql("SELECT cExterneAuftragsnummer FROM tAuftrag").scalars()
+            )
+            imports = conn.exec_driver_sql(
+                "SELECT cBestellungInetBestellNr, cText FROM tXMLBestellImport"
+            ).all()
+    finally:
+        engine.dispose()
+    queued = Counter(number for number, _ in imports)
+    # Every order to ship is in JTL exactly once, or the run names it with its reason.
+    named = {held["order"] for held in orders_run["result"].get("held_orders", [])}
+    for order in shop.sandbox.state.orders.values():
+        sn = order.parent_order_sn
+        assert in_jtl[sn] <= 1 and queued[sn] <= 1, f"{sn} twice in JTL"
+        if order.status == 2:
+            assert in_jtl[sn] + queued[sn] >= 1 or sn in named, f"{sn} neither in JTL nor named"
+    for _, text in imports:
+        _check_order_xml(text)
+    await _check_stock(shop, in_jtl)
+    packages = {
+        s.package_sn: s.tracking_number
+        for shipments in shop.sandbox.state.shipments.values()
+        for s in shipments
+    }
+    tracking = Counter(packages.values())
+    assert not [number for number, count in tracking.items() if count > 1]
+
+
+def _check_order_xml(text: str) -> None:
+    root = etree.fromstring(text.encode("iso-8859-1"))
+    for order in root.iter("tBestellung"):
+        for pos in order.iter("twarenkorbpos"):
+            if pos.findtext("cPosTyp") == "standard":
+                assert Decimal(pos.findtext("fPreis") or "0") > 0, etree.tostring(pos)
+        for address in (order.find("tkunde"), order.find("tlieferadresse")):
+            if address is None:
+                continue
+            assert (address.findtext("cNachname") or address.findtext("cVorname") or "").strip()
+            assert (address.findtext("cStrasse") or "").strip(" 0123456789")
+            assert (address.findtext("cOrt") or "").strip()
+
+
+async def _check_stock(shop: Shop, in_jtl: Counter[str]) -> None:
+    async with JtlDatabase.from_url(shop.jtl_url) as jtl:
+        levels = await jtl.read_stock([s.sku_sn for s in shop.sandbox.state.skus.values()])
+    for sku in shop.sandbox.state.skus.values():
+        held = sum(
+            line.quantity
+            for order in shop.sandbox.state.orders.values()
+            if order.status in (1, 2) and not in_jtl[order.parent_order_sn]
+            for line in order.lines
+            if line.sku.sku_id == sku.sku_id and line.status in (1, 2)
+        )
+        expected = max(levels[sku.sku_sn].available - held, 0)
+        assert sku.stock == expected, f"{sku.sku_sn}: TEMU {sku.stock}, sellable {expected}"
+
+
+def _run(backend: str, sequence: list[Event]) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            asyncio.run(scenario(Path(folder), backend, sequence))
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\nafter {sequence!r} ({backend})") from exc
+
+
+_SETTINGS = settings(
+    max_examples=12,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+
+
+@pytest.mark.timeout(600)
+@_SETTINGS
+@given(sequence=events)
+@example(  # the shape of the bug that left TEMU wrong: S → S−3 → S → S−3
+    sequence=[("stock_down", 0), ("sync_inventory", 0), ("stock_up", 0), ("sync_inventory", 0),
+              ("stock_down", 0), ("sync_inventory", 0)]
+)  # fmt: skip
+@example(sequence=[("refuse", 0), ("order", 1), ("sync_orders", 0), ("jtl_ships", 0)])
+@example(sequence=[("old_order", 2), ("sync_orders", 0), ("cancel", 0), ("lose_stock_answer", 0)])
+def test_temu_and_jtl_stay_consistent_with_the_db_backend(sequence: list[Event]) -> None:
+    _run("db", sequence)
+
+
+@pytest.mark.timeout(600)
+@_SETTINGS
+@given(sequence=events)
+@example(sequence=[("order", 0), ("sync_orders", 0), ("stock_up", 0), ("jtl_ships", 0)])
+def test_temu_and_jtl_stay_consistent_with_the_rest_backend(sequence: list[Event]) -> None:
+    _run("rest", sequence)
