@@ -23,6 +23,8 @@ from tests.modules.temu.test_workflows import (  # noqa: F401  (fixtures)
     wait_for_run,
 )
 
+AMOUNT_API = "bg.order.amount.query"
+
 
 @pytest.fixture
 async def keys(api: httpx.AsyncClient) -> dict[str, dict[str, str]]:
@@ -105,6 +107,7 @@ async def test_health_reports_token_and_jtl(
     app: FastAPI, api: httpx.AsyncClient, shop: Shop, tmp_path: Path
 ) -> None:
     good = await add_instance(app, "Good", shop.settings())
+    shop.sandbox.grant_scope(AMOUNT_API)
     shop.sandbox.add_token("expired-token", expired=True)
     missing = tmp_path / "missing" / "db.sqlite"
     bad = await add_instance(
@@ -119,6 +122,9 @@ async def test_health_reports_token_and_jtl(
     assert healthy["checks"]["temu"]["token_valid"] is True
     assert healthy["checks"]["temu"]["token_expires_at"]
     assert healthy["checks"]["jtl"]["status"] == "ok"
+    assert healthy["checks"]["scopes"] == {
+        "status": "ok", "missing": [], "message": "all APIs the workflows use granted",
+    }  # fmt: skip
     assert broken["status"] == "error"
     assert broken["checks"]["temu"]["token_valid"] is False
     assert broken["checks"]["jtl"]["status"] == "error"
@@ -130,6 +136,46 @@ async def test_health_reports_token_and_jtl(
     assert system["dependencies"]["jtl"]["status"] == "ok"
     anonymous = (await api.get("/api/v1/system/health")).json()["dependencies"]
     assert anonymous["temu"] == {"status": "ok"} and anonymous["jtl"] == {"status": "ok"}
+
+
+async def test_health_names_a_missing_optional_scope_as_a_warning(
+    api: httpx.AsyncClient, shop: Shop, instance: str
+) -> None:
+    shop.sandbox.grant_scope(AMOUNT_API, False)
+
+    health = (await api.get("/api/temu/health", headers=ADMIN)).json()
+
+    assert health["status"] == "warning", health
+    scopes = health["checks"]["scopes"]
+    assert scopes["status"] == "warning"
+    [missing] = scopes["missing"]
+    assert (missing["api"], missing["workflow"], missing["required"]) == (
+        AMOUNT_API, "sync_orders", False,
+    )  # fmt: skip
+    assert "degrades" in missing["effect"] and "SKU list or JTL" in missing["effect"]
+    assert "business manager" in missing["grant"] and "Seller Center" in missing["grant"]
+    assert AMOUNT_API in scopes["message"]
+    system = (await api.get("/api/v1/system/health", headers=ADMIN)).json()
+    assert system["dependencies"]["scopes"]["missing"][0]["api"] == AMOUNT_API
+
+
+async def test_health_names_a_missing_required_scope_as_an_error(
+    api: httpx.AsyncClient, shop: Shop, instance: str
+) -> None:
+    shop.sandbox.grant_scope(AMOUNT_API)
+    shop.sandbox.grant_scope("bg.local.goods.stock.edit", False)
+
+    health = (await api.get(f"/api/temu/instances/{instance}/health", headers=ADMIN)).json()
+
+    assert health["status"] == "error", health
+    [missing] = health["checks"]["scopes"]["missing"]
+    assert (missing["api"], missing["workflow"], missing["required"]) == (
+        "bg.local.goods.stock.edit", "sync_inventory", True,
+    )  # fmt: skip
+    assert missing["effect"] == "sync_inventory fails: no stock is sent"
+    assert "business manager" not in missing["grant"] and "re-authorize" in missing["grant"]
+    anonymous = (await api.get("/api/v1/system/health")).json()["dependencies"]
+    assert anonymous["scopes"] == {"status": "error"}
 
 
 async def test_instance_scoped_trigger_uses_that_instances_job(

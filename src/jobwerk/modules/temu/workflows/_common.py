@@ -19,6 +19,7 @@ from jobwerk.modules.temu.client import ExchangeRecord, TemuClient, TemuError
 from jobwerk.modules.temu.jtl import JtlBackend, JtlDatabase, JtlError, JtlRest, JtlUnavailable
 from jobwerk.modules.temu.settings import TemuSettings
 from jobwerk.modules.temu.store import database_for
+from jobwerk.modules.temu.workflows._scopes import scope_check
 from jobwerk.storage.db import Database
 
 MAX_LISTED_WARNINGS = 10
@@ -178,11 +179,13 @@ def warn_summary(ctx: StepContext[Any], messages: Sequence[str], what: str) -> N
 
 
 async def check_connections(settings: TemuSettings) -> dict[str, dict[str, Any]]:
-    """TEMU token validity and expiry, and whether JTL's database answers."""
+    """TEMU token validity and expiry, its API scopes, and whether JTL answers."""
     temu: dict[str, Any]
+    scopes = {"status": "warning", "missing": [], "message": "unknown: no token info from TEMU"}
     try:
         async with make_client(settings, retries=1) as client:
             token = await client.get_token_info()
+        scopes = scope_check(token.api_scope_list)
         expires = token.expires_at_seconds
         left = None if expires is None else expires - int(time.time())
         temu = {
@@ -207,7 +210,7 @@ async def check_connections(settings: TemuSettings) -> dict[str, dict[str, Any]]
         jtl = {"status": "ok", "version": found.version, "message": f"JTL-Wawi {found.version}"}
     except JtlError as exc:
         jtl = {"status": "error", "version": None, "message": exc.message}
-    return {"temu": temu, "jtl": jtl}
+    return {"temu": temu, "scopes": scopes, "jtl": jtl}
 
 
 def _iso(seconds: int | None) -> str | None:

@@ -52,9 +52,12 @@ function healthCards(health, prefix) {
   return Object.entries(health.checks || {}).map(([name, check]) => {
     const status = String(check?.status ?? check).toLowerCase();
     const ok = HEALTHY.has(status);
-    return card(`health-${name}`, `${prefix} · ${name.toUpperCase()} connection`, ok ? "" : LEVEL[status] ?? "error",
+    const title = name === "scopes" ? "API scopes" : `${name.toUpperCase()} connection`;
+    const missing = (check?.missing || []).map((m) => h("li", {}, h("code", {}, m.api), ` — ${m.effect}; ${m.grant}`));
+    return card(`health-${name}`, `${prefix} · ${title}`, ok ? "" : LEVEL[status] ?? "error",
       h("div", { class: "big" }, ok ? "OK" : status === "warning" ? "Check" : "Problem"),
-      h("p", { class: "muted" }, check?.message || check?.detail || check?.error || ""));
+      missing.length ? h("ul", { class: "muted" }, missing)
+        : h("p", { class: "muted" }, check?.message || check?.detail || check?.error || ""));
   });
 }
 
