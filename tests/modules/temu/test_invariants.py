@@ -32,7 +32,9 @@ from lxml import etree
 
 from jobwerk.app import create_app
 from jobwerk.modules.temu.jtl import (
+    JtlBackend,
     JtlDatabase,
+    JtlRest,
     JtlRestSandbox,
     JtlWorkerSimulator,
     create_jtl_engine,
@@ -70,6 +72,7 @@ class World:
     api: httpx.AsyncClient
     instance: str
     results: list[dict[str, Any]]
+    rest: dict[str, Any]
 
 
 @asynccontextmanager
@@ -86,7 +89,7 @@ async def world(folder: Path, backend: str) -> AsyncIterator[World]:
                            "jtl_rest_url": f"{wawi.url}/api/eazybusiness",
                            "jtl_customer_id": _collective_customer(shop)}  # fmt: skip
             instance = await add_instance(app, "Shop", shop.settings(**options))
-            yield World(shop, api, instance, [])
+            yield World(shop, api, instance, [], options)
     finally:
         wawi.stop()
         shop.server.stop()
@@ -206,7 +209,7 @@ async def _check(w: World, orders_run: dict[str, Any]) -> None:
             assert in_jtl[sn] + queued[sn] >= 1 or sn in named, f"{sn} neither in JTL nor named"
     for _, text in imports:
         _check_order_xml(text)
-    await _check_stock(shop, in_jtl)
+    await _check_stock(w, in_jtl)
     packages = {
         s.package_sn: s.tracking_number
         for shipments in shop.sandbox.state.shipments.values()
@@ -230,14 +233,23 @@ def _check_order_xml(text: str) -> None:
             assert (address.findtext("cOrt") or "").strip()
 
 
-async def _check_stock(shop: Shop, in_jtl: Counter[str]) -> None:
-    async with JtlDatabase.from_url(shop.jtl_url) as jtl:
-        levels = await jtl.read_stock([s.sku_sn for s in shop.sandbox.state.skus.values()])
+async def _check_stock(w: World, in_jtl: Counter[str]) -> None:
+    """TEMU shows JTL's available stock minus what TEMU orders hold that JTL does not reserve:
+    with ``db`` orders not imported yet; with ``rest``, whose stock shows no reservations, every
+    open TEMU order."""
+    shop = w.shop
+    if w.rest:
+        jtl: JtlBackend = JtlRest(w.rest["jtl_rest_url"], "wawi-key", customer_id=1)
+    else:
+        jtl = JtlDatabase.from_url(shop.jtl_url)
+    async with jtl:
+        levels = {level.sku: level for page in [p async for p in jtl.read_all_stock()]
+                  for level in page}  # fmt: skip
     for sku in shop.sandbox.state.skus.values():
         held = sum(
             line.quantity
             for order in shop.sandbox.state.orders.values()
-            if order.status in (1, 2) and not in_jtl[order.parent_order_sn]
+            if order.status in (1, 2) and (w.rest or not in_jtl[order.parent_order_sn])
             for line in order.lines
             if line.sku.sku_id == sku.sku_id and line.status in (1, 2)
         )

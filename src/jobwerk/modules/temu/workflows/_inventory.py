@@ -261,6 +261,7 @@ async def _held_by_temu(
                 .where(
                     TemuOrder.instance_id == owner,
                     TemuOrder.status.in_(_OPEN),
+                    TemuOrder.tracking_state == "none",  # shipped by JTL: off its stock already
                     TemuOrderLine.status.in_(_OPEN),
                 )
             )
