@@ -4,18 +4,23 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from lxml import etree
 from sqlalchemy import select
 
 from jobwerk.modules.temu.jtl import create_jtl_engine
+from jobwerk.modules.temu.jtl._replica import create_customer
 from jobwerk.modules.temu.models import TemuOrder
+from jobwerk.modules.temu.settings import TemuSettings
 from tests.modules.temu.test_workflows import (  # noqa: F401  (fixtures)
     Shop,
+    add_instance,
     api,
     api_settings,
     app,
     counts,
+    exports,
     instance,
     jtl_queued,
     runtime_of,
@@ -147,3 +152,50 @@ async def test_a_late_cancellation_of_an_old_order_in_jtl_is_seen(
     assert run["status"] == "completed", run
     assert counts(run)["cancelled_after_import"] == 1
     assert any(old.parent_order_sn in w for w in run["result"]["warnings"])
+
+
+def _customer_numbers(xml: bytes) -> dict[str, str]:
+    """cKundenNr of each order in the import XML, by external order number."""
+    return {
+        order.findtext(".//cExterneBestellNr") or "": order.findtext(".//cKundenNr") or ""
+        for order in etree.fromstring(xml).iter("tBestellung")
+    }
+
+
+async def test_a_repeat_buyer_is_booked_on_the_existing_jtl_customer(
+    app: FastAPI, api: httpx.AsyncClient, shop: Shop, instance: str
+) -> None:
+    known, *others = shop.to_ship()
+    buyer = shop.sandbox.order(known)
+    assert buyer is not None
+    engine = create_jtl_engine(shop.jtl_url)
+    with engine.begin() as conn:
+        _, number = create_customer(conn, email=buyer.address.mail, first_name="A", last_name="B")
+    engine.dispose()
+
+    run = await sync_orders(api)
+
+    assert run["status"] == "completed", run
+    numbers = _customer_numbers(exports(app, run)["jtl-orders.xml"].read_bytes())
+    assert numbers[known] == number
+    assert {numbers[sn] for sn in others} <= {"", number}  # only the same buyer matches
+
+
+async def test_the_collective_customer_mode_books_every_order_on_one_customer(
+    app: FastAPI, api: httpx.AsyncClient, shop: Shop
+) -> None:
+    await add_instance(
+        app, "Shop A", shop.settings(jtl_customer_mode="collective", jtl_customer_number="K-TEMU")
+    )
+
+    run = await sync_orders(api)
+
+    assert run["status"] == "completed", run
+    numbers = _customer_numbers(exports(app, run)["jtl-orders.xml"].read_bytes())
+    assert set(numbers.values()) == {"K-TEMU"}
+    assert set(numbers) == set(shop.to_ship())
+
+
+def test_the_collective_customer_mode_needs_a_customer_number(shop: Shop) -> None:
+    with pytest.raises(ValueError, match="jtl_customer_number"):
+        TemuSettings.model_validate(shop.settings(jtl_customer_mode="collective"))

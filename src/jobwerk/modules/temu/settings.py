@@ -43,6 +43,19 @@ class TemuSettings(BaseModel):
     jtl_customer_id: int | None = Field(
         None, ge=1, description="rest: the JTL customer (Sammelkunde) the TEMU orders are booked on"
     )
+    jtl_customer_mode: Literal["new", "collective", "lookup"] = Field(
+        "lookup",
+        description="db: the JTL customer of an order: 'lookup' an existing one by the buyer's "
+        "e-mail (TEMU's relay address is stable per buyer; new only when none exists), "
+        "'collective' books every order on jtl_customer_number, 'new' lets JTL create one "
+        "per order",
+    )
+    jtl_customer_number: str | None = Field(
+        None,
+        min_length=1,
+        max_length=30,
+        description="db, collective mode: the customer number (cKundenNr) of the Sammelkunde",
+    )
     jtl_company_id: int = Field(1, ge=1, description="rest: the JTL company (Firma) of the orders")
     jtl_cancellation_reason_id: int | None = Field(
         None, ge=1, description="rest: reason of orders cancelled at TEMU (default: Wawi's first)"
@@ -82,6 +95,8 @@ class TemuSettings(BaseModel):
         missing = [name for name in needed if getattr(self, name) is None]
         if missing:
             raise ValueError(f"jtl_backend '{self.jtl_backend}' needs {', '.join(missing)}")
+        if self.jtl_customer_mode == "collective" and not self.jtl_customer_number:
+            raise ValueError("jtl_customer_mode 'collective' needs jtl_customer_number")
         return self
 
     def mapping(self) -> OrderMappingSettings:

@@ -14,11 +14,13 @@ from jobwerk.modules.temu.client import OrderStatus, clean_tracking_number
 from jobwerk.modules.temu.jtl import (
     ImportState,
     JtlBackend,
+    JtlDatabase,
     JtlOrder,
     render_order_xml,
 )
 from jobwerk.modules.temu.mapping import OrderHeld, OrderNotImportable, map_order
 from jobwerk.modules.temu.models import TemuOrder, TemuOrderLine, TemuProduct, TemuShipment
+from jobwerk.modules.temu.settings import TemuSettings
 from jobwerk.modules.temu.store import chunks, raw_payloads
 from jobwerk.modules.temu.workflows import _common as common
 from jobwerk.storage.db import Database
@@ -96,6 +98,7 @@ async def _queue_batch(
     mapping = common.settings_of(ctx).mapping()
     queued, warnings, changes = collected
     mapped: list[tuple[TemuOrder, JtlOrder]] = []
+    customers = _Customers(common.settings_of(ctx), jtl)
     for order in orders:
         try:
             jtl_order = map_order(
@@ -106,6 +109,7 @@ async def _queue_batch(
                 sku_by_sku_id=lookup[0],
                 fallback_unit_prices=lookup[1],
                 erp_net_prices=lookup[2],
+                customer_number=await customers.number((order.shipping_info or {}).get("mail")),
             )
         except OrderHeld as exc:
             changes.append({"id": order.id, "error_code": None, "error": exc.reason})
@@ -142,6 +146,30 @@ async def _queue_batch(
         warnings.extend(f"{order.parent_order_sn}: {w}" for w in jtl_order.warnings)
         if ctx.params.verbose:
             ctx.info(f"order {order.parent_order_sn}: {result.reason}")
+
+
+class _Customers:
+    """The JTL customer number (cKundenNr) an order is written with, by the shop's mode.
+
+    Empty lets JTL create a new customer. Only the database backend reads it; the REST
+    backend books on ``jtl_customer_id``.
+    """
+
+    def __init__(self, settings: TemuSettings, jtl: JtlBackend) -> None:
+        self._mode = settings.jtl_customer_mode if isinstance(jtl, JtlDatabase) else "new"
+        self._collective = settings.jtl_customer_number or ""
+        self._jtl = jtl
+        self._known: dict[str, str] = {}
+
+    async def number(self, email: str | None) -> str:
+        if self._mode == "collective":
+            return self._collective
+        if self._mode == "new" or not email or not isinstance(self._jtl, JtlDatabase):
+            return ""
+        if email not in self._known:
+            found = await self._jtl.find_customer_by_email(email)
+            self._known[email] = found.customer_number if found else ""
+        return self._known[email]
 
 
 def _seller_skus(orders: list[TemuOrder], skus: dict[int, str]) -> set[str]:
