@@ -152,8 +152,12 @@ async def has_products(session: AsyncSession, instance_id: str) -> bool:
     return found is not None
 
 
+HELD_SHOWN = 50  # held orders listed in the stats; the run results list all of them
+
+
 async def instance_stats(session: AsyncSession, instance_id: str) -> dict[str, Any]:
-    """Orders by status and stage, inventory rows needing a sync, shipments by state."""
+    """Orders by status and stage, inventory rows needing a sync, shipments by state, and
+    the orders held back from JTL with their reason."""
     by_status = await session.execute(
         select(TemuOrder.status, func.count())
         .where(TemuOrder.instance_id == instance_id)
@@ -174,6 +178,16 @@ async def instance_stats(session: AsyncSession, instance_id: str) -> dict[str, A
         .where(TemuInventory.instance_id == instance_id)
         .group_by(TemuInventory.needs_sync)
     )
+    held = await session.execute(
+        select(TemuOrder.parent_order_sn, TemuOrder.error_code, TemuOrder.error)
+        .where(
+            TemuOrder.instance_id == instance_id,
+            TemuOrder.xml_state == "pending",
+            TemuOrder.error.is_not(None),
+        )
+        .order_by(TemuOrder.parent_order_sn)
+        .limit(HELD_SHOWN)
+    )
     stock = {bool(flag): count for flag, count in inventory}
     statuses = {str(status): count for status, count in by_status}
     return {
@@ -184,6 +198,9 @@ async def instance_stats(session: AsyncSession, instance_id: str) -> dict[str, A
             "total": sum(stock.values()),
             "needs_sync": stock.get(True, 0),
         },
+        "held_orders": [
+            {"order": sn, "code": code, "reason": reason} for sn, code, reason in held.all()
+        ],
     }
 
 

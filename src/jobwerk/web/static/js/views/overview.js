@@ -74,11 +74,17 @@ function statsCards(payload) {
   const stats = payload.stats || payload;
   const prefix = payload.instance?.name ? `TEMU ${payload.instance.name}` : "TEMU";
   const cards = [];
-  const { orders, inventory, last_successful_sync: lastSync, token_expires_at: token, ...rest } = stats;
+  const { orders, inventory, held_orders: held, last_successful_sync: lastSync, token_expires_at: token, ...rest } = stats;
   if (orders) {
     cards.push(card("orders", `${prefix} · Orders`, "",
       h("div", { class: "big" }, scalar(orders.total)),
       definitionList(Object.entries(orders.by_status || {}).map(([status, count]) => [status, scalar(count)]))));
+  }
+  if (held) {
+    // Orders kept from JTL until TEMU answers or a price is known; each with its reason.
+    cards.push(card("held-orders", `${prefix} · Held orders`, held.length ? "warning" : "",
+      h("div", { class: "big" }, held.length ? `${held.length} held` : "None"),
+      held.length ? definitionList(held.map((o) => [o.order, o.code ? `${o.code}: ${o.reason}` : o.reason])) : null));
   }
   if (inventory) {
     const pending = Number(inventory.needs_sync) || 0;
