@@ -16,6 +16,7 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jobwerk.config import load_settings
+from jobwerk.modules.temu.client import OrderStatus
 from jobwerk.modules.temu.models import (
     TemuInventory,
     TemuOrder,
@@ -183,6 +184,7 @@ async def instance_stats(session: AsyncSession, instance_id: str) -> dict[str, A
         .where(
             TemuOrder.instance_id == instance_id,
             TemuOrder.xml_state == "pending",
+            TemuOrder.status == OrderStatus.UN_SHIPPING,  # a cancelled one is no longer held
             TemuOrder.error.is_not(None),
         )
         .order_by(TemuOrder.parent_order_sn)
