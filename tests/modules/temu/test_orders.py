@@ -13,6 +13,7 @@ from jobwerk.modules.temu.jtl import create_jtl_engine
 from jobwerk.modules.temu.jtl._replica import create_customer
 from jobwerk.modules.temu.models import TemuOrder
 from jobwerk.modules.temu.settings import TemuSettings
+from tests.api.conftest import ADMIN
 from tests.modules.temu.test_workflows import (  # noqa: F401  (fixtures)
     Shop,
     add_instance,
@@ -56,6 +57,8 @@ async def test_one_refused_order_is_held_alone_and_tried_again(
     ]  # fmt: skip
     assert any(refused in w and str(DPA[0]) in w for w in first["result"]["warnings"])
     assert (await stored_order(app, refused)).error_code == DPA[0]
+    stats = (await api.get("/api/temu/stats", headers=ADMIN)).json()["stats"]
+    assert [held["order"] for held in stats["held_orders"]] == [refused]
 
     shop.sandbox.refuse_order(refused, "bg.order.shippinginfo.v2.get", *DPA, armed=False)
     second = await sync_orders(api)
