@@ -9,9 +9,10 @@ from fastapi import FastAPI
 from lxml import etree
 from sqlalchemy import select
 
-from jobwerk.modules.temu.jtl import create_jtl_engine
+from jobwerk.modules.temu.jtl import JtlWorkerSimulator, create_jtl_engine
 from jobwerk.modules.temu.jtl._replica import create_customer
 from jobwerk.modules.temu.models import TemuOrder
+from jobwerk.modules.temu.sandbox._catalog import carriers_for_region
 from jobwerk.modules.temu.settings import TemuSettings
 from tests.api.conftest import ADMIN
 from tests.modules.temu.test_workflows import (  # noqa: F401  (fixtures)
@@ -202,3 +203,27 @@ async def test_the_collective_customer_mode_books_every_order_on_one_customer(
 def test_the_collective_customer_mode_needs_a_customer_number(shop: Shop) -> None:
     with pytest.raises(ValueError, match="jtl_customer_number"):
         TemuSettings.model_validate(shop.settings(jtl_customer_mode="collective"))
+
+
+async def test_each_package_goes_to_temu_with_its_own_carrier(
+    api: httpx.AsyncClient, shop: Shop, instance: str
+) -> None:
+    assert (await sync_orders(api))["status"] == "completed"
+    number = sorted(shop.to_ship())[0]
+    worker = JtlWorkerSimulator(shop.jtl_url)
+    try:
+        await worker.import_pending()
+        await worker.ship([number], packages=2, methods=(1, 2))  # DHL Paket, DPD Classic
+    finally:
+        await worker.close()
+
+    run = await sync_orders(api)
+
+    assert run["status"] == "completed", run
+    order = shop.sandbox.order(number)
+    assert order is not None and order.status == 4, (counts(run), run["result"].get("warnings"))
+    [shipment] = {s.package_sn: s for line in order.lines
+                  for s in shop.sandbox.state.shipments[line.order_sn]}.values()  # fmt: skip
+    names = {c.carrier_id: c.name for c in carriers_for_region(order.region_id)}
+    assert names[shipment.carrier_id] == "DHL"
+    assert [names[carrier] for carrier, _ in shipment.sub_tracking] == ["DPD"]

@@ -9,7 +9,7 @@ and packages with tracking numbers and book the stock out.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -135,11 +135,16 @@ class JtlWorkerSimulator:
         return await asyncio.to_thread(self._import_pending)
 
     async def ship(
-        self, external_order_numbers: Iterable[str] | None = None, *, packages: int = 1
+        self,
+        external_order_numbers: Iterable[str] | None = None,
+        *,
+        packages: int = 1,
+        methods: Sequence[int] = (),
     ) -> list[WorkerShipment]:
-        """Ship imported, unshipped orders (all, or the given ones) in `packages` parcels each."""
+        """Ship imported, unshipped orders (all, or the given ones) in `packages` parcels each;
+        parcel i goes with shipping method `methods[i]` when given (else the order's)."""
         numbers = None if external_order_numbers is None else list(external_order_numbers)
-        return await asyncio.to_thread(self._ship, numbers, packages)
+        return await asyncio.to_thread(self._ship, numbers, max(packages, 1), tuple(methods))
 
     def _import_pending(self) -> list[WorkerImport]:
         imp = tXMLBestellImport
@@ -282,7 +287,9 @@ class JtlWorkerSimulator:
             )
         refresh_aggregate_stock(conn, article_id)
 
-    def _ship(self, numbers: list[str] | None, packages: int) -> list[WorkerShipment]:
+    def _ship(
+        self, numbers: list[str] | None, packages: int, methods: tuple[int, ...]
+    ) -> list[WorkerShipment]:
         stmt = select(tAuftrag).where(
             tAuftrag.c.nKomplettAusgeliefert == 0, tAuftrag.c.nStorno == 0
         )
@@ -291,15 +298,13 @@ class JtlWorkerSimulator:
         shipments = []
         with self.engine.begin() as conn:
             for order in conn.execute(stmt.order_by(tAuftrag.c.kAuftrag)).all():
-                shipments.append(self._ship_order(conn, order, max(packages, 1)))
+                shipments.append(self._ship_order(conn, order, packages, methods))
         return shipments
 
-    def _ship_order(self, conn: Connection, order: Any, packages: int) -> WorkerShipment:
+    def _ship_order(
+        self, conn: Connection, order: Any, packages: int, methods: tuple[int, ...]
+    ) -> WorkerShipment:
         now = datetime.now().replace(microsecond=0)
-        method_id = order.kVersandArt or 1
-        carrier = conn.execute(
-            select(tversandart.c.cName).where(tversandart.c.kVersandArt == method_id)
-        ).scalar_one()
         note_count = conn.execute(
             select(func.count()).where(tLieferschein.c.kBestellung == order.kAuftrag)
         ).scalar_one()
@@ -327,6 +332,10 @@ class JtlWorkerSimulator:
             self.book(conn, line.kArtikel, shipped=line.fAnzahl)
         created = []
         for index in range(packages):
+            method_id = methods[index % len(methods)] if methods else order.kVersandArt or 1
+            carrier = conn.execute(
+                select(tversandart.c.cName).where(tversandart.c.kVersandArt == method_id)
+            ).scalar_one()
             package = conn.execute(
                 insert(tVersand).values(
                     kLieferschein=note_id,

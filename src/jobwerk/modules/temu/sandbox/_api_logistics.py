@@ -107,10 +107,11 @@ def _check_package(state: SandboxState, package: Any, seen: set[str]) -> dict[st
         raise SandboxError(120_012_007, _INVALID_ORDER)
     carrier = _carrier(lines[0][0].region_id, package.get("carrierId"))
     tracking = _check_tracking(state, package.get("trackingNumber"), carrier, seen)
-    subs = [
-        (carrier.carrier_id, _check_tracking(state, sub.get("trackingNumber"), carrier, seen))
-        for sub in package.get("subSendRequests") or []
-    ]
+    subs = []
+    for sub in package.get("subSendRequests") or []:
+        # Each parcel names its own carrier; its tracking number must match that carrier.
+        own = _carrier(lines[0][0].region_id, sub.get("carrierId"))
+        subs.append((own.carrier_id, _check_tracking(state, sub.get("trackingNumber"), own, seen)))
     return {"lines": lines, "carrier": carrier, "tracking": tracking, "warehouse": warehouse_id,
             "subs": subs}  # fmt: skip
 

@@ -136,22 +136,28 @@ async def _report_order(
         await _mark(db, packages, "confirmed", None)
         return "already_at_temu", None
     try:
-        carrier_id = await carriers.resolve(packages[0].jtl_carrier or "", order.region_id or 0)
+        # Each parcel with its own carrier: JTL may ship one order with DHL and DPD.
+        carrier_ids = [
+            await carriers.resolve(p.jtl_carrier or "", order.region_id or 0) for p in packages
+        ]
     except UnmappedCarrier as exc:
         await _mark(db, packages, "new", exc.message)
         return "unmapped", f"TEMU order {number}: {exc.message} (configure a carrier override)"
     warehouse = await carriers.warehouse_id()
     package = ShipmentPackage(
-        carrier_id=carrier_id,
+        carrier_id=carrier_ids[0],
         tracking_number=packages[0].tracking_number,
         warehouse_id=warehouse,
         orders=[
             OrderSendInfo(number, line.order_sn, line.quantity, line.goods_id, line.sku_id)
             for line in open_lines
         ],
-        sub_packages=[SubPackage(carrier_id, p.tracking_number, warehouse) for p in packages[1:]],
+        sub_packages=[
+            SubPackage(carrier_id, p.tracking_number, warehouse)
+            for p, carrier_id in zip(packages[1:], carrier_ids[1:], strict=True)
+        ],
     )
-    await _mark(db, packages, "sending", None, carrier_id)
+    await _mark(db, packages, "sending", None, carrier_ids)
     try:
         await client.confirm_shipment([package])
     except BusinessError as exc:
@@ -184,16 +190,16 @@ async def _mark(
     packages: list[TemuShipment],
     state: str,
     error: str | None,
-    carrier_id: int | None = None,
+    carrier_ids: list[int] | None = None,
 ) -> None:
     async with db.write() as session:
         now = utcnow()
-        for package in packages:
+        for index, package in enumerate(packages):
             row = await session.get_one(TemuShipment, package.id)
             row.state, row.error = state, error
             package.state = state
-            if carrier_id is not None:
-                row.carrier_id = carrier_id
+            if carrier_ids is not None:
+                row.carrier_id = carrier_ids[index]
             if state == "confirmed":
                 row.confirmed_at = now
         if state == "confirmed":
