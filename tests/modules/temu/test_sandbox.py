@@ -265,3 +265,12 @@ def test_control_api_arms_refusals_changes_addresses_and_scopes(
     assert _post(server, _body(amount, parentOrderSn=sn))["success"]
     httpx.post(f"{base}/_sandbox/scopes", json={"api_type": amount, "granted": False})
     assert _post(server, _body(amount, parentOrderSn=sn))["errorCode"] == 3_000_032
+
+
+def test_withheld_scopes_leave_the_default_token() -> None:
+    shop = TemuSandbox(seed=3, orders=0, skus=5, amount_scope=True,
+                       withheld_scopes={"bg.local.goods.stock.edit"})  # fmt: skip
+    scopes = shop.state.tokens[shop.config.access_token].scopes
+    assert "bg.order.amount.query" in scopes
+    assert "bg.local.goods.stock.edit" not in scopes
+    assert "bg.order.list.v2.get" in scopes

@@ -21,6 +21,12 @@ def sandbox(
     orders: Annotated[int, typer.Option(help="Seeded orders")] = 200,
     skus: Annotated[int, typer.Option(help="Seeded SKUs")] = 1000,
     seed: Annotated[int, typer.Option(help="Seed of the generated shop")] = 1,
+    amount_scope: Annotated[
+        bool, typer.Option(help="Grant bg.order.amount.query to the default token")
+    ] = False,
+    withhold_scope: Annotated[
+        list[str] | None, typer.Option(help="API the default token lacks (repeatable)")
+    ] = None,
 ) -> None:
     """Serve a TEMU sandbox shop (credentials: sandbox-app-key / -secret / -access-token)."""
     from jobwerk.modules.temu.sandbox import serve_sandbox
@@ -28,7 +34,10 @@ def sandbox(
     typer.echo(
         f"TEMU sandbox on http://{host}:{port} (router URL: http://{host}:{port}/openapi/router)"
     )
-    serve_sandbox(host, port, seed=seed, orders=orders, skus=skus, auto_advance=True)
+    serve_sandbox(
+        host, port, seed=seed, orders=orders, skus=skus, auto_advance=True,
+        amount_scope=amount_scope, withheld_scopes=set(withhold_scope or ()),
+    )  # fmt: skip
 
 
 @app.command()

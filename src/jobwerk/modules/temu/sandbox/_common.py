@@ -71,6 +71,7 @@ class SandboxConfig:
     duplicate_request_key_code: int = 150_010_003
     token_lifetime: int = 365 * 86_400
     extra_scopes: set[str] = field(default_factory=set)
+    withheld_scopes: set[str] = field(default_factory=set)
 
 
 def _request_id(region: str) -> str:

@@ -94,6 +94,7 @@ class SandboxState:
         scopes = {t for t in ALL_API_TYPES if t != AMOUNT_API} | cfg.extra_scopes
         if cfg.amount_scope:
             scopes.add(AMOUNT_API)
+        scopes -= cfg.withheld_scopes
         return TokenGrant(
             cfg.access_token, cfg.app_key, cfg.mall_id, cfg.region, scopes,
             self.start_time + cfg.token_lifetime,
