@@ -3,14 +3,11 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import httpx
 import pytest
 from fastapi import FastAPI
 
 from jobwerk.modules.temu.jtl import create_jtl_engine
-from jobwerk.modules.temu.jtl._replica import set_stock
 from jobwerk.modules.temu.models import TemuInventory
 from jobwerk.modules.temu.sandbox import Sku
 from jobwerk.modules.temu.workflows._inventory import _Push, attempt_key
@@ -24,24 +21,13 @@ from tests.modules.temu.test_workflows import (  # noqa: F401  (fixtures)
     count_rows,
     counts,
     instance,
+    set_jtl_stock,
     shop,
     sync,
     sync_orders,
     wait_for_run,
     worker_ships,
 )
-
-
-def set_jtl_stock(shop: Shop, sku: Sku, quantity: int) -> None:
-    engine = create_jtl_engine(shop.jtl_url)
-    try:
-        with engine.begin() as conn:
-            article = conn.exec_driver_sql(
-                "SELECT kArtikel FROM tArtikel WHERE cArtNr = ?", (sku.sku_sn,)
-            ).scalar_one()
-            set_stock(conn, article, 1, Decimal(quantity))
-    finally:
-        engine.dispose()
 
 
 def jtl_available(shop: Shop, sku: Sku) -> int:

@@ -32,7 +32,7 @@ from jobwerk.modules.temu.jtl import (
 )
 from jobwerk.modules.temu.jtl._replica import create_customer, set_stock
 from jobwerk.modules.temu.models import TemuInventory, TemuOrder, TemuShipment
-from jobwerk.modules.temu.sandbox import SandboxServer, TemuSandbox, ThreadedServer
+from jobwerk.modules.temu.sandbox import SandboxServer, Sku, TemuSandbox, ThreadedServer
 from jobwerk.modules.temu.workflows import _jtl
 from tests.api.conftest import ADMIN, http_client, make_settings
 
@@ -519,6 +519,19 @@ async def test_two_instances_side_by_side(
 # -- inventory --------------------------------------------------------------------------
 
 
+def set_jtl_stock(shop: Shop, sku: Sku, quantity: int) -> None:
+    """Set the article's stock in JTL's first warehouse."""
+    engine = create_jtl_engine(shop.jtl_url)
+    try:
+        with engine.begin() as conn:
+            article = conn.exec_driver_sql(
+                "SELECT kArtikel FROM tArtikel WHERE cArtNr = ?", (sku.sku_sn,)
+            ).scalar_one()
+            set_stock(conn, article, 1, Decimal(quantity))
+    finally:
+        engine.dispose()
+
+
 def _changed_goods(shop: Shop) -> set[int]:
     engine = create_jtl_engine(shop.jtl_url)
     try:
@@ -556,15 +569,7 @@ async def test_inventory_full_then_quick_sends_only_differences(
     assert "temu-api_to_json.jsonl" not in exports(app, again)
 
     sku = next(iter(shop.sandbox.state.skus.values()))
-    engine = create_jtl_engine(shop.jtl_url)
-    try:
-        with engine.begin() as conn:
-            article = conn.exec_driver_sql(
-                "SELECT kArtikel FROM tArtikel WHERE cArtNr = ?", (sku.sku_sn,)
-            ).scalar_one()
-            set_stock(conn, article, 1, Decimal(sku.stock + 3))
-    finally:
-        engine.dispose()
+    set_jtl_stock(shop, sku, sku.stock + 3)
     quick = await sync(api, "inventory")
 
     assert quick["status"] == "completed", quick

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from typing import Any
 
 from starlette.applications import Starlette
@@ -70,15 +71,20 @@ async def _add_order(request: Request) -> Response:
     return JSONResponse(sandbox.order_snapshot(order.parent_order_sn), status_code=201)
 
 
-async def _cancel_order(request: Request) -> Response:
+async def _change_order(request: Request, change: Callable[[str], None]) -> Response:
+    """Apply ``change`` to the order of the path: 404 unknown, 409 not in a state for it."""
     sn = request.path_params["sn"]
     try:
-        _sandbox(request).cancel_order(sn)
+        change(sn)
     except KeyError:
         return JSONResponse({"detail": "order not found"}, status_code=404)
     except ValueError as exc:
         return JSONResponse({"detail": str(exc)}, status_code=409)
     return JSONResponse(_sandbox(request).order_snapshot(sn))
+
+
+async def _cancel_order(request: Request) -> Response:
+    return await _change_order(request, _sandbox(request).cancel_order)
 
 
 async def _get_sku(request: Request) -> Response:
@@ -118,16 +124,11 @@ async def _refusals(request: Request) -> Response:
 
 
 async def _address(request: Request) -> Response:
-    sn = request.path_params["sn"]
     try:
-        _sandbox(request).change_address(
-            sn, **{k: str(v) for k, v in (await _body(request)).items()}
-        )
-    except KeyError:
-        return JSONResponse({"detail": "order not found"}, status_code=404)
+        fields = {key: str(value) for key, value in (await _body(request)).items()}
     except ValueError as exc:
-        return JSONResponse({"detail": str(exc)}, status_code=409)
-    return JSONResponse(_sandbox(request).order_snapshot(sn))
+        return JSONResponse({"detail": str(exc)}, status_code=422)
+    return await _change_order(request, lambda sn: _sandbox(request).change_address(sn, **fields))
 
 
 async def _scopes(request: Request) -> Response:
