@@ -227,3 +227,71 @@ async def test_each_package_goes_to_temu_with_its_own_carrier(
     names = {c.carrier_id: c.name for c in carriers_for_region(order.region_id)}
     assert names[shipment.carrier_id] == "DHL"
     assert [names[carrier] for carrier, _ in shipment.sub_tracking] == ["DPD"]
+
+
+def set_parcel(shop: Shop, package_id: int, tracking: str, hours_ago: int = 0) -> None:
+    engine = create_jtl_engine(shop.jtl_url)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(
+                "UPDATE tVersand SET cIdentCode = ?, "
+                "dVersendet = datetime(dVersendet, ?) WHERE kVersand = ?",
+                (tracking, f"-{hours_ago} hours", package_id),
+            )
+    finally:
+        engine.dispose()
+
+
+async def test_a_parcel_whose_tracking_number_comes_later_is_still_sent(
+    api: httpx.AsyncClient, shop: Shop, instance: str
+) -> None:
+    assert (await sync_orders(api))["status"] == "completed"
+    number = sorted(shop.to_ship())[0]
+    worker = JtlWorkerSimulator(shop.jtl_url)
+    try:
+        await worker.import_pending()
+        [shipment] = await worker.ship([number], packages=2)
+    finally:
+        await worker.close()
+    late = shipment.packages[1]
+    set_parcel(shop, late.package_id, "")
+
+    waiting = await sync_orders(api)
+
+    assert waiting["status"] == "completed", waiting
+    assert counts(waiting)["waiting_for_tracking"] == 1
+    order = shop.sandbox.order(number)
+    assert order is not None and order.status == 2
+    set_parcel(shop, late.package_id, late.tracking_number)
+
+    sent = await sync_orders(api)
+
+    assert sent["status"] == "completed", sent
+    assert order.status == 4
+    parcels = {s.tracking_number for line in order.lines
+               for s in shop.sandbox.state.shipments[line.order_sn]}  # fmt: skip
+    subs = {t for line in order.lines for s in shop.sandbox.state.shipments[line.order_sn]
+            for _, t in s.sub_tracking}  # fmt: skip
+    assert parcels | subs == {p.tracking_number for p in shipment.packages}
+
+
+async def test_a_parcel_without_tracking_long_after_shipping_is_named_and_the_rest_sent(
+    api: httpx.AsyncClient, shop: Shop, instance: str
+) -> None:
+    assert (await sync_orders(api))["status"] == "completed"
+    number = sorted(shop.to_ship())[0]
+    worker = JtlWorkerSimulator(shop.jtl_url)
+    try:
+        await worker.import_pending()
+        [shipment] = await worker.ship([number], packages=2)
+    finally:
+        await worker.close()
+    set_parcel(shop, shipment.packages[0].package_id, shipment.packages[0].tracking_number, 7)
+    set_parcel(shop, shipment.packages[1].package_id, "", 7)
+
+    run = await sync_orders(api)
+
+    assert run["status"] == "completed", run
+    assert any(number in w and "no tracking number" in w for w in run["result"]["warnings"])
+    order = shop.sandbox.order(number)
+    assert order is not None and order.status == 4

@@ -342,8 +342,9 @@ class JtlDatabase:
         return await self._run(work)
 
     async def read_tracking(self, numbers: Iterable[str]) -> dict[str, list[TrackingPackage]]:
-        """Packages with tracking numbers per external order number, for orders delivered
-        completely (absent: none yet, or not all of the order shipped yet)."""
+        """Packages per external order number, for orders delivered completely (absent: none
+        yet, or not all of the order shipped yet); `tracking_number` is empty for a package
+        whose number was not entered yet."""
         wanted = list(dict.fromkeys(numbers))
 
         def work() -> dict[str, list[TrackingPackage]]:

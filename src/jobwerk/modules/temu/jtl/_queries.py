@@ -192,14 +192,15 @@ def orders_query(numbers: Sequence[str]) -> Select[Any]:
 
 
 def tracking_query(numbers: Sequence[str]) -> Select[Any]:
-    """Packages with a tracking number for a batch of marketplace order numbers, of orders
-    delivered completely (`nKomplettAusgeliefert`): TEMU takes an order's packages in one call.
+    """Packages (with their tracking number, if one was entered yet) for a batch of marketplace
+    order numbers, of orders delivered completely (`nKomplettAusgeliefert`): TEMU takes an
+    order's packages in one call.
 
     Reads the shipping views `Versand.lvLieferschein` and `Versand.lvLieferscheinpaket`; the
     carrier is the shipping method's name (`tVersand.cLogistiker` is usually empty).
     """
     ls, pkg, order = lvLieferschein, lvLieferscheinpaket, tAuftrag
-    tracking = func.ltrim(func.rtrim(pkg.c.cTrackingId))
+    tracking = func.coalesce(func.ltrim(func.rtrim(pkg.c.cTrackingId)), "")
     return (
         select(
             ls.c.cBestellungInetBestellNr,
@@ -216,7 +217,6 @@ def tracking_query(numbers: Sequence[str]) -> Select[Any]:
         )
         .where(
             ls.c.cBestellungInetBestellNr.in_(list(numbers)),
-            func.nullif(tracking, "").is_not(None),
             order.c.nKomplettAusgeliefert > 0,
         )
         .order_by(ls.c.cBestellungInetBestellNr, ls.c.dErstellt, pkg.c.kInternePaketnummer)

@@ -292,8 +292,9 @@ class JtlRest:
         return {number: _status(number, order) for number, order in zip(wanted, found, strict=True)}
 
     async def read_tracking(self, numbers: Iterable[str]) -> dict[str, list[TrackingPackage]]:
-        """Packages with tracking numbers per external order number, for orders delivered
-        completely (absent: none yet, or not all of the order shipped yet)."""
+        """Packages per external order number, for orders delivered completely (absent: none
+        yet, or not all of the order shipped yet); `tracking_number` is empty for a package
+        whose number was not entered yet."""
         wanted = list(dict.fromkeys(numbers))
         found = await _gather(self._tracking_of, wanted)
         return {
@@ -337,17 +338,16 @@ class JtlRest:
         packages = []
         async for note in self._pages("deliveryNotes", salesOrderNumber=order.get("Number")):
             for package in note.get("Packages") or []:
-                if package.get("TrackingID"):
-                    packages.append(
-                        TrackingPackage(
-                            number,
-                            note.get("Number"),
-                            int(package["Id"]),
-                            package["TrackingID"],
-                            names.get(package.get("ShippingMethodId") or 0),
-                            _parse_time(package.get("ShippedDate")),
-                        )
+                packages.append(
+                    TrackingPackage(
+                        number,
+                        note.get("Number"),
+                        int(package["Id"]),
+                        package.get("TrackingID") or "",
+                        names.get(package.get("ShippingMethodId") or 0),
+                        _parse_time(package.get("ShippedDate")),
                     )
+                )
         return packages
 
 

@@ -98,7 +98,8 @@ class ImportStatus:
 
 @dataclass(frozen=True, slots=True)
 class TrackingPackage:
-    """One shipped package of an order, read from JTL's delivery notes."""
+    """One shipped package of an order, read from JTL's delivery notes (`tracking_number` is
+    empty until one is entered)."""
 
     external_order_number: str
     delivery_note_number: str | None

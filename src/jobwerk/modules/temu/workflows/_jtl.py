@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -27,6 +27,8 @@ from jobwerk.storage.db import Database
 from jobwerk.storage.models import utcnow
 
 BATCH = 50
+TRACKING_GRACE_HOURS = 6
+"""How long a completely delivered order waits for every parcel's tracking number."""
 _NOT_YET = "shipping address not available yet"
 
 
@@ -248,7 +250,9 @@ async def read_tracking(ctx: StepContext[Any]) -> dict[str, Any]:
         )
     cancelled = await _cancelled_at_temu(db, owner)
     numbers = [number for number in numbers if number not in cancelled]
-    counts = {"shipped": 0, "packages": 0, "failed_imports": 0, "waiting": 0}
+    counts = {
+        "shipped": 0, "packages": 0, "failed_imports": 0, "waiting": 0, "waiting_for_tracking": 0
+    }  # fmt: skip
     warnings: list[str] = []
     async with common.make_jtl(settings) as jtl:
         with common.failures_as_retry():
@@ -334,8 +338,19 @@ async def _store_packages(
         )
     )
     usable = [p for p in packages if clean_tracking_number(p.tracking_number or "")]
+    missing = len(packages) - len(usable)
+    if missing and any(_recent(p.shipped_at) for p in packages):
+        # TEMU takes all parcels of an order in one call and none later: give JTL's users
+        # time to enter every parcel's number before confirming.
+        counts["waiting_for_tracking"] += 1
+        return
     if not usable:
         warnings.append(f"TEMU order {number} was shipped by JTL without a tracking number")
+    elif missing:
+        warnings.append(
+            f"TEMU order {number}: {missing} of its parcels still have no tracking number "
+            f"{TRACKING_GRACE_HOURS} hours after shipping; the others are confirmed without them"
+        )
     for package in usable:
         tracking_number = clean_tracking_number(package.tracking_number)
         if tracking_number in known:
@@ -358,6 +373,14 @@ async def _store_packages(
         .where(TemuOrder.instance_id == owner, TemuOrder.parent_order_sn == number)
         .values(tracking_state="found" if usable else "no_tracking", updated_at=utcnow())
     )
+
+
+def _recent(shipped_at: datetime | None) -> bool:
+    """Shipped less than the grace period ago (JTL's times are the server's local time)."""
+    if shipped_at is None:
+        return False
+    now = datetime.now(shipped_at.tzinfo) if shipped_at.tzinfo else datetime.now()
+    return now - shipped_at < timedelta(hours=TRACKING_GRACE_HOURS)
 
 
 def _aware(value: datetime | None) -> datetime | None:
