@@ -295,3 +295,25 @@ async def test_a_parcel_without_tracking_long_after_shipping_is_named_and_the_re
     assert any(number in w and "no tracking number" in w for w in run["result"]["warnings"])
     order = shop.sandbox.order(number)
     assert order is not None and order.status == 4
+
+
+async def test_greek_and_bulgarian_buyers_reach_jtl_readable_with_their_originals_kept(
+    app: FastAPI, api: httpx.AsyncClient, shop: Shop, instance: str
+) -> None:
+    greek = shop.sandbox.add_order(status=2)
+    greek.address.first_name, greek.address.last_name = "Γιώργος", "Παπαδόπουλος"
+    greek.address.street, greek.address.city = "Οδός Ερμού 12", "Αθήνα"
+
+    run = await sync_orders(api)
+
+    assert run["status"] == "completed", run
+    listed = {o["order"]: o["originals"] for o in run["result"]["transliterated"]}
+    assert listed[greek.parent_order_sn]["cNachname"] == "Παπαδόπουλος"
+    stored = await stored_order(app, greek.parent_order_sn)
+    assert stored.originals is not None and stored.originals["cOrt"] == "Αθήνα"
+    xml = exports(app, run)["jtl-orders.xml"].read_bytes()
+    [order] = [o for o in etree.fromstring(xml).iter("tBestellung")
+               if o.findtext(".//cExterneBestellNr") == greek.parent_order_sn]  # fmt: skip
+    assert [order.findtext(f"tkunde/{tag}") for tag in ("cNachname", "cStrasse", "cOrt")] == [
+        "Papadopoulos", "Odos Ermou 12", "Athina"
+    ]  # fmt: skip

@@ -27,6 +27,7 @@ from jobwerk.storage.db import Database
 from jobwerk.storage.models import utcnow
 
 BATCH = 50
+LISTED_ORIGINALS = 100
 TRACKING_GRACE_HOURS = 6
 """How long a completely delivered order waits for every parcel's tracking number."""
 _NOT_YET = "shipping address not available yet"
@@ -80,6 +81,12 @@ async def queue_orders(ctx: StepContext[Any]) -> dict[str, Any]:
         ctx.count(name, value)
     common.warn_summary(ctx, warnings, "order warnings (see the XML export)")
     ctx.result["held_orders"] = await held_orders(db, owner)
+    # What JTL's Latin-1 import got transliterated, next to the buyer's own script.
+    originals = [
+        {"order": o.external_order_number, "originals": o.originals} for o in queued if o.originals
+    ]
+    ctx.count("transliterated", len(originals))
+    ctx.result["transliterated"] = originals[:LISTED_ORIGINALS]
     if queued:
         path = ctx.export_dir / "jtl-orders.xml"
         path.write_bytes(render_order_xml(queued))
@@ -140,8 +147,6 @@ async def _queue_batch(
              "jtl_import_id": result.import_id or order.jtl_import_id, "error_code": None,
              "error": None, "originals": jtl_order.originals or None}
         )  # fmt: skip
-        if jtl_order.originals:
-            counts["transliterated"] = counts.get("transliterated", 0) + 1
         counts["queued" if result.queued else "already_in_jtl"] += 1
         if result.queued:
             queued.append(jtl_order)
