@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from jobwerk.modules.temu.jtl import create_jtl_engine
 from jobwerk.modules.temu.models import TemuInventory
 from jobwerk.modules.temu.sandbox import Sku
-from jobwerk.modules.temu.workflows._inventory import _Push, attempt_key
+from jobwerk.modules.temu.workflows._push import Push, attempt_key
 from tests.api.conftest import ADMIN
 from tests.modules.temu.test_workflows import (  # noqa: F401  (fixtures)
     Shop,
@@ -145,8 +145,8 @@ async def test_temu_orders_not_yet_in_jtl_are_held_back_from_the_stock(
     assert shop.sandbox.state.skus[sku.sku_id].stock == expected
 
 
-def _push(key: str | None, target: int, key_target: int | None) -> _Push:
-    return _Push(1, 11, target, 5, key, key_target)
+def _push(key: str | None, target: int, key_target: int | None) -> Push:
+    return Push(1, 11, target, 5, key, key_target)
 
 
 @pytest.mark.parametrize(
@@ -158,7 +158,7 @@ def _push(key: str | None, target: int, key_target: int | None) -> _Push:
         ([_push("jwpending", 3, 3), _push(None, 2, None)], False),
     ],
 )
-def test_a_key_is_reused_only_to_retry_the_same_edit(pending: list[_Push], reused: bool) -> None:
+def test_a_key_is_reused_only_to_retry_the_same_edit(pending: list[Push], reused: bool) -> None:
     key = attempt_key(pending)
     assert (key == "jwpending") is reused
     assert len(key) <= 32

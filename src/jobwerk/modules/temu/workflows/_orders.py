@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -14,15 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from jobwerk.core.context import StepContext
 from jobwerk.core.workflow import Workflow
 from jobwerk.modules.temu.client import (
-    BusinessError,
-    OrderListItem,
     OrderStatus,
-    PermissionDeniedError,
-    SkuStatus,
-    TemuClient,
     TimeWindow,
 )
-from jobwerk.modules.temu.models import TemuInventory, TemuOrder, TemuOrderLine, TemuProduct
+from jobwerk.modules.temu.models import TemuInventory, TemuOrder, TemuOrderLine
 from jobwerk.modules.temu.store import (
     as_utc,
     chunks,
@@ -33,16 +27,20 @@ from jobwerk.modules.temu.store import (
     write_cursor,
 )
 from jobwerk.modules.temu.workflows import _common as common
+from jobwerk.modules.temu.workflows._details import (
+    fetch_details,
+    merged,
+    needing_details,
+    sku_prices,
+)
 from jobwerk.modules.temu.workflows._jtl import queue_orders, read_tracking
 from jobwerk.modules.temu.workflows._tracking import report_tracking
 
 DAY = 86_400
 SKEW = 3600  # seconds of clock skew and late updates the time windows tolerate
 CURSOR = "orders"
-DETAIL_CONCURRENCY = 8
 ORDER_STATUSES = frozenset({1, 2, 3, 4, 41, 5, 51})
 RAW_KINDS = ("order", "shipping_info", "amount", "refusal", "sku_price")
-SKU_ID_BATCH = 100
 
 
 class SyncOrdersParams(BaseModel):
@@ -103,13 +101,13 @@ async def fetch_orders(ctx: StepContext[SyncOrdersParams]) -> dict[str, Any]:
         )
         if created is not None and ctx.params.parent_order_status is None:
             # Orders to ship are due whatever their age: the look-back must not hide them.
-            orders = _merged(
+            orders = merged(
                 orders, await client.list_all_orders(parent_order_status=OrderStatus.UN_SHIPPING)
             )
         ctx.count("orders_listed", len(orders))
-        wanted = await _needing_details(ctx, owner, orders)
-        details = await _fetch_details(ctx, client, wanted)
-        details["sku_price"] = await _sku_prices(ctx, client, owner, orders, set(wanted))
+        wanted = await needing_details(ctx, owner, orders)
+        details = await fetch_details(ctx, client, wanted)
+        details["sku_price"] = await sku_prices(ctx, client, owner, orders, set(wanted))
     db = common.database(ctx)
     async with db.write() as session:
         await forget_raw(session, owner, ctx.run_id, RAW_KINDS)
@@ -121,143 +119,6 @@ async def fetch_orders(ctx: StepContext[SyncOrdersParams]) -> dict[str, Any]:
     for kind in RAW_KINDS[1:]:
         await save_raw(db, owner, ctx.run_id, kind, details[kind])
     return {"run_id": ctx.run_id, "listed_from": now, "orders": len(orders), "details": len(wanted)}
-
-
-def _merged(*lists: list[OrderListItem]) -> list[OrderListItem]:
-    found = {o.parent_order_map.parent_order_sn: o for orders in lists for o in orders}
-    return list(found.values())
-
-
-async def _needing_details(
-    ctx: StepContext[SyncOrdersParams], owner: str, orders: list[OrderListItem]
-) -> list[str]:
-    """Orders to ship that are not in JTL yet and have no complete address stored.
-
-    Besides the listed ones, stored orders still waiting for their address are asked again.
-    """
-    to_ship = [
-        o.parent_order_map.parent_order_sn
-        for o in orders
-        if o.parent_order_map.parent_order_status == OrderStatus.UN_SHIPPING
-    ]
-    done: set[str] = set()
-    async with common.database(ctx).session() as session:
-        waiting = await session.execute(
-            select(TemuOrder.parent_order_sn, TemuOrder.shipping_info).where(
-                TemuOrder.instance_id == owner,
-                TemuOrder.status == OrderStatus.UN_SHIPPING,
-                TemuOrder.xml_state == "pending",
-            )
-        )
-        listed = set(to_ship)
-        to_ship += [
-            sn for sn, info in waiting.all() if sn not in listed and not _address_complete(info)
-        ]
-        for part in chunks(to_ship):
-            rows = await session.execute(
-                select(
-                    TemuOrder.parent_order_sn, TemuOrder.xml_state, TemuOrder.shipping_info
-                ).where(TemuOrder.instance_id == owner, TemuOrder.parent_order_sn.in_(part))
-            )
-            done.update(
-                sn for sn, state, info in rows if state != "pending" or _address_complete(info)
-            )
-    return [sn for sn in to_ship if sn not in done]
-
-
-def _address_complete(info: dict[str, Any] | None) -> bool:
-    return bool(info and info.get("addressLine1") and info.get("postCode"))
-
-
-async def _fetch_details(
-    ctx: StepContext[SyncOrdersParams], client: TemuClient, numbers: list[str]
-) -> dict[str, list[tuple[str, Any]]]:
-    """Shipping info (and amounts, while the token may read them) of each order.
-
-    TEMU refusing one order (a business error such as ``180020008``) concerns that order alone:
-    it is recorded as a ``refusal`` and asked again next run; every other order goes on.
-    """
-    found: dict[str, list[tuple[str, Any]]] = {"shipping_info": [], "amount": [], "refusal": []}
-    amounts_allowed = True
-    limit = asyncio.Semaphore(DETAIL_CONCURRENCY)
-    done = 0
-
-    async def one(sn: str) -> None:
-        nonlocal amounts_allowed, done
-        async with limit:
-            ctx.check_cancelled()
-            try:
-                info = await client.get_shipping_info(sn)
-                amount = None
-                if amounts_allowed:
-                    try:
-                        amount = await client.get_order_amount(sn)
-                    except PermissionDeniedError as exc:
-                        if amounts_allowed:
-                            amounts_allowed = False
-                            ctx.warning(
-                                "TEMU amount query not permitted for this token "
-                                f"({exc.error_code}); prices come from the SKU list or JTL"
-                            )
-            except BusinessError as exc:
-                if exc.retryable:
-                    raise
-                found["refusal"].append((sn, _refusal(exc)))
-                ctx.warning(f"TEMU refused order {sn}: [{exc.error_code}] {exc.error_msg}")
-                return
-            found["shipping_info"].append((sn, info.model_dump(mode="json", by_alias=True)))
-            if amount is not None:
-                found["amount"].append((sn, amount.model_dump(mode="json", by_alias=True)))
-            done += 1
-            ctx.progress(done, len(numbers), message="reading shipping info and amounts")
-
-    for part in chunks(numbers, 200):
-        await common.run_all(one(sn) for sn in part)
-    ctx.count("orders_refused", len(found["refusal"]))
-    return found
-
-
-async def _sku_prices(
-    ctx: StepContext[SyncOrdersParams],
-    client: TemuClient,
-    owner: str,
-    orders: list[OrderListItem],
-    wanted: set[str],
-) -> list[tuple[str, Any]]:
-    """TEMU's SKU price of every SKU in the orders going to JTL that no SKU list stored yet
-    (a new shop): the price of a line when the amount query is not permitted."""
-    sku_ids = {
-        line.sku_id
-        for order in orders
-        if order.parent_order_map.parent_order_sn in wanted
-        for line in order.order_list
-    }
-    async with common.database(ctx).session() as session:
-        known = set(
-            await session.scalars(
-                select(TemuProduct.sku_id).where(
-                    TemuProduct.instance_id == owner,
-                    TemuProduct.sku_id.in_(sku_ids),
-                    TemuProduct.price.is_not(None),
-                )
-            )
-        )
-    found: list[tuple[str, Any]] = []
-    try:
-        for part in chunks(sorted(sku_ids - known), SKU_ID_BATCH):
-            page = await client.list_skus(
-                SkuStatus.ALL, page_size=SKU_ID_BATCH, extra={"skuIdList": list(part)}
-            )
-            found += [(str(s.sku_id), {"skuSn": s.sku_sn, "price": s.price}) for s in page.sku_list]
-    except PermissionDeniedError as exc:
-        ctx.warning(
-            f"TEMU SKU list not permitted for this token ({exc.error_code}): prices from JTL"
-        )
-    return found
-
-
-def _refusal(exc: BusinessError) -> dict[str, Any]:
-    return {"code": exc.error_code, "message": exc.error_msg, "api": exc.api_type}
 
 
 @sync_orders.step("json_to_db", title="Raw responses → database", timeout=3600)

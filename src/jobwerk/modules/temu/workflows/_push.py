@@ -1,0 +1,162 @@
+"""``inventory_to_api``: send the stock deltas to TEMU, one stock edit per goods, each edit under
+a ``requestUniqueKey`` of its own that only a retry of that very edit reuses."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+
+from jobwerk.core.context import StepContext
+from jobwerk.modules.temu.client import BusinessError, TemuClient
+from jobwerk.modules.temu.models import TemuInventory
+from jobwerk.modules.temu.store import chunks
+from jobwerk.modules.temu.workflows import _common as common
+from jobwerk.storage.db import Database
+from jobwerk.storage.models import utcnow
+
+EDIT_CONCURRENCY = 4
+EDIT_BATCH = 40
+
+
+@dataclass(frozen=True, slots=True)
+class Push:
+    """One SKU's stock to send: its inventory row, the target, and a pending attempt's key."""
+
+    row_id: int
+    sku_id: int
+    target: int
+    temu: int | None
+    key: str | None
+    key_target: int | None
+
+
+async def push_stock(ctx: StepContext[Any]) -> dict[str, Any]:
+    """Send each changed SKU's stock to TEMU, one stock edit per goods."""
+    settings, owner = common.settings_of(ctx), common.instance_id(ctx)
+    db = common.database(ctx)
+    async with db.session() as session:
+        rows = await session.execute(
+            select(
+                TemuInventory.id,
+                TemuInventory.goods_id,
+                TemuInventory.sku_id,
+                TemuInventory.jtl_stock,
+                TemuInventory.temu_stock,
+                TemuInventory.push_key,
+                TemuInventory.push_target,
+            ).where(TemuInventory.instance_id == owner, TemuInventory.needs_sync.is_(True))
+        )
+        by_goods: dict[int, list[Push]] = defaultdict(list)
+        for row_id, goods_id, sku_id, jtl, temu, key, key_target in rows:
+            if jtl is not None:
+                by_goods[goods_id].append(Push(row_id, sku_id, jtl, temu, key, key_target))
+    counts = {"stock_edits": 0, "skus_updated": 0, "skus_failed": 0}
+    warnings: list[str] = []
+    goods = sorted(by_goods)
+    if goods:
+        async with common.temu_session(ctx, settings) as client:
+            for done, part in enumerate(chunks(goods, EDIT_BATCH)):
+                ctx.check_cancelled()
+                batch = {g: by_goods[g] for g in part}
+                keys = await _claim_keys(db, batch)
+                results = await _send_batch(client, batch, keys)
+                await _save_results(db, results, counts, warnings, ctx.params.verbose, ctx)
+                ctx.progress(min((done + 1) * EDIT_BATCH, len(goods)), len(goods))
+    for name, value in counts.items():
+        ctx.count(name, value)
+    common.warn_summary(ctx, warnings, "stock changes TEMU refused")
+    ctx.result["inventory"] = counts
+    return counts
+
+
+def attempt_key(skus: Sequence[Push]) -> str:
+    """The ``requestUniqueKey`` of one stock edit: the pending attempt's key when this edit
+    retries it (same SKUs, same targets, outcome unknown), else a new one.
+
+    A key is never derived from the change itself: S → S−3 → S → S−3 are four edits, and TEMU
+    refuses a key it has seen, so a repeated change must not repeat its key.
+    """
+    keys = {sku.key for sku in skus}
+    same = all(sku.key_target == sku.target for sku in skus)
+    if len(keys) == 1 and None not in keys and same:
+        return str(keys.pop())
+    return "jw" + uuid.uuid4().hex[:30]
+
+
+async def _claim_keys(db: Database, batch: dict[int, list[Push]]) -> dict[int, str]:
+    """Choose each goods' key and store it before anything is sent: if the answer is lost, the
+    next attempt sends the same edit under the same key, and TEMU's duplicate answer means
+    "applied"."""
+    keys = {goods_id: attempt_key(skus) for goods_id, skus in batch.items()}
+    claims = [
+        {"id": sku.row_id, "push_key": keys[goods_id], "push_target": sku.target}
+        for goods_id, skus in batch.items()
+        for sku in skus
+    ]
+    async with db.write() as session:
+        await session.execute(update(TemuInventory), claims)
+    return keys
+
+
+async def _send_batch(
+    client: TemuClient, batch: dict[int, list[Push]], keys: dict[int, str]
+) -> list[tuple[list[Push], dict[int, str]]]:
+    """Send one stock edit per goods; returns per goods the rows and each SKU's error."""
+    limit = asyncio.Semaphore(EDIT_CONCURRENCY)
+
+    async def one(goods_id: int, skus: list[Push]) -> tuple[list[Push], dict[int, str]]:
+        targets = {sku.sku_id: sku.target for sku in skus}
+        async with limit:
+            try:
+                result = await client.set_stock(
+                    goods_id, targets, request_unique_key=keys[goods_id]
+                )
+            except BusinessError as exc:
+                if "requestuniquekey" in exc.error_msg.casefold():
+                    # Only this attempt ever sent this key: an earlier try of it was applied.
+                    return skus, {}
+                return skus, {sku: str(exc) for sku in targets}
+        return skus, {f.sku_id: f"[{f.error_code}] {f.error_msg}" for f in result.failures}
+
+    return await common.run_all(one(g, skus) for g, skus in batch.items())
+
+
+async def _save_results(
+    db: Database,
+    results: list[tuple[list[Push], dict[int, str]]],
+    counts: dict[str, int],
+    warnings: list[str],
+    verbose: bool,
+    ctx: StepContext[Any],
+) -> None:
+    now = utcnow()
+    synced: list[dict[str, Any]] = []
+    refused: list[dict[str, Any]] = []
+    for skus, errors in results:
+        counts["stock_edits"] += 1
+        for sku in skus:
+            answered = {"id": sku.row_id, "push_key": None, "push_target": None}
+            if sku.sku_id in errors:
+                counts["skus_failed"] += 1
+                warnings.append(
+                    f"TEMU refused stock {sku.target} for SKU {sku.sku_id}: {errors[sku.sku_id]}"
+                )
+                refused.append({**answered, "error": errors[sku.sku_id]})
+                continue
+            counts["skus_updated"] += 1
+            synced.append(
+                {**answered, "temu_stock": sku.target, "needs_sync": False, "error": None,
+                 "synced_at": now}
+            )  # fmt: skip
+            if verbose:
+                ctx.info(f"SKU {sku.sku_id}: stock {sku.temu} → {sku.target}")
+    async with db.write() as session:
+        for changes in (synced, refused):
+            if changes:
+                await session.execute(update(TemuInventory), changes)
