@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from lxml import etree
 from sqlalchemy import select
 
-from jobwerk.modules.temu.jtl import JtlWorkerSimulator, create_jtl_engine
+from jobwerk.modules.temu.jtl import JtlWorkerSimulator, WorkerShipment, create_jtl_engine
 from jobwerk.modules.temu.jtl._replica import create_customer
 from jobwerk.modules.temu.models import TemuOrder
 from jobwerk.modules.temu.sandbox._catalog import carriers_for_region
@@ -242,9 +242,8 @@ def set_parcel(shop: Shop, package_id: int, tracking: str, hours_ago: int = 0) -
         engine.dispose()
 
 
-async def test_a_parcel_whose_tracking_number_comes_later_is_still_sent(
-    api: httpx.AsyncClient, shop: Shop, instance: str
-) -> None:
+async def ship_in_two_parcels(api: httpx.AsyncClient, shop: Shop) -> tuple[str, WorkerShipment]:
+    """Queue the orders in JTL, then let JTL ship the first one to ship in two parcels."""
     assert (await sync_orders(api))["status"] == "completed"
     number = sorted(shop.to_ship())[0]
     worker = JtlWorkerSimulator(shop.jtl_url)
@@ -253,6 +252,13 @@ async def test_a_parcel_whose_tracking_number_comes_later_is_still_sent(
         [shipment] = await worker.ship([number], packages=2)
     finally:
         await worker.close()
+    return number, shipment
+
+
+async def test_a_parcel_whose_tracking_number_comes_later_is_still_sent(
+    api: httpx.AsyncClient, shop: Shop, instance: str
+) -> None:
+    number, shipment = await ship_in_two_parcels(api, shop)
     late = shipment.packages[1]
     set_parcel(shop, late.package_id, "")
 
@@ -278,14 +284,7 @@ async def test_a_parcel_whose_tracking_number_comes_later_is_still_sent(
 async def test_a_parcel_without_tracking_long_after_shipping_is_named_and_the_rest_sent(
     api: httpx.AsyncClient, shop: Shop, instance: str
 ) -> None:
-    assert (await sync_orders(api))["status"] == "completed"
-    number = sorted(shop.to_ship())[0]
-    worker = JtlWorkerSimulator(shop.jtl_url)
-    try:
-        await worker.import_pending()
-        [shipment] = await worker.ship([number], packages=2)
-    finally:
-        await worker.close()
+    number, shipment = await ship_in_two_parcels(api, shop)
     set_parcel(shop, shipment.packages[0].package_id, shipment.packages[0].tracking_number, 7)
     set_parcel(shop, shipment.packages[1].package_id, "", 7)
 
