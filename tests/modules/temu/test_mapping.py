@@ -115,10 +115,27 @@ def amounts() -> dict[str, Any]:
             productTaxAmount=_euro(int(tax)),
             productTaxRate=19_000_000,
             shipTaxRate=19_000_000,
+            discountFromSeller=_euro(0),
+            discountFromTEMU=_euro(0),
         )
         lines.append(line)
     result["orderList"] = list(reversed(lines))  # matched by orderSn, not by position
     return result
+
+
+def test_the_sellers_discount_is_the_lines_rabatt_and_temus_is_left_out() -> None:
+    payload = amounts()
+    for line in payload["orderList"]:
+        if line["orderSn"] == "076-01234567890123456":
+            line.update(discountFromSeller=_euro(400), discountFromTEMU=_euro(600))
+
+    order = map_order(order_item(), shipping_info(), payload)
+
+    first, second = order.lines
+    assert (first.unit_price_gross, first.discount) == (Decimal("19.99"), Decimal("10.01"))
+    assert second.discount == 0
+    xml = etree.fromstring(render_order_xml(order))
+    assert [p.findtext("fRabatt") for p in xml.iter("twarenkorbpos")][:2] == ["10.01", "0.00"]
 
 
 def test_multi_line_order_from_documented_payloads() -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from jobwerk.modules.temu.client import sign_request
 from jobwerk.modules.temu.sandbox import SandboxServer, TemuSandbox
+from jobwerk.modules.temu.sandbox._api_orders import order_amount
 
 from .conftest import ACCESS_TOKEN, APP_KEY, APP_SECRET, DocExample
 
@@ -274,3 +275,16 @@ def test_withheld_scopes_leave_the_default_token() -> None:
     assert "bg.order.amount.query" in scopes
     assert "bg.local.goods.stock.edit" not in scopes
     assert "bg.order.list.v2.get" in scopes
+
+
+def test_amounts_carry_seller_and_temu_discounts_and_orders_carry_labels() -> None:
+    shop = TemuSandbox(seed=3, orders=300, skus=50, amount_scope=True)
+    amounts = [order_amount(shop.state, {"parentOrderSn": sn}) for sn in shop.state.orders]
+    totals = [a["parentOrderMap"] for a in amounts]
+    assert any(t["discountFromSeller"]["amount"] > 0 for t in totals)
+    assert any(t["discountFromTEMU"]["amount"] > 0 for t in totals)
+    for t in totals:
+        paid = (t["retailPriceTotalTaxIncl"]["amount"] + t["shipAmountTotalTaxIncl"]["amount"]
+                - t["discountFromSeller"]["amount"] - t["discountFromTEMU"]["amount"])  # fmt: skip
+        assert t["customerPaid"]["amount"] == paid
+    assert any(o.labels for o in shop.state.orders.values())

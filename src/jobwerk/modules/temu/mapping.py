@@ -306,11 +306,13 @@ def _lines(
         sku = _sku(line, sku_by_sku_id, number)
         order_sn = str(line.get("orderSn") or "")
         priced = by_order_sn.get(order_sn)
+        discount = Decimal(0)
         if priced is not None:
             gross = _money(priced.get("unitRetailPriceVatIncl")) or Decimal(0)
             total = _money(priced.get("retailPriceTotalTaxIncl"))
             tax = _money(priced.get("productTaxAmount"))
             rate = _vat_rate(tax, total, priced.get("productTaxRate"), country, cfg, warnings)
+            discount = _seller_discount(priced, total)
         else:
             rate = cfg.vat_rate(country)
             gross = _fallback_price(number, sku, rate, prices, warnings)
@@ -323,12 +325,22 @@ def _lines(
                 unit_price_gross=gross,
                 vat_rate=rate,
                 sku=sku,
+                discount=discount,
                 marketplace_line_id=order_sn,
             )
         )
     if not lines:
         raise OrderNotImportable(number, "no lines left to ship")
     return tuple(lines)
+
+
+def _seller_discount(priced: Mapping[str, Any], total: Decimal | None) -> Decimal:
+    """The seller's discount on a line as JTL's `fRabatt` (percent of the line). A TEMU
+    discount is left out: TEMU pays it, the seller's revenue is the undiscounted price."""
+    seller = _money(priced.get("discountFromSeller"))
+    if not seller or not total:
+        return Decimal(0)
+    return (seller * 100 / total).quantize(Decimal("0.01"))
 
 
 def _fallback_price(

@@ -180,9 +180,19 @@ def _money(currency: str, amount: int) -> dict[str, Any]:
     return {"currency": currency, "amount": amount}
 
 
+def _discounts(line: OrderLine, gross: int) -> tuple[int, int]:
+    """(seller's, TEMU's) discount of a line: some lines carry a seller promotion, some a TEMU
+    coupon, some both — fixed by the order number, so every call answers the same."""
+    serial = int(line.order_sn[-6:-2] or 0)
+    seller = gross // 10 if serial % 7 == 0 else 0
+    temu = gross * 15 // 100 if serial % 5 == 0 else 0
+    return seller, temu
+
+
 def _amount_line(order: ParentOrder, line: OrderLine, scale: int) -> dict[str, Any]:
     m = partial(_money, order.currency)
     gross = line.sku.price_cents * line.quantity
+    seller, temu = _discounts(line, gross)
     net = round(gross * 100 / (100 + order.vat_percent))
     unit_net = round(line.sku.price_cents * 100 / (100 + order.vat_percent))
     return {
@@ -192,7 +202,7 @@ def _amount_line(order: ParentOrder, line: OrderLine, scale: int) -> dict[str, A
         "retailPriceTotalTaxIncl": m(gross), "shipAmountTotalTaxIncl": m(0),
         "productTaxAmount": m(gross - net), "shipTaxAmount": m(0),
         "productTaxRate": order.vat_percent * scale, "shipTaxRate": order.vat_percent * scale,
-        "discountFromSeller": m(0), "discountFromTEMU": m(0),
+        "discountFromSeller": m(seller), "discountFromTEMU": m(temu),
     }  # fmt: skip
 
 
@@ -205,13 +215,16 @@ def order_amount(state: SandboxState, params: dict[str, Any]) -> dict[str, Any]:
     tax = sum(x["productTaxAmount"]["amount"] for x in lines)
     ship = order.shipping_cents
     ship_net = round(ship * 100 / (100 + order.vat_percent))
+    seller = sum(x["discountFromSeller"]["amount"] for x in lines)
+    temu = sum(x["discountFromTEMU"]["amount"] for x in lines)
     parent = {
         "parentOrderSn": order.parent_order_sn, "basePriceTotal": m(gross - tax),
         "shippingAmountTotal": m(ship_net), "shipAmountTotalTaxIncl": m(ship),
         "taxTotal": m(tax + ship - ship_net), "taxTotalAfterDiscount": m(tax + ship - ship_net),
-        "discountFromSeller": m(0), "discountFromTEMU": m(0), "refundsTotal": m(0),
-        "estimatedRevenueDeduction": m(0), "estimatedRevenue": m(gross + ship),
-        "customerPaid": m(gross + ship), "totalDiscount": m(0), "retailPriceTotal": m(gross),
+        "discountFromSeller": m(seller), "discountFromTEMU": m(temu), "refundsTotal": m(0),
+        "estimatedRevenueDeduction": m(0), "estimatedRevenue": m(gross + ship - seller),
+        "customerPaid": m(gross + ship - seller - temu), "totalDiscount": m(seller + temu),
+        "retailPriceTotal": m(gross),
         "retailPriceTotalTaxIncl": m(gross), "retailPriceTotalTaxExcl": m(gross - tax),
         "productTaxAmount": m(tax), "shipTaxAmount": m(ship - ship_net), "temuTaxTotal": m(0),
     }  # fmt: skip

@@ -133,6 +133,8 @@ class SandboxState:
         if status == 1 and order.pending_until <= self.now():
             order.pending_until = self.now() + low
         self.orders[order.parent_order_sn] = order
+        if status == 2 and self._serial % 11 == 0:
+            order.labels.add("soon_to_be_overdue")  # parentOrderLabel as TEMU fills it
         if status == 1:
             self._schedule(order.pending_until, _PENDING_DONE, order.parent_order_sn)
         elif status in (4, 41, 5, 51):
