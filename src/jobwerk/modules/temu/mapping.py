@@ -140,14 +140,21 @@ def _vat_rate(
     return derived.quantize(Decimal("0.01"))
 
 
-def _sku(line: Mapping[str, Any], sku_by_sku_id: Mapping[int, str], number: str) -> str:
+def seller_sku(line: Mapping[str, Any], sku_by_sku_id: Mapping[int, str]) -> str:
+    """An order line's seller SKU: from the SKU list by `skuId`, else the line's `extCode`;
+    empty when neither names one."""
     sku = sku_by_sku_id.get(line.get("skuId"))  # type: ignore[arg-type]
     if not sku:
         products = line.get("productList") or [{}]
         sku = str(products[0].get("extCode") or "")
-    if not sku.strip():
-        raise OrderNotImportable(number, f"no seller SKU for TEMU skuId {line.get('skuId')}")
     return sku.strip()
+
+
+def _sku(line: Mapping[str, Any], sku_by_sku_id: Mapping[int, str], number: str) -> str:
+    sku = seller_sku(line, sku_by_sku_id)
+    if not sku:
+        raise OrderNotImportable(number, f"no seller SKU for TEMU skuId {line.get('skuId')}")
+    return sku
 
 
 def _line_name(line: Mapping[str, Any]) -> str:

@@ -156,6 +156,25 @@ async def has_products(session: AsyncSession, instance_id: str) -> bool:
 HELD_SHOWN = 50  # held orders listed in the stats; the run results list all of them
 
 
+async def held_orders(
+    session: AsyncSession, instance_id: str, *, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """Orders to ship kept from JTL (a TEMU refusal, no price), with TEMU's code and the reason;
+    a cancelled one is no longer held."""
+    rows = await session.execute(
+        select(TemuOrder.parent_order_sn, TemuOrder.error_code, TemuOrder.error)
+        .where(
+            TemuOrder.instance_id == instance_id,
+            TemuOrder.xml_state == "pending",
+            TemuOrder.status == OrderStatus.UN_SHIPPING,
+            TemuOrder.error.is_not(None),
+        )
+        .order_by(TemuOrder.parent_order_sn)
+        .limit(limit)
+    )
+    return [{"order": sn, "code": code, "reason": reason} for sn, code, reason in rows]
+
+
 async def instance_stats(session: AsyncSession, instance_id: str) -> dict[str, Any]:
     """Orders by status and stage, inventory rows needing a sync, shipments by state, and
     the orders held back from JTL with their reason."""
@@ -179,17 +198,7 @@ async def instance_stats(session: AsyncSession, instance_id: str) -> dict[str, A
         .where(TemuInventory.instance_id == instance_id)
         .group_by(TemuInventory.needs_sync)
     )
-    held = await session.execute(
-        select(TemuOrder.parent_order_sn, TemuOrder.error_code, TemuOrder.error)
-        .where(
-            TemuOrder.instance_id == instance_id,
-            TemuOrder.xml_state == "pending",
-            TemuOrder.status == OrderStatus.UN_SHIPPING,  # a cancelled one is no longer held
-            TemuOrder.error.is_not(None),
-        )
-        .order_by(TemuOrder.parent_order_sn)
-        .limit(HELD_SHOWN)
-    )
+    held = await held_orders(session, instance_id, limit=HELD_SHOWN)
     stock = {bool(flag): count for flag, count in inventory}
     statuses = {str(status): count for status, count in by_status}
     return {
@@ -200,9 +209,7 @@ async def instance_stats(session: AsyncSession, instance_id: str) -> dict[str, A
             "total": sum(stock.values()),
             "needs_sync": stock.get(True, 0),
         },
-        "held_orders": [
-            {"order": sn, "code": code, "reason": reason} for sn, code, reason in held.all()
-        ],
+        "held_orders": held,
     }
 
 

@@ -18,10 +18,10 @@ from jobwerk.modules.temu.jtl import (
     JtlOrder,
     render_order_xml,
 )
-from jobwerk.modules.temu.mapping import OrderHeld, OrderNotImportable, map_order
+from jobwerk.modules.temu.mapping import OrderHeld, OrderNotImportable, map_order, seller_sku
 from jobwerk.modules.temu.models import TemuOrder, TemuOrderLine, TemuProduct, TemuShipment
 from jobwerk.modules.temu.settings import TemuSettings
-from jobwerk.modules.temu.store import chunks, raw_payloads
+from jobwerk.modules.temu.store import chunks, held_orders, raw_payloads
 from jobwerk.modules.temu.workflows import _common as common
 from jobwerk.storage.db import Database
 from jobwerk.storage.models import utcnow
@@ -80,7 +80,8 @@ async def queue_orders(ctx: StepContext[Any]) -> dict[str, Any]:
     for name, value in counts.items():
         ctx.count(name, value)
     common.warn_summary(ctx, warnings, "order warnings (see the XML export)")
-    ctx.result["held_orders"] = await held_orders(db, owner)
+    async with db.session() as session:
+        ctx.result["held_orders"] = await held_orders(session, owner)
     # What JTL's Latin-1 import got transliterated, next to the buyer's own script.
     originals = [
         {"order": o.external_order_number, "originals": o.originals} for o in queued if o.originals
@@ -163,48 +164,26 @@ class _Customers:
     """
 
     def __init__(self, settings: TemuSettings, jtl: JtlBackend) -> None:
-        self._mode = settings.jtl_customer_mode if isinstance(jtl, JtlDatabase) else "new"
+        self._db = jtl if isinstance(jtl, JtlDatabase) else None
+        self._mode = settings.jtl_customer_mode if self._db else "new"
         self._collective = settings.jtl_customer_number or ""
-        self._jtl = jtl
         self._known: dict[str, str] = {}
 
     async def number(self, email: str | None) -> str:
         if self._mode == "collective":
             return self._collective
-        if self._mode == "new" or not email or not isinstance(self._jtl, JtlDatabase):
+        if self._mode == "new" or not email or self._db is None:
             return ""
         if email not in self._known:
-            found = await self._jtl.find_customer_by_email(email)
+            found = await self._db.find_customer_by_email(email)
             self._known[email] = found.customer_number if found else ""
         return self._known[email]
 
 
 def _seller_skus(orders: list[TemuOrder], skus: dict[int, str]) -> set[str]:
-    """Every seller SKU the orders' lines name (from the SKU list, else the line's extCode)."""
-    found = set()
-    for order in orders:
-        for line in order.order.get("orderList", []):
-            products = line.get("productList") or [{}]
-            sku = skus.get(line.get("skuId")) or products[0].get("extCode")
-            if sku:
-                found.add(str(sku).strip())
-    return found
-
-
-async def held_orders(db: Database, owner: str) -> list[dict[str, Any]]:
-    """Orders to ship that wait for something (a TEMU refusal, a price), with the reason."""
-    async with db.session() as session:
-        rows = await session.execute(
-            select(TemuOrder.parent_order_sn, TemuOrder.error_code, TemuOrder.error)
-            .where(
-                TemuOrder.instance_id == owner,
-                TemuOrder.xml_state == "pending",
-                TemuOrder.status == OrderStatus.UN_SHIPPING,
-                TemuOrder.error.is_not(None),
-            )
-            .order_by(TemuOrder.parent_order_sn)
-        )
-        return [{"order": sn, "code": code, "reason": error} for sn, code, error in rows]
+    """Every seller SKU the orders' lines name."""
+    named = (seller_sku(line, skus) for o in orders for line in o.order.get("orderList", []))
+    return {sku for sku in named if sku}
 
 
 async def _sku_lookup(

@@ -107,7 +107,8 @@ async def fetch_orders(ctx: StepContext[SyncOrdersParams]) -> dict[str, Any]:
         ctx.count("orders_listed", len(orders))
         wanted = await needing_details(ctx, owner, orders)
         details = await fetch_details(ctx, client, wanted)
-        details["sku_price"] = await sku_prices(ctx, client, owner, orders, set(wanted))
+        unpriced = set(wanted) - {sn for sn, _ in details["amount"]}
+        details["sku_price"] = await sku_prices(ctx, client, owner, orders, unpriced)
     db = common.database(ctx)
     async with db.write() as session:
         await forget_raw(session, owner, ctx.run_id, RAW_KINDS)
