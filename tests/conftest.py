@@ -6,9 +6,11 @@ message when no server answers; with ``CI=true`` they must run.
 
 from __future__ import annotations
 
+import io
+import logging
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -16,6 +18,7 @@ import pytest
 
 from jobwerk.config import Settings
 from jobwerk.core.runtime import Runtime
+from jobwerk.logging import configure_logging
 from jobwerk.modules.demo import module as demo_module
 
 PG_ADMIN = os.environ.get("JOBWERK_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -85,3 +88,23 @@ async def runtime(db_settings: Settings) -> AsyncIterator[Runtime]:
     await instance.start(scheduler=False)
     yield instance
     await instance.stop()
+
+
+@pytest.fixture(params=["console", "json"])
+def server_log(request: pytest.FixtureRequest) -> Iterator[Callable[[], str]]:
+    """Logging configured as the server does, in both formats at DEBUG; call the returned
+    function for what was written since the last call."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    buffer = io.StringIO()
+    configure_logging("DEBUG", request.param, buffer)
+
+    def written() -> str:
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return text
+
+    yield written
+    root.handlers[:] = handlers
+    root.setLevel(level)

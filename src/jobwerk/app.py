@@ -17,7 +17,8 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.utils import is_body_allowed_for_status_code
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from jobwerk import __version__
@@ -35,12 +36,14 @@ from jobwerk.api.middleware import (
     UnhandledErrorMiddleware,
 )
 from jobwerk.api.routers import auth, jobs, runs, system
-from jobwerk.api.schemas.common import DESCRIPTIONS, MUTATION_CODES, ServerErrorRead
+from jobwerk.api.schemas.common import DESCRIPTIONS, MUTATION_CODES, ErrorRead, ServerErrorRead
 from jobwerk.api.schemas.system import OverviewRead
 from jobwerk.config import Settings
 from jobwerk.core.auth import Role
+from jobwerk.core.login import HashGate, LoginThrottle
 from jobwerk.core.runtime import Runtime
 from jobwerk.errors import AppError, InvalidInput
+from jobwerk.logging import describe_exception
 from jobwerk.manager.router import include_manager
 from jobwerk.modules.registry import ModuleRegistry
 from jobwerk.web import INDEX_HTML, dashboard_page, mount_dashboard, wants_html
@@ -90,7 +93,10 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
         openapi_url=OPENAPI_URL,
         docs_url="/api/docs",
         redoc_url="/api/redoc",
-        responses={500: {"model": ServerErrorRead, "description": "Unexpected failure (a bug)"}},
+        responses={
+            500: {"model": ServerErrorRead, "description": "Unexpected failure (a bug)"},
+            503: {"model": ErrorRead, "description": DESCRIPTIONS[503]},
+        },
     )
     app.state.runtime = runtime
     app.state.modules = modules
@@ -99,6 +105,8 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
     app.state.key_cache = key_cache()
     app.state.run_pages = RunPages(runtime.bus, settings.api.list_cache_seconds)
     app.state.module_checks = module_check_cache()
+    app.state.login_throttle = LoginThrottle()
+    app.state.hash_gate = HashGate()
     _add_error_handlers(app)
     _add_middleware(app, settings, metrics)
     _add_pages(app)
@@ -141,7 +149,19 @@ def _add_error_handlers(app: FastAPI) -> None:
         if isinstance(exc, InvalidInput):
             body = {"detail": exc.errors or exc.message, "message": exc.message}
             return JSONResponse({**body, "status": exc.status}, exc.status)
-        return JSONResponse({"detail": exc.message, "status": exc.status}, exc.status)
+        retry = exc.details.get("retry_after")
+        headers = {"Retry-After": str(retry)} if retry else None
+        return JSONResponse({"detail": exc.message, "status": exc.status}, exc.status, headers)
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    @app.exception_handler(SQLAlchemyTimeout)
+    async def database_busy(request: Request, exc: Exception) -> JSONResponse:
+        # A locked SQLite file, an exhausted pool or a restarting server: the request changed
+        # nothing (its transaction rolled back), so the client may simply try again.
+        log.warning("database busy or unreachable", error=describe_exception(exc)[0])
+        message = "The database is busy or unreachable; try again in a moment"
+        return await app_error(request, AppError(message, status=503, retry_after=2))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import logging
 import stat
 
 import pytest
-import structlog
 from pydantic import BaseModel, SecretStr
 from sqlalchemy import text
 
 from jobwerk.core import instances
 from jobwerk.core.runtime import Runtime
 from jobwerk.errors import InvalidInput
-from jobwerk.logging import configure_logging
 
 
 class ShopSettings(BaseModel):
@@ -68,14 +65,3 @@ async def test_invalid_settings_name_the_field(runtime: Runtime) -> None:
                 session, runtime.box, "temu", ShopSettings, "DE", {"app_key": "k"}
             )
     assert error.value.errors[0]["loc"] == ["body", "settings", "app_secret"]
-
-
-def test_logs_mask_secrets(capsys: pytest.CaptureFixture[str]) -> None:
-    configure_logging("INFO", "json")
-    structlog.get_logger("test").info(
-        "connecting", app_secret="hunter2", settings={"access_token": "tok-123", "region": "EU"}
-    )
-    logging.getLogger().handlers[0].flush()
-    output = capsys.readouterr().err
-    assert "hunter2" not in output and "tok-123" not in output
-    assert '"region": "EU"' in output

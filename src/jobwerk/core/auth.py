@@ -21,8 +21,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from jobwerk.core.login import HashGate
 from jobwerk.errors import Conflict, InvalidInput, NotFound
 from jobwerk.storage.auth_models import ApiKey, AuthSession, User
+from jobwerk.storage.db import Database
 from jobwerk.storage.models import utcnow
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
@@ -119,32 +121,34 @@ async def create_first_admin(session: AsyncSession, username: str = "admin") -> 
     return password
 
 
-async def authenticate_user(session: AsyncSession, username: str, password: str) -> User | None:
-    """The enabled user with this password, or None (same cost whether or not they exist)."""
-    user = await session.scalar(select(User).where(User.username == username))
+async def login(
+    db: Database, gate: HashGate, username: str, password: str, hours: float
+) -> tuple[User, str, AuthSession] | None:
+    """Check the password and open a session; None when the login is refused (it costs the
+    same whether or not the user exists). No database connection is held while hashing.
+
+    Raises:
+        LoginBusy: too many password checks are waiting.
+    """
+    async with db.read() as session:
+        user = await session.scalar(select(User).where(User.username == username))
     try:
-        # Hashing takes tens of milliseconds by design: keep it off the event loop.
-        await asyncio.to_thread(
-            _hasher.verify, user.password_hash if user else _DUMMY_HASH, password
-        )
+        await gate.run(_hasher.verify, user.password_hash if user else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
         return None
     if user is None or not user.enabled:
         return None
+    rehashed = None
     if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = await asyncio.to_thread(_hasher.hash, password)
-    user.last_login_at = utcnow()
-    return user
-
-
-async def login(
-    session: AsyncSession, username: str, password: str, hours: float
-) -> tuple[User, str, AuthSession] | None:
-    """Check the password and open a session; None when the login is refused."""
-    user = await authenticate_user(session, username, password)
-    if user is None:
-        return None
-    token, row = await start_session(session, user, hours)
+        rehashed = await gate.run(_hasher.hash, password)
+    async with db.write() as session:
+        user = await session.get(User, user.id)
+        if user is None or not user.enabled:
+            return None
+        if rehashed:
+            user.password_hash = rehashed
+        user.last_login_at = utcnow()
+        token, row = await start_session(session, user, hours)
     return user, token, row
 
 

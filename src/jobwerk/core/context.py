@@ -13,6 +13,7 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import BaseModel
 
 from jobwerk.core import events
+from jobwerk.logging import mask_secrets, mask_text
 from jobwerk.storage.models import utcnow
 
 P = TypeVar("P", bound=BaseModel)
@@ -82,6 +83,8 @@ class RunReporter:
 
     def log(self, step: str | None, level: LogLevel, message: str, data: dict[str, Any]) -> None:
         created_at = utcnow()
+        # Run logs are read in the dashboard and over the API: no secret goes in.
+        message, data = mask_text(message), mask_secrets(data)
         self.logs.append(
             {
                 "step": step,

@@ -25,6 +25,7 @@ from jobwerk.core.context import Cancelled, InstanceConfig, RunReporter, StepCon
 from jobwerk.core.states import RunStatus, StepStatus, transition_run
 from jobwerk.core.workflow import Retry, Step, Workflow, WorkflowRegistry
 from jobwerk.errors import AppError
+from jobwerk.logging import TRACE_FRAMES, mask_text
 from jobwerk.storage.db import Database
 from jobwerk.storage.models import LogEntry, Run, StepRun, utcnow
 
@@ -233,7 +234,7 @@ class RunExecution:
                 return self._step_failed(state, exc.message, "step_failed")
             except Exception as exc:
                 log.debug("step raised", step=step.name, exc_info=True)
-                trace = "".join(traceback.format_exception(exc))
+                trace = "".join(traceback.format_exception(exc, limit=-TRACE_FRAMES))
                 return self._step_failed(
                     state, f"{type(exc).__name__}: {exc}", "step_failed", traceback=trace
                 )
@@ -267,6 +268,7 @@ class RunExecution:
                         await pending
 
     def _step_failed(self, state: StepState, message: str, reason: str, **data: Any) -> Outcome:
+        message = mask_text(message)
         state.error = message
         state.finished_at = utcnow()
         self.reporter.log(state.name, "error", message, data)

@@ -108,7 +108,8 @@ class Database:
     def __init__(self, url: str, *, pool_size: int = 5, echo: bool = False) -> None:
         self.url = async_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
-        options: dict[str, Any] = {"echo": echo}
+        # Bound values (password hashes, tokens, stored settings) never go into error messages.
+        options: dict[str, Any] = {"echo": echo, "hide_parameters": True}
         if self.is_sqlite:
             ensure_sqlite_folder(self.url)
             options["connect_args"] = {"timeout": 30}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +19,16 @@ from starlette.routing import Route
 from jobwerk.app import create_app
 from jobwerk.config import Settings
 from jobwerk.core.runtime import Runtime
+from jobwerk.modules.docs import _crawl
 from jobwerk.modules.docs.models import DocsCredential
-from tests.api.conftest import ADMIN, http_client, key_headers, make_settings, wait_for_run
+from tests.api.conftest import (
+    ADMIN,
+    STATIC_KEY,
+    http_client,
+    key_headers,
+    make_settings,
+    wait_for_run,
+)
 
 from .sites import serve
 
@@ -382,3 +390,34 @@ async def test_module_health_and_openapi(client: httpx.AsyncClient) -> None:
         assert path in paths, path
     body = paths["/api/v1/auth/credentials"]["post"]["requestBody"]["content"]
     assert "auth_type" in body["application/json"]["schema"]["properties"]
+
+
+async def test_a_failing_scrape_with_credentials_logs_no_secret(
+    client: httpx.AsyncClient,
+    protected_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    server_log: Callable[[], str],
+) -> None:
+    body = {
+        "name": "intranet",
+        "host": httpx.URL(protected_url).netloc.decode(),
+        "auth_type": "basic",
+        "username": "reader",
+        "password": "s3cret",
+    }
+    created = await client.post("/api/v1/auth/credentials", json=body, headers=ADMIN)
+
+    def broken(element: object) -> str:
+        raise RuntimeError("converter crashed")
+
+    monkeypatch.setattr(_crawl, "html_to_markdown", broken)
+    scrape = {"url": protected_url, "options": FAST, "credential_id": created.json()["id"]}
+    answer = await client.post("/api/v1/scrape", json=scrape, headers=ADMIN)
+    run = await wait_for_run(client, answer.json()["job_id"])
+    logs = await client.get(f"/api/v1/jobs/{run['id']}/logs", headers=ADMIN)
+
+    written = server_log() + str(run) + logs.text
+    assert run["result"]["pages_failed"] == 1
+    assert "internal error: RuntimeError: converter crashed" in written
+    for secret in ("s3cret", base64.b64encode(b"reader:s3cret").decode(), STATIC_KEY):
+        assert secret not in written

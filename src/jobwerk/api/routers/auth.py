@@ -26,6 +26,7 @@ from jobwerk.api.schemas.auth import (
 from jobwerk.api.schemas.common import AUTH, responses
 from jobwerk.core import auth
 from jobwerk.core.auth import Role
+from jobwerk.core.login import LoginThrottle
 from jobwerk.storage.auth_models import ApiKey, User
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"], responses=responses(400, 413, 429))
@@ -42,16 +43,20 @@ def _secure(request: Request) -> bool:
         "Sets an HttpOnly, SameSite=Strict session cookie. Mutations made with the cookie must "
         "send the returned `csrf_token` in the X-CSRF-Token header."
     ),
-    responses=responses(401, 422),
+    responses=responses(401, 422, 503),
 )
 async def login(
     body: LoginBody, request: Request, response: Response, runtime: RuntimeDep
 ) -> LoginRead:
     hours = runtime.settings.api.session_hours
-    async with runtime.transaction() as session:
-        found = await auth.login(session, body.username, body.password, hours)
+    address = request.client.host if request.client else "unknown"
+    throttle: LoginThrottle = request.app.state.login_throttle
+    throttle.attempt(address, body.username)
+    gate = request.app.state.hash_gate
+    found = await auth.login(runtime.db, gate, body.username, body.password, hours)
     if found is None:
         raise HTTPException(401, "Wrong username or password")
+    throttle.succeeded(address, body.username)
     user, token, row = found
     max_age = int(hours * 3600)
     response.set_cookie(

@@ -44,7 +44,7 @@ DESCRIPTIONS = {
     422: "Invalid input",
     423: "Locked (disabled)",
     429: "Too many requests",
-    503: "Not ready",
+    503: "Busy or not ready; try again after Retry-After seconds",
 }
 
 

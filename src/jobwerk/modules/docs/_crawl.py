@@ -11,6 +11,8 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import structlog
+
 from ._browser import Renderer, chromium
 from ._cache import CacheEntry, CrawlCache
 from ._combine import site_order
@@ -30,6 +32,8 @@ from ._models import (
     SkippedPage,
 )
 from ._urls import Scope, looks_binary, normalize_url, origin
+
+log = structlog.get_logger("jobwerk.docs")
 
 ProgressCallback = Callable[[ScrapeProgress], Awaitable[None] | None]
 CancelToken = asyncio.Event | Callable[[], bool]
@@ -199,6 +203,11 @@ class Crawler:
                 self._in_flight += 1
                 try:
                     await self._process(fetcher, item)
+                except Exception as exc:
+                    # A page that breaks extraction or conversion fails alone; the worker
+                    # goes on (a dead worker would end the crawl early or stall it).
+                    log.exception("page failed", url=item.url)
+                    self._fail(item.url, f"internal error: {type(exc).__name__}: {exc}")
                 finally:
                     self._in_flight -= 1
                 if fetcher.bytes_fetched > self.settings.max_total_bytes:

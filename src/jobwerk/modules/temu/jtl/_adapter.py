@@ -55,7 +55,7 @@ def create_jtl_engine(url: str, **engine_kwargs: Any) -> Engine:
     For `sqlite://` URLs (the replica) the schema names `dbo`, `Verkauf`, … are mapped to the one
     SQLite database, which has no schemas.
     """
-    engine = create_engine(url, pool_pre_ping=True, **engine_kwargs)
+    engine = create_engine(url, pool_pre_ping=True, hide_parameters=True, **engine_kwargs)
     if engine.dialect.name == "sqlite":
         return engine.execution_options(schema_translate_map=dict.fromkeys(SCHEMAS))
     return engine
