@@ -44,7 +44,7 @@ def test_a_failure_is_one_bounded_line_without_locals(server_log: ServerLog) -> 
     try:
         fail_deep(1, "correct horse battery")
     except RuntimeError:
-        logging.getLogger("uvicorn.error").exception("Exception in ASGI application")
+        logging.getLogger("a.library").exception("Exception in ASGI application")
     lines = server_log().splitlines()
     assert len(lines) == 2
     for line in lines:
@@ -74,7 +74,7 @@ def test_identical_failures_are_collapsed_into_a_count(server_log: ServerLog) ->
             fail_deep(0, "pw")
         except RuntimeError:
             log.exception("database write failed")
-        logging.getLogger("uvicorn.error").error("same foreign failure")
+        logging.getLogger("a.library").error("same foreign failure")
     log.error("another failure")
     assert len(server_log().splitlines()) == 3
 
