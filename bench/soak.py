@@ -559,6 +559,11 @@ class Soak:
         statuses = Counter(self.run_row(run_id).status for run_id in load["triggered"])
         figure("demo runs triggered", len(load["triggered"]))
         figure("demo runs by status", dict(statuses))
+        with self.db.connect() as connection:
+            rows = connection.execute(
+                text("SELECT workflow, status, count(*) FROM run GROUP BY workflow, status")
+            ).all()
+        figure("runs by workflow", {f"{w} {st}": n for w, st, n in rows if w != "demo.example"})
         figure("websocket", {k: load[k] for k in ("ws_connected", "ws_messages", "ws_drops")})
         figure("load errors", load["errors"])
         logs = "".join(path.read_text(errors="replace") for path in self.folder.glob("*.log"))

@@ -116,19 +116,20 @@ class FailureCollapser:
     def __call__(
         self, _logger: Any, method: str, event_dict: MutableMapping[str, Any]
     ) -> MutableMapping[str, Any]:
-        if "error" not in event_dict and method not in ("error", "exception", "critical"):
+        failed = method in ("error", "exception", "critical")
+        if not (failed or (method == "warning" and event_dict.get("error"))):
             return event_dict
         key = tuple(str(event_dict.get(name, "")) for name in ("logger", "event", "error", "where"))
         now = time.monotonic()
         stamp = datetime.now(UTC).isoformat()
         with self._lock:
-            start, count, first, _last = self._seen.get(key, (now - self.seconds, 0, "", ""))
+            start, count, first, last = self._seen.get(key, (now - self.seconds, 0, "", ""))
             if now - start < self.seconds:
                 self._seen[key] = (start, count + 1, first or stamp, stamp)
                 raise structlog.DropEvent
             self._seen[key] = (now, 0, "", "")
         if count:
-            event_dict.update(repeated=count, first_at=first, last_at=_last)
+            event_dict.update(repeated=count, first_at=first, last_at=last)
         return event_dict
 
     def reset(self) -> None:
@@ -174,7 +175,14 @@ def _start_flusher() -> None:
     if not _flusher_started:
         _flusher_started = True
         threading.Thread(target=_flush_forever, name="jobwerk-log-collapse", daemon=True).start()
-        atexit.register(lambda: collapser.flush(everything=True))
+        atexit.register(_flush_at_exit)
+
+
+def _flush_at_exit() -> None:
+    # A stream closed before the interpreter ends (a test's capture) takes nothing more.
+    streams = [getattr(handler, "stream", None) for handler in logging.getLogger().handlers]
+    if not any(getattr(stream, "closed", False) for stream in streams):
+        collapser.flush(everything=True)
 
 
 def _extra_fields(
