@@ -71,3 +71,12 @@ async def test_the_gate_runs_few_hashes_at_once_and_refuses_a_long_queue() -> No
     assert await gate.run(lambda: 42) == 42
     with pytest.raises(ZeroDivisionError):
         await gate.run(lambda: 1 / 0)
+
+
+def test_a_long_attack_keeps_the_wait_at_its_ceiling() -> None:
+    throttle = LoginThrottle(free_per_user=1, max_wait=10)
+    now = 0.0
+    for _ in range(1100):
+        now += 11
+        assert refused_for(throttle, "10.0.0.1", "ann", now) is None
+    assert refused_for(throttle, "10.0.0.1", "ann", now) == 10

@@ -62,7 +62,7 @@ class LoginThrottle:
         over = entry.count - self.free[key[0]]
         if over < 0:
             return 0.0
-        return max(0.0, min(self.max_wait, 2.0**over) - (now - entry.last))
+        return max(0.0, min(self.max_wait, 2.0 ** min(over, 32)) - (now - entry.last))
 
     def attempt(self, address: str, username: str, now: float | None = None) -> None:
         """Count an attempt, or refuse it.
