@@ -55,6 +55,7 @@ from jobwerk.modules.temu.demo import create_matching_replica
 from jobwerk.modules.temu.jtl import JtlDatabase, JtlWorkerSimulator
 from jobwerk.modules.temu.sandbox import SandboxServer, TemuSandbox
 from jobwerk.storage.db import sync_url
+from temu import change_jtl_stock
 
 KEY = "soak-static-admin-key-" + uuid.uuid4().hex
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -286,6 +287,10 @@ class Soak:
         )
         return f"http://127.0.0.1:{port}/p0.html"
 
+    @property
+    def scrape_body(self) -> dict[str, Any]:
+        return {"url": self.site, "options": {"rate_limit": 20, "concurrency": 4}}
+
     def wait_healthy(self, seconds: float) -> float:
         start = time.monotonic()
         while time.monotonic() - start < seconds:
@@ -402,17 +407,24 @@ class Soak:
 
     def kill_during(self, what: str) -> dict[str, Any]:
         params = {"days_back": 30} if what == "orders" else {"full": True}
+        if what == "inventory":
+            change_jtl_stock(self.shop.jtl_url, 3)  # a third of the SKUs to push
+        # Slow TEMU down meanwhile, so the kill lands in the middle of the sync.
+        self.shop.sandbox.inject_fault("latency", count=None, probability=1.0, latency=0.5)
         run_id = self.sync(what, **params)
         row = self.wait_run(run_id, 120, lambda r: r.status == "running" and r.worker)
-        time.sleep(0.5)
+        time.sleep(0.2)
         pid = int(row.worker.rsplit(":", 1)[1])
         name = self.processes.name_of(pid) or "serve"
+        killed_while = self.run_row(run_id).status
         self.processes.kill9(name)
+        self.shop.sandbox.clear_faults()
+        self.shop.arm()
         answering = self.wait_healthy(120)
         ended = self.wait_run(run_id, 240)
         return {
             "fault": f"kill -9 {name} during {what} sync",
-            "killed_run": f"{ended.status}/{ended.reason}",
+            "killed_run": f"{killed_while} → {ended.status}/{ended.reason}",
             "answering_after_s": round(answering, 1),
             "retry": self.retry(run_id),
             **self.consistency(),
@@ -462,11 +474,11 @@ class Soak:
             while True:
                 handle.write(b"\0" * 2**20)
                 handle.flush()
+        for _ in range(3):  # new orders: the sync has an XML export to write
+            self.shop.sandbox.add_order(status=2)
         run_id = self.sync("orders", days_back=30)
         ended = self.wait_run(run_id, 240)
-        scrape = self.api.post(
-            "/api/v1/scrape", json={"url": self.site, "options": {"rate_limit": 0}}
-        )
+        scrape = self.api.post("/api/v1/scrape", json=self.scrape_body)
         scraped = self.wait_run(scrape.json()["job_id"], 240) if scrape.status_code == 202 else None
         answering = self.api.get("/health").status_code
         filler.unlink()
@@ -519,9 +531,7 @@ class Soak:
             if elapsed >= next_scrape:
                 next_scrape += 300
                 with contextlib.suppress(httpx.HTTPError):
-                    self.api.post(
-                        "/api/v1/scrape", json={"url": self.site, "options": {"rate_limit": 0}}
-                    )
+                    self.api.post("/api/v1/scrape", json=self.scrape_body)
             if due and elapsed >= due[0]:
                 due.pop(0)
                 fault = faults.pop(0)
