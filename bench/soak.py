@@ -335,12 +335,16 @@ class Soak:
         raise RuntimeError(f"could not start a {what} sync")
 
     def retry(self, run_id: str) -> str:
-        answer = self.api.post(f"/api/v1/jobs/{run_id}/retry")
-        return (
-            f"{answer.status_code}"
-            if answer.status_code != 202
-            else self.wait_run(answer.json()["id"]).status
-        )
+        """Retry a run; while a run of the same job is active (409), wait for it."""
+        for _ in range(30):
+            answer = self.api.post(f"/api/v1/jobs/{run_id}/retry")
+            if answer.status_code == 202:
+                status: str = self.wait_run(answer.json()["id"]).status
+                return status
+            if answer.status_code != 409:
+                return str(answer.status_code)
+            time.sleep(5)
+        return "409"
 
     def stuck(self) -> int:
         with self.db.connect() as connection:

@@ -125,3 +125,14 @@ async def test_an_unexpected_login_failure_logs_no_secret(
         assert secret not in output
     failures = [line for line in output.splitlines() if "session table" in line]
     assert len(failures) == 1
+
+
+async def test_throttled_requests_are_collapsed_in_the_log(
+    app: FastAPI, server_log: Callable[[], str]
+) -> None:
+    async with from_address(app, "203.0.113.10") as attacker:
+        for n in range(40):
+            await attacker.post(LOGIN, json={"username": "ann", "password": f"guess{n}"})
+    lines = server_log().splitlines()
+    assert len([line for line in lines if "request throttled" in line]) == 1
+    assert len([line for line in lines if "status" in line and "401" in line]) == 5

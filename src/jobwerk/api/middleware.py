@@ -60,14 +60,19 @@ class RequestContextMiddleware:
             seconds = time.perf_counter() - start
             route = getattr(scope.get("route"), "path", None) or "unmatched"
             self.metrics.observe_request(scope["method"], route, status, seconds)
-            log.info(
-                "request",
-                method=scope["method"],
-                path=scope["path"],
-                status=status,
-                ms=round(seconds * 1000, 2),
-                client=(scope.get("client") or ("-",))[0],
-            )
+            fields = {
+                "method": scope["method"],
+                "path": scope["path"],
+                "status": status,
+                "ms": round(seconds * 1000, 2),
+                "client": (scope.get("client") or ("-",))[0],
+            }
+            if status == 429:
+                # Throttled requests are an attack's or a runaway client's noise: as a warning
+                # with an error they are collapsed into a count per route a minute.
+                log.warning("request throttled", **fields, error=f"429 on {route}")
+            else:
+                log.info("request", **fields)
 
 
 class UnhandledErrorMiddleware:
