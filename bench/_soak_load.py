@@ -127,8 +127,9 @@ async def load(options: dict[str, Any]) -> Figures:
         tasks = [reader(client, figures, until) for _ in range(options["readers"])]
         tasks += [trigger(client, figures, until) for _ in range(options["triggers"])]
         tasks += [listener(base, key, figures, until) for _ in range(options["listeners"])]
-        share = options["attack"] / len(ATTACKERS)
-        tasks += [attacker(base, address, share, figures, until) for address in ATTACKERS]
+        if options["attack"] > 0:
+            share = options["attack"] / len(ATTACKERS)
+            tasks += [attacker(base, address, share, figures, until) for address in ATTACKERS]
         await asyncio.gather(*tasks)
     return figures
 

@@ -15,7 +15,7 @@ tracking number confirmed twice, TEMU's stock equal to JTL's sellable stock, no 
 
 Prints requests by kind and status, read p99 per five minutes, server RSS over time, log bytes,
 runs completed of triggered, and one line per fault. Usage:
-``python bench/soak.py [--database sqlite|postgresql] [--minutes 30]``.
+``python bench/soak.py [--database sqlite|postgresql] [--minutes 30] [--attack 0] [--no-faults]``.
 """
 
 from __future__ import annotations
@@ -526,6 +526,8 @@ class Soak:
         ]
         if self.args.database == "postgresql":
             faults.insert(2, self.restart_postgres)
+        if self.args.no_faults:
+            faults = []
         due = [seconds * (index + 1) / (len(faults) + 2) for index in range(len(faults))]
         next_scrape = 0.0
         sampler = threading.Thread(target=self._sample, args=(began, seconds), daemon=True)
@@ -603,7 +605,8 @@ def main() -> None:
     parser.add_argument("--readers", type=int, default=200)
     parser.add_argument("--triggers", type=int, default=20)
     parser.add_argument("--listeners", type=int, default=500)
-    parser.add_argument("--attack", type=float, default=50.0)
+    parser.add_argument("--attack", type=float, default=50.0, help="login attempts/s (0: none)")
+    parser.add_argument("--no-faults", action="store_true", help="load only, no faults")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="jobwerk-soak-") as folder:
         soak = Soak(args, Path(folder))
