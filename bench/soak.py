@@ -594,6 +594,10 @@ class Soak:
             self.site_server.terminate()
         self.shop.stop()
         self.db.dispose()
+        if self.args.database == "postgresql":
+            name = self.database_url.rsplit("/", 1)[1]
+            with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
+                connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         if self.disk:
             subprocess.run(["umount", "-l", str(self.data / "exports")], check=False)
 
