@@ -45,6 +45,7 @@ import psycopg
 from sqlalchemy import create_engine, text
 
 from _soak_load import run_load
+from api import free_port, percentile
 from jobwerk.config import Settings
 from jobwerk.core import service
 from jobwerk.core.instances import create_instance
@@ -64,20 +65,6 @@ SHOP_SECRET = "sandbox-app-secret"  # the sandbox knows this app
 
 def figure(name: str, value: Any) -> None:
     print(f"{name}: {value}", flush=True)
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def p99(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))] if ordered else 0.0
 
 
 class Shop:
@@ -565,7 +552,9 @@ class Soak:
         windows = {}
         for minute in range(0, self.args.minutes, 5):
             values = [x for m in range(minute, minute + 5) for x in reads.get(m, [])]
-            windows[f"{minute}-{minute + 5}"] = round(p99(values), 1)
+            windows[f"{minute}-{minute + 5}"] = (
+                round(percentile(values, 0.99), 1) if values else 0.0
+            )
         figure("read p99 ms per 5 min", windows)
         samples = {
             f"{int(t // 60)}": round(rss) for t, rss in self.rss[:: max(1, len(self.rss) // 12)]

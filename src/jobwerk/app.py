@@ -43,7 +43,6 @@ from jobwerk.core.auth import Role
 from jobwerk.core.login import HashGate, LoginThrottle
 from jobwerk.core.runtime import Runtime
 from jobwerk.errors import AppError, InvalidInput
-from jobwerk.logging import describe_exception
 from jobwerk.manager.router import include_manager
 from jobwerk.modules.registry import ModuleRegistry
 from jobwerk.web import INDEX_HTML, dashboard_page, mount_dashboard, wants_html
@@ -159,7 +158,7 @@ def _add_error_handlers(app: FastAPI) -> None:
     async def database_busy(request: Request, exc: Exception) -> JSONResponse:
         # A locked SQLite file, an exhausted pool or a restarting server: the request changed
         # nothing (its transaction rolled back), so the client may simply try again.
-        log.warning("database busy or unreachable", error=describe_exception(exc)[0])
+        log.warning("database busy or unreachable", exc_info=exc)
         message = "The database is busy or unreachable; try again in a moment"
         return await app_error(request, AppError(message, status=503, retry_after=2))
 

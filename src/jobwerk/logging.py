@@ -4,6 +4,7 @@ one bounded line without local variables, repeated failures collapsed."""
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import re
 import sys
@@ -62,7 +63,7 @@ def _exception(value: Any) -> BaseException | None:
     return None
 
 
-def describe_exception(error: BaseException) -> tuple[str, str]:
+def _describe_exception(error: BaseException) -> tuple[str, str]:
     """The error (type and masked first line of its message) and where it happened: the
     innermost frames as ``file:line function``, outermost first, bounded in size. Frame locals
     are never read."""
@@ -90,7 +91,7 @@ def _render_exception(
     error = _exception(event_dict.pop("exc_info", None))
     event_dict.pop("stack_info", None)
     if error is not None:
-        event_dict["error"], event_dict["where"] = describe_exception(error)
+        event_dict["error"], event_dict["where"] = _describe_exception(error)
     return event_dict
 
 
@@ -202,18 +203,9 @@ class _Handler(logging.StreamHandler):  # type: ignore[type-arg]
     """A stream handler that lets the collapser drop a standard library record."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        try:
-            message = self.format(record)
-        except structlog.DropEvent:
-            return
-        except Exception:
-            self.handleError(record)
-            return
-        try:
-            self.stream.write(message + self.terminator)
-            self.flush()
-        except Exception:
-            self.handleError(record)
+        # DropEvent is a BaseException: the standard handler's error handling lets it through.
+        with contextlib.suppress(structlog.DropEvent):
+            super().emit(record)
 
 
 def configure_logging(
