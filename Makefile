@@ -14,11 +14,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# `make demo PORT=8011` when port 8000 is taken (with TLS: instead of 8443).
 demo: install
-	$(BIN)/jobwerk demo
+	$(BIN)/jobwerk demo $(if $(PORT),--port $(PORT))
 
 serve: install
-	$(BIN)/jobwerk serve
+	$(BIN)/jobwerk serve $(if $(PORT),--port $(PORT))
 
 # Debian packages the tests need (chromium for the dashboard's browser tests).
 system-deps:

@@ -40,6 +40,7 @@ from jobwerk.config import Settings
 from jobwerk.core import service
 from jobwerk.core.instances import create_instance
 from jobwerk.core.runtime import Runtime
+from jobwerk.core.states import FINISHED
 from jobwerk.logging import configure_logging
 from jobwerk.modules.temu import module
 from jobwerk.modules.temu.demo import create_matching_replica
@@ -148,7 +149,7 @@ async def run_workflow(runtime: Runtime, workflow: str, instance: str, **params:
         await asyncio.sleep(0.2)
         async with runtime.db.session() as session:
             current = await service.get_run(session, run.id)
-            if current.status in ("completed", "failed", "cancelled"):
+            if current.status in FINISHED:
                 if current.status != "completed":
                     raise SystemExit(f"{workflow} {current.status}: {current.error}")
                 return current

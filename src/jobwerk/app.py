@@ -14,7 +14,6 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import HTTPException, RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.utils import is_body_allowed_for_status_code
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
@@ -26,6 +25,7 @@ from jobwerk.api import ws
 from jobwerk.api._cache import RunPages
 from jobwerk.api._hub import JobsHub
 from jobwerk.api._system import module_check_cache
+from jobwerk.api.apidocs import mount_api_docs
 from jobwerk.api.deps import CSRF_HEADER, key_cache, require
 from jobwerk.api.metrics import Metrics
 from jobwerk.api.middleware import (
@@ -90,8 +90,8 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
         ),
         lifespan=lifespan,
         openapi_url=OPENAPI_URL,
-        docs_url="/api/docs",
-        redoc_url="/api/redoc",
+        docs_url=None,  # mount_api_docs serves them with packaged files instead of a CDN's
+        redoc_url=None,
         responses={
             500: {"model": ServerErrorRead, "description": "Unexpected failure (a bug)"},
             503: {"model": ErrorRead, "description": DESCRIPTIONS[503]},
@@ -109,6 +109,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
     _add_error_handlers(app)
     _add_middleware(app, settings, metrics)
     _add_pages(app)
+    mount_api_docs(app, OPENAPI_URL)
     for router in (system.router, jobs.router, runs.router, auth.router, ws.router):
         app.include_router(router)
     include_manager(app, runtime, modules)  # before module routes: installed ones mount too
@@ -240,7 +241,3 @@ def _add_pages(app: FastAPI) -> None:
         if not INDEX_HTML.is_file():
             raise HTTPException(404, "The dashboard is not installed")
         return dashboard_page()
-
-    @app.get("/docs", include_in_schema=False)
-    async def swagger() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url=OPENAPI_URL, title="jobwerk API")

@@ -24,6 +24,7 @@ from fastapi import FastAPI
 from jobwerk.app import create_app
 from jobwerk.config import ApiSettings, EngineSettings, Settings
 from jobwerk.core.runtime import Runtime
+from jobwerk.core.states import FINISHED
 
 STATIC_KEY = "static-admin-key-for-tests"
 
@@ -109,7 +110,7 @@ async def wait_for_run(
     client: httpx.AsyncClient,
     run_id: str,
     *,
-    until: tuple[str, ...] = ("completed", "failed", "cancelled"),
+    until: tuple[str, ...] = tuple(FINISHED),
     seconds: float = 20,
 ) -> dict[str, Any]:
     """Poll a run until it reaches one of ``until`` (tests only; the API itself pushes)."""

@@ -75,7 +75,7 @@ def test_users_create_from_stdin_then_login(tmp_path: Path, env: dict[str, str])
     short = runner.invoke(
         cli, ["users", "create", "x", "--password-stdin"], input="short\n", env=env
     )
-    assert short.exit_code == 1
+    assert short.exit_code == 2
 
 
 def self_signed(folder: Path) -> None:

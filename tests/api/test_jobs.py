@@ -59,6 +59,19 @@ async def test_run_now_invalid_params_name_their_location(client: httpx.AsyncCli
     assert answer.status_code == 422
 
 
+async def test_unknown_parameters_are_a_422_naming_the_valid_ones(
+    client: httpx.AsyncClient,
+) -> None:
+    answer = await client.post("/api/jobs/demo_example/run-now", json={"itemz": 5}, headers=ADMIN)
+    assert answer.status_code == 422
+    assert answer.json()["message"] == (
+        "unknown parameter 'itemz' (did you mean 'items'?) for demo.example; "
+        "valid: delay, fail_in, flaky, items"
+    )
+    answer = await client.post("/api/jobs/demo_example/run-now?day_back=3", headers=ADMIN)
+    assert answer.status_code == 422 and "'day_back' for demo.example" in answer.json()["message"]
+
+
 async def test_run_now_conflicts_while_active(client: httpx.AsyncClient) -> None:
     first = await client.post(
         "/api/jobs/demo_example/run-now", json={"items": 50, "delay": 0.05}, headers=ADMIN

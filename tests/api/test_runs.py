@@ -138,3 +138,52 @@ async def test_deleting_a_finished_run_removes_its_exports(
     (folder / "orders.xml").write_text("<tBestellungen/>")
     assert (await client.delete(f"/api/v1/jobs/{run['id']}", headers=ADMIN)).status_code == 200
     assert not folder.exists()
+
+
+async def test_a_unique_prefix_finds_a_run_and_an_ambiguous_one_is_a_clear_422(
+    client: httpx.AsyncClient,
+) -> None:
+    run_ids = [(await wait_for_run(client, await trigger(client)))["id"] for _ in range(2)]
+    found = await client.get(f"/api/v1/jobs/{run_ids[0][:8]}", headers=ADMIN)
+    assert found.status_code == 200 and found.json()["id"] == run_ids[0]
+    logs = await client.get(f"/api/v1/jobs/{run_ids[0][:8]}/logs", headers=ADMIN)
+    assert logs.status_code == 200 and logs.json()["logs"]
+    common = next(
+        (a[:n] for a in run_ids for b in run_ids if a != b for n in (4, 3) if a[:n] == b[:n]), None
+    )
+    if common is not None and len(common) >= 4:
+        ambiguous = await client.get(f"/api/v1/jobs/{common}", headers=ADMIN)
+        assert ambiguous.status_code == 422
+        assert "more than one run" in ambiguous.json()["message"]
+    assert (await client.get(f"/api/v1/jobs/{run_ids[0][:3]}", headers=ADMIN)).status_code == 404
+
+
+async def test_warnings_make_a_distinct_state_in_runs_filters_and_job_status(
+    client: httpx.AsyncClient,
+) -> None:
+    run = await wait_for_run(client, await trigger(client, flaky=True))
+    assert run["status"] == "completed_with_warnings"
+    assert run["result"]["warnings"] and run["progress"] == 100
+    assert run["trigger"] == "api" and run["started_by"] == "static:static-key"
+    assert run["params"] == {"items": 2, "delay": 0, "fail_in": None, "flaky": True}
+    listed = await client.get(
+        "/api/v1/jobs", params={"status": "completed_with_warnings"}, headers=ADMIN
+    )
+    assert [entry["id"] for entry in listed.json()["jobs"]] == [run["id"]]
+    clean = await client.get("/api/v1/jobs", params={"status": "completed"}, headers=ADMIN)
+    assert clean.json()["jobs"] == []
+    job = (await client.get("/api/jobs/demo_example", headers=ADMIN)).json()["status"]
+    assert job["status"] == "warning" and job["last_success"] == run["finished_at"]
+    bogus = await client.get("/api/v1/jobs", params={"status": "bogus"}, headers=ADMIN)
+    assert bogus.status_code == 422
+
+
+async def test_last_success_is_the_jobs_own_and_survives_a_later_failure(
+    client: httpx.AsyncClient,
+) -> None:
+    fresh = (await client.get("/api/jobs/demo_example", headers=ADMIN)).json()["status"]
+    assert fresh["last_success"] is None
+    good = await wait_for_run(client, await trigger(client))
+    await wait_for_run(client, await trigger(client, fail_in="collect"))
+    job = (await client.get("/api/jobs/demo_example", headers=ADMIN)).json()["status"]
+    assert job["status"] == "failed" and job["last_success"] == good["finished_at"]

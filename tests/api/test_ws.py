@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import socket
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -287,3 +289,20 @@ async def test_a_worker_process_executes_runs_the_server_shows_live(
     finally:
         worker.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(worker.wait(), 30) == 0
+
+
+async def test_clients_closing_a_run_stream_log_one_debug_line_each(
+    live_server: str, client: httpx.AsyncClient, server_log: Callable[[], str]
+) -> None:
+    run_id = await trigger(client, items=400, delay=0.01)
+    url = f"ws://{live_server}/api/v1/jobs/{run_id}/stream?api_key={STATIC_KEY}"
+    server_log()
+    # Closed at every point: before the first message, while the state is read, mid-stream.
+    for attempt in range(60):
+        async with connect(url):
+            await asyncio.sleep(attempt % 20 / 1000)
+    await asyncio.sleep(0.2)
+    written = server_log()
+    assert "Traceback" not in written and "CancelledError" not in written, written
+    assert not re.search(r"\[(warning|error|critical) *\]|\"level\": \"(warning|error)", written)
+    assert written.count("run stream closed by the client") == 60

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -9,9 +10,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from jobwerk.cli import app
+from jobwerk.core import auth
+from jobwerk.core.login import HashGate
+from jobwerk.storage.auth_models import AuthSession
+from jobwerk.storage.db import Database
 
 runner = CliRunner()
 
@@ -64,8 +70,15 @@ def test_run_with_wait_follows_the_run_and_reports_failure_by_exit_code() -> Non
 
 def test_bad_parameters_and_unknown_jobs_are_clear_errors() -> None:
     code, output = invoke("jobs", "run", "demo_example", "-p", "items=lots")
-    assert code == 1
-    assert "params.items" in output
+    assert code == 2
+    assert "invalid parameters for demo.example: items: Input should be a valid integer" in output
+    assert "params.items" not in output  # one line, not the message and then pydantic's list
+    code, output = invoke("jobs", "run", "demo_example", "-p", "itemz=5")
+    assert code == 2
+    assert "unknown parameter 'itemz' (did you mean 'items'?) for demo.example" in output
+    assert "valid: delay, fail_in, flaky, items" in output
+    code, output = invoke("runs", "list", "--status", "bogus")
+    assert code == 2 and "bogus" in output and "completed_with_warnings" in output
     code, output = invoke("jobs", "run", "nope")
     assert (code, "Job 'nope' not found" in output) == (1, True)
 
@@ -84,7 +97,7 @@ def test_schedule_enable_disable() -> None:
     assert code == 0
     assert json.loads(output)["cron"] == "0 6 * * mon-fri"
     code, output = invoke("jobs", "schedule", "demo_example", "--cron", "0 25 * * *")
-    assert code == 1 and "invalid cron expression" in output
+    assert code == 2 and "invalid cron expression" in output
     code, output = invoke("jobs", "disable", "demo_example", "--json")
     assert json.loads(output)["enabled"] is False
     code, output = invoke("jobs", "run", "demo_example")
@@ -180,3 +193,62 @@ def test_module_commands_are_mounted(data_dir: Path) -> None:
     assert done.returncode == 0, done.stderr
     for command in ("scrape", "temu-sandbox", "temu", "users", "keys"):
         assert f" {command} " in done.stdout
+
+
+def test_runs_are_found_by_a_unique_prefix_and_ids_are_never_cut() -> None:
+    code, output = invoke(
+        "jobs", "run", "demo_example", "-p", "items=1", "-p", "delay=0", "--wait", "--json"
+    )
+    run_id = json.loads(output)["run_id"]
+    code, output = invoke("runs", "show", run_id[:6], "--json")
+    assert code == 0, output
+    shown = json.loads(output)
+    assert shown["id"] == run_id and shown["started_by"].startswith("cli:")
+    assert (shown["trigger"], shown["status"]) == ("cli", "completed")
+    code, output = invoke("runs", "show", run_id[:3])
+    assert code == 1 and f"Run '{run_id[:3]}' not found" in output
+    result = runner.invoke(app, ["runs", "list"], terminal_width=60)
+    assert run_id in result.stdout  # a narrow, non-terminal output still carries the whole id
+
+
+async def _sessions_then_login(data_dir: Path, password: str) -> tuple[int, bool]:
+    """How many login sessions exist, then whether anna logs in with ``password``."""
+    database = Database(f"sqlite+aiosqlite:///{data_dir / 'jobwerk.db'}")
+    try:
+        async with database.read() as session:
+            sessions = await session.scalar(select(func.count()).select_from(AuthSession))
+        logged_in = await auth.login(database, HashGate(), "anna", password, 1)
+        return sessions or 0, logged_in is not None
+    finally:
+        await database.dispose()
+
+
+def test_users_set_password_replaces_it_and_ends_the_users_sessions(data_dir: Path) -> None:
+    created = runner.invoke(
+        app, ["users", "create", "anna", "--password-stdin"], input="old-pw-1\n"
+    )
+    assert created.exit_code == 0, created.output
+    assert asyncio.run(_sessions_then_login(data_dir, "old-pw-1")) == (0, True)
+    # Asked twice, hidden, as for a new user.
+    changed = runner.invoke(app, ["users", "set-password", "anna"], input="new-pw-1\nnew-pw-1\n")
+    assert changed.exit_code == 0, changed.output
+    assert "new-pw-1" not in changed.output
+    assert asyncio.run(_sessions_then_login(data_dir, "old-pw-1")) == (0, False)
+    assert asyncio.run(_sessions_then_login(data_dir, "new-pw-1")) == (0, True)
+    unknown = runner.invoke(
+        app, ["users", "set-password", "nobody", "--password-stdin"], input="new-pw-1\n"
+    )
+    assert (unknown.exit_code, "user 'nobody' not found" in unknown.output) == (1, True)
+    short = runner.invoke(app, ["users", "set-password", "anna", "--password-stdin"], input="x\n")
+    assert short.exit_code == 2 and "at least 8 characters" in short.output
+
+
+def test_help_shows_flags_as_flags() -> None:
+    shown = subprocess.run(
+        [sys.executable, "-m", "jobwerk", "runs", "list", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "--json" in shown and "<bool>" not in shown
+    assert "completed_with_warnings" in shown

@@ -6,10 +6,12 @@ import asyncio
 import json
 import os
 import socket
+import subprocess
 import sys
 from pathlib import Path
 
 import httpx
+import pytest
 from websockets.asyncio.client import connect
 
 from tests.api.conftest import free_port
@@ -67,20 +69,45 @@ async def test_serve_with_two_workers_shares_job_changes_with_every_client(
 
 
 async def test_serve_with_workers_stops_when_a_process_cannot_start(tmp_path: Path) -> None:
+    # Certificates that are files but no certificates: each server process fails on them.
+    certificates = tmp_path / "certificates"
+    certificates.mkdir()
+    (certificates / "cert.pem").write_text("not a certificate")
+    (certificates / "key.pem").write_text("not a key")
+    server = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *("-m", "jobwerk", "serve", "--port", str(free_port()), "--workers", "2"),
+        env={**os.environ, "JOBWERK_DATA_DIR": str(tmp_path), "JOBWERK_MODULES": '["demo"]'},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await asyncio.wait_for(server.communicate(), 90)
+    assert server.returncode == 1
+    assert "failed to start" in output.decode()
+
+
+@pytest.mark.parametrize("arguments", [["demo", "--port", "{port}"], ["serve", "--workers", "2"]])
+def test_a_taken_port_stops_the_server_before_it_changes_anything(
+    tmp_path: Path, arguments: list[str]
+) -> None:
+    command = arguments[0]
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
-        port = taken.getsockname()[1]
-        server = await asyncio.create_subprocess_exec(
-            sys.executable,
-            *("-m", "jobwerk", "serve", "--port", str(port), "--workers", "2"),
-            env={**os.environ, "JOBWERK_DATA_DIR": str(tmp_path), "JOBWERK_MODULES": '["demo"]'},
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
+        port = str(taken.getsockname()[1])
+        finished = subprocess.run(
+            [sys.executable, "-m", "jobwerk", *(part.format(port=port) for part in arguments)],
+            env={**os.environ, "JOBWERK_DATA_DIR": str(tmp_path), "JOBWERK_API__PORT": port},
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
-        output, _ = await asyncio.wait_for(server.communicate(), 90)
-    assert server.returncode == 1
-    assert "failed to start" in output.decode()
+    output = finished.stdout + finished.stderr
+    assert finished.returncode == 2, output
+    [line] = output.splitlines()
+    assert f"port {port} on 127.0.0.1 is already in use" in line
+    assert f"make {command} PORT=8011 or JOBWERK_API__PORT=8011 jobwerk {command}" in line
+    assert not (tmp_path / "jobwerk.db").exists()  # no admin made, nothing migrated
 
 
 async def _demo(data_dir: Path, port: int) -> tuple[asyncio.subprocess.Process, list[str]]:

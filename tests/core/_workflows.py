@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from jobwerk.core import service
 from jobwerk.core.context import StepContext
 from jobwerk.core.runtime import Runtime
-from jobwerk.core.states import RunStatus
+from jobwerk.core.states import FINISHED, RunStatus
 from jobwerk.core.workflow import Retry, Workflow
 from jobwerk.storage.models import Run
 
@@ -105,7 +105,7 @@ async def start(runtime: Runtime, workflow: str, **params: Any) -> str:
 
 async def wait_for(runtime: Runtime, run_id: str, *states: RunStatus, within: float = 10) -> Run:
     """Poll the run until it reaches one of ``states`` (default: any finished state)."""
-    wanted = set(states) or {RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED}
+    wanted = set(states) or FINISHED
     async with asyncio.timeout(within):
         while True:
             async with runtime.db.session() as session:

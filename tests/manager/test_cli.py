@@ -48,6 +48,9 @@ def test_repos_modules_and_instance_settings(tmp_path: Path, data_dir: Path) -> 
     assert repository["stats"]["total_modules"] == 1
     code, output = invoke("repos", "add", "bad", "http://example.com")
     assert code == 1 and "file:///" in output
+    code, output = invoke("repos", "add", "missing", "file:///nonexistent")
+    assert code == 2 and "/nonexistent/index.json does not exist" in output
+    assert [entry["id"] for entry in invoke_json("repos", "list")] == ["local"]
 
     assert invoke_json("modules", "install", NAME)["status"] == "completed"
     modules = {module["name"]: module for module in invoke_json("modules", "list")}
@@ -55,13 +58,15 @@ def test_repos_modules_and_instance_settings(tmp_path: Path, data_dir: Path) -> 
 
     created = invoke_json("instances", "create", NAME, "shop-a", "--settings", '{"shop": "a"}')
     instance_id = created["instance_id"]
+    jobs = [job for job in invoke_json("jobs", "list") if job["instance_id"] == instance_id]
+    assert jobs and not any(job["enabled"] for job in jobs)  # a new shop waits to be enabled
     changed = invoke_json("instances", "set", instance_id, "region=us", "token=s3cret")
     assert changed["settings"] == {"shop": "a", "region": "us"}
     assert changed["secrets"] == {"token": True}
     code, output = invoke("instances", "show", instance_id)
     assert code == 0 and "s3cret" not in output and "(set)" in output
     code, output = invoke("instances", "set", instance_id, "region=5")
-    assert code == 1 and "region" in output
+    assert code == 2 and "region" in output
     code, output = invoke("instances", "set", instance_id, "no-equals-sign")
     assert code == 2
 

@@ -81,7 +81,13 @@ async def test_install_run_instances_and_uninstall(
     one = (await client.get(f"/modules/instance/{NAME}/{a_id}", headers=ADMIN)).json()
     assert one["is_primary"] is True and one["version"] == "1.0.0"
     assert one["secrets"] == {"token": True} and "t0p" not in str(one)
-    assert one["status"] == "running" and one["path"] == f"/modules/{NAME}/{a_id}"
+    # A new instance's jobs wait until the seller enables them.
+    assert one["status"] == "stopped" and one["path"] == f"/modules/{NAME}/{a_id}"
+    [job_id] = one["jobs"]
+    enabled = await client.post(f"/api/jobs/{job_id}/toggle?enabled=true", headers=ADMIN)
+    assert enabled.json()["enabled"] is True
+    one = (await client.get(f"/modules/instance/{NAME}/{a_id}", headers=ADMIN)).json()
+    assert one["status"] == "running"
     assert one["frontend_url"] == f"/{NAME}"
     # Routes of a module installed while running need a restart.
     assert (await client.get(f"/api/{NAME}/version", headers=ADMIN)).status_code == 404

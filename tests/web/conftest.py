@@ -12,10 +12,12 @@ import socket
 import threading
 import time
 from collections.abc import Coroutine, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+import axe_playwright_python
 import pytest
 import uvicorn
 from fastapi import FastAPI
@@ -40,6 +42,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+AXE = Path(axe_playwright_python.__file__).with_name("axe.min.js")
 PASSWORD = "correct horse battery"
 USERS = {"admin": Role.ADMIN, "operator": Role.OPERATOR, "viewer": Role.VIEWER}
 
@@ -76,15 +79,8 @@ async def _create_users(runtime: Runtime) -> None:
             await auth.create_user(session, name, PASSWORD, role)
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    settings = Settings(
-        data_dir=tmp_path_factory.mktemp("web") / "data",
-        _env_file=None,
-        modules=["demo"],
-        engine={"poll_seconds": 0.05, "heartbeat_seconds": 0.5},
-        api={"rate_limit_per_minute": 10_000},
-    )
+@contextmanager
+def _serving(settings: Settings) -> Iterator[LiveServer]:
     app = _dashboard_app(settings)
     sock = _free_socket()
     port = sock.getsockname()[1]
@@ -110,10 +106,45 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         time.sleep(0.02)
     live = LiveServer(f"http://127.0.0.1:{port}", app, app.state.runtime, loop)
     live.call(_create_users(live.runtime))
-    yield live
-    server.should_exit = True
-    thread.join(timeout=15)
-    sock.close()
+    try:
+        yield live
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+        sock.close()
+
+
+def _settings(data_dir: Path, modules: list[str]) -> Settings:
+    return Settings(
+        data_dir=data_dir,
+        _env_file=None,
+        modules=modules,
+        engine={"poll_seconds": 0.05, "heartbeat_seconds": 0.5},
+        api={"rate_limit_per_minute": 10_000},
+    )
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The demo module only: a quiet server for the engine's screens."""
+    with _serving(_settings(tmp_path_factory.mktemp("web") / "data", ["demo"])) as live:
+        yield live
+
+
+@pytest.fixture(scope="session")
+def shop_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """Every built-in module with the TEMU demo world (sandbox and JTL replica) behind a primary
+    TEMU instance, as ``jobwerk demo`` starts it."""
+    from jobwerk.modules.temu.demo import prepare_temu_demo
+
+    settings = _settings(tmp_path_factory.mktemp("shop") / "data", ["demo", "temu", "docs"])
+    world = prepare_temu_demo(settings)
+    assert world is not None
+    try:
+        with _serving(settings) as live:
+            yield live
+    finally:
+        world.stop()
 
 
 @pytest.fixture(scope="module")
@@ -142,12 +173,26 @@ class Session:
     page: Page
     server: LiveServer
     errors: list[str] = field(default_factory=list)
+    size: str = "desktop"
 
     def login(self, username: str, password: str = PASSWORD) -> None:
         self.page.goto(self.server.url + "/")
         self.page.get_by_label("Username").fill(username)
         self.page.get_by_label("Password").fill(password)
         self.page.get_by_role("button", name="Sign in").click()
+
+    def accessibility_violations(self) -> list[str]:
+        """axe-core's serious and critical violations on the current page (the engine is
+        loaded from the installed package, not from the internet)."""
+        self.page.add_script_tag(path=str(AXE))
+        found = self.page.evaluate(
+            "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+        )
+        return [
+            f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+            for v in found
+            if v["impact"] in ("serious", "critical")
+        ]
 
     def screenshot(self, name: str) -> None:
         ARTIFACTS.mkdir(exist_ok=True)
@@ -187,7 +232,9 @@ def web(
     browser: Browser, live_server: LiveServer, request: pytest.FixtureRequest
 ) -> Iterator[Session]:
     """A desktop-sized tab; the test fails if the page threw a JavaScript error."""
-    context, session = _open(browser, live_server, viewport={"width": 1280, "height": 900})
+    context, session = _open(
+        browser, live_server, viewport={"width": 1280, "height": 900}, timezone_id="Europe/Berlin"
+    )
     yield session
     _close(request, context, session)
 
@@ -205,5 +252,26 @@ def phone(
         is_mobile=True,
         has_touch=True,
     )
+    yield session
+    _close(request, context, session)
+
+
+@pytest.fixture(params=["desktop", "phone"])
+def shop(
+    browser: Browser, shop_server: LiveServer, request: pytest.FixtureRequest
+) -> Iterator[Session]:
+    """A tab on the TEMU-and-docs server, at desktop and at phone size."""
+    size = (
+        {"viewport": {"width": 1280, "height": 900}}
+        if request.param == "desktop"
+        else {
+            "viewport": {"width": 390, "height": 844},
+            "device_scale_factor": 2,
+            "is_mobile": True,
+            "has_touch": True,
+        }
+    )
+    context, session = _open(browser, shop_server, **size)
+    session.size = request.param
     yield session
     _close(request, context, session)

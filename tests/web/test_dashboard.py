@@ -120,14 +120,21 @@ def test_cancel_and_retry_a_run(web: Session) -> None:
     expect(page.locator(".page-head .badge")).to_have_text("running")
     expect(page.locator(".timeline li[data-status=running]")).to_have_count(1)
     page.get_by_role("button", name="Cancel run").click()
+    # Cancelling asks first; "Keep" leaves the run alone.
+    page.get_by_role("dialog").get_by_role("button", name="Keep").click()
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    expect(page.locator(".page-head .badge")).to_have_text("running")
+    page.get_by_role("button", name="Cancel run").click()
+    page.get_by_role("dialog").get_by_role("button", name="Cancel run").click()
     expect(page.locator(".page-head .badge")).to_have_text("cancelled")
     expect(page.locator(".toast", has_text="Example workflow was cancelled")).to_be_visible()
 
     page.get_by_role("button", name="Retry run").click()
     expect(page).not_to_have_url(re.compile(run_id))
-    expect(page.locator(".kv", has_text="Retry of")).to_contain_text(run_id[:8])
+    expect(page.locator(".kv", has_text="Retry of")).to_contain_text(run_id)
     expect(page.locator(".page-head .badge")).to_have_text("running")
     page.get_by_role("button", name="Cancel run").click()
+    page.get_by_role("dialog").get_by_role("button", name="Cancel run").click()
     expect(page.locator(".page-head .badge")).to_have_text("cancelled")
 
 
@@ -153,14 +160,20 @@ def test_toggle_a_job_and_edit_its_schedule(web: Session) -> None:
     expect(card.get_by_label("Cron expression")).to_have_attribute("aria-invalid", "true")
     expect(card.locator(".error-text:visible")).to_contain_text("5 fields")
     card.get_by_label("Cron expression").fill("*/30 8-18 * * 1-5")
+    # The cron fires on the browser's clock unless another zone is chosen.
+    expect(card.get_by_label("Time zone")).to_have_value("Europe/Berlin")
     card.get_by_role("button", name="Save schedule").click()
-    expect(card.locator(".schedule-text")).to_have_text("cron */30 8-18 * * 1-5")
+    expect(card.locator(".schedule-text")).to_have_text("cron */30 8-18 * * 1-5 (Europe/Berlin)")
 
     card.get_by_text("Edit schedule").click() if not card.locator("details[open]").count() else None
     card.get_by_text("Interval", exact=True).click()
     card.get_by_label("Interval (minutes)").fill("15")
     card.get_by_role("button", name="Save schedule").click()
     expect(card.locator(".schedule-text")).to_have_text("every 15 min")
+    card.get_by_text("Edit schedule").click() if not card.locator("details[open]").count() else None
+    card.get_by_text("Manual", exact=True).click()
+    card.get_by_role("button", name="Save schedule").click()
+    expect(card.locator(".schedule-text")).to_have_text("manual only")
     web.screenshot("jobs")
 
 
@@ -317,6 +330,7 @@ def test_modules_view_shows_instances_and_an_admin_makes_another_primary(web: Se
     expect(shop_b).to_contain_text(second)
     expect(page.get_by_text("No repository offers modules yet")).to_be_visible()
     shop_b.get_by_role("button", name="Make primary").click()
+    page.get_by_role("dialog").get_by_role("button", name="Make primary").click()
     expect(shop_b.locator(primary)).to_be_visible()
     expect(shop_b.get_by_role("button", name="Make primary")).to_have_count(0)
     expect(shop_a.locator(primary)).to_have_count(0)

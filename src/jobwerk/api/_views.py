@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row
@@ -26,12 +27,13 @@ JOB_STATES: dict[str, JobState] = {
     "queued": "queued",
     "running": "running",
     "completed": "success",
+    "completed_with_warnings": "warning",
     "failed": "failed",
     "cancelled": "cancelled",
 }
 
 
-def job_status(job: Job, last: Run | None) -> JobStatusRead:
+def job_status(job: Job, last: Run | None, last_success: datetime | None) -> JobStatusRead:
     return JobStatusRead(
         status=JOB_STATES.get(last.status, "idle") if last else "idle",
         last_run=(last.started_at or last.created_at) if last else None,
@@ -40,10 +42,11 @@ def job_status(job: Job, last: Run | None) -> JobStatusRead:
         last_duration=last.duration_seconds if last else None,
         last_run_id=last.id if last else None,
         progress=last.progress if last else None,
+        last_success=last_success,
     )
 
 
-def job_read(job: Job, last: Run | None) -> JobRead:
+def job_read(job: Job, last: Run | None, last_success: datetime | None = None) -> JobRead:
     return JobRead(
         job_id=job.id,
         workflow=job.workflow,
@@ -54,22 +57,25 @@ def job_read(job: Job, last: Run | None) -> JobRead:
         interval_minutes=job.interval_minutes,
         cron=job.cron,
         timezone=job.timezone,
-        status=job_status(job, last),
+        status=job_status(job, last, last_success),
     )
 
 
 async def jobs_with_status(session: AsyncSession) -> list[JobRead]:
     """Every job with the status of its latest run."""
     jobs = await service.list_jobs(session)
-    latest = await service.last_runs(session, [job.id for job in jobs])
-    return [job_read(job, latest.get(job.id)) for job in jobs]
+    ids = [job.id for job in jobs]
+    latest = await service.last_runs(session, ids)
+    successes = await service.last_successes(session, ids)
+    return [job_read(job, latest.get(job.id), successes.get(job.id)) for job in jobs]
 
 
 async def job_with_status(session: AsyncSession, job_id: str) -> JobRead:
     """One job with its status. Raises NotFound."""
     job = await service.get_job(session, job_id)
     latest = await service.last_runs(session, [job.id])
-    return job_read(job, latest.get(job.id))
+    successes = await service.last_successes(session, [job.id])
+    return job_read(job, latest.get(job.id), successes.get(job.id))
 
 
 def jobs_update_entry(job: JobRead) -> dict[str, Any]:
@@ -84,6 +90,7 @@ def jobs_update_entry(job: JobRead) -> dict[str, Any]:
         "last_duration": job.status.last_duration,
         "last_run_id": job.status.last_run_id,
         "progress": job.status.progress,
+        "last_success": job.status.last_success.isoformat() if job.status.last_success else None,
     }
 
 

@@ -15,9 +15,9 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 
 from jobwerk import __version__
 from jobwerk.core.events import Event, EventBus
+from jobwerk.core.states import FINISHED
 
 log = structlog.get_logger("jobwerk.metrics")
-FINISHED = frozenset({"completed", "failed", "cancelled"})
 DURATION_BUCKETS = (0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200)
 HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 MAX_TRACKED = 10_000

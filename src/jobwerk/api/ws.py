@@ -14,7 +14,6 @@ from typing import Any
 
 import structlog
 from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from jobwerk.api import _views
 from jobwerk.api._hub import CLOSE_TOO_SLOW, JobsHub, receive_until_closed
@@ -23,7 +22,7 @@ from jobwerk.api.metrics import Metrics
 from jobwerk.core import service
 from jobwerk.core.auth import Principal
 from jobwerk.core.events import Event, Subscription
-from jobwerk.core.states import FINISHED
+from jobwerk.core.states import FINISHED, SUCCEEDED
 from jobwerk.errors import NotFound
 
 log = structlog.get_logger("jobwerk.ws")
@@ -86,14 +85,20 @@ def stream_message(event: Event) -> tuple[str, dict[str, Any]] | None:
     return None
 
 
-async def _detail(websocket: WebSocket, session: AsyncSession, run_id: str) -> dict[str, Any]:
-    run = await service.get_run(session, run_id, with_steps=True)
-    detail = _views.run_detail(run, get_runtime(websocket).workflows)
-    return detail.model_dump(mode="json")
+async def _current(websocket: WebSocket, run_id: str) -> dict[str, Any]:
+    """The run as the stream shows it. Raises NotFound."""
+    runtime = get_runtime(websocket)
+    async with runtime.db.session() as session:
+        run = await service.get_run(session, run_id, with_steps=True)
+        return _views.run_detail(run, runtime.workflows).model_dump(mode="json")
 
 
 class _TooSlow(Exception):
     """The client stopped reading, or fell so far behind that the bus dropped it."""
+
+
+class _ClientLeft(Exception):
+    """The client closed the stream before the run finished."""
 
 
 async def _send(websocket: WebSocket, kind: str, run_id: str, data: dict[str, Any]) -> None:
@@ -104,37 +109,53 @@ async def _send(websocket: WebSocket, kind: str, run_id: str, data: dict[str, An
         raise _TooSlow from None
 
 
-async def _final(websocket: WebSocket, run_id: str, detail: dict[str, Any]) -> None:
-    await _send(
-        websocket, "complete" if detail["status"] == "completed" else "error", run_id, detail
-    )
-    await websocket.close()
+async def _forward(websocket: WebSocket, run_id: str, subscription: Subscription) -> None:
+    """Send the run's events until its final status arrives. Raises _TooSlow."""
+    async for event in subscription:
+        if event.kind == "run.status" and event.data.get("status") in FINISHED:
+            return
+        mapped = stream_message(event)
+        if mapped is not None:
+            kind, data = mapped
+            await _send(websocket, kind, run_id, data)
+    raise _TooSlow
+
+
+async def _until_finished(websocket: WebSocket, run_id: str, subscription: Subscription) -> None:
+    """Forward events while watching for the client leaving (then raises _ClientLeft).
+
+    These two tasks only wait on the bus and the socket; the database is read by the caller.
+    Cancelled inside a session, a task would break its connection's return to the pool.
+    """
+    forwarder = asyncio.create_task(_forward(websocket, run_id, subscription))
+    receiver = asyncio.create_task(receive_until_closed(websocket))
+    try:
+        await asyncio.wait({forwarder, receiver}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (forwarder, receiver):
+            task.cancel()
+        await asyncio.gather(forwarder, receiver, return_exceptions=True)
+    if not forwarder.cancelled():
+        forwarder.result()
+        return
+    raise _ClientLeft
 
 
 async def _follow(websocket: WebSocket, run_id: str, subscription: Subscription) -> None:
-    runtime = get_runtime(websocket)
-    async with runtime.db.session() as session:
-        try:
-            detail = await _detail(websocket, session, run_id)
-        except NotFound as exc:
-            await _send(websocket, "error", run_id, {"detail": exc.message})
-            await websocket.close(CLOSE_POLICY)
-            return
-    await _send(websocket, "status", run_id, {"scope": "run", **detail})
-    if detail["status"] in FINISHED:
-        await _final(websocket, run_id, detail)
+    """The current state, the run's events until it finishes, then its final state."""
+    try:
+        detail = await _current(websocket, run_id)
+    except NotFound as exc:
+        await _send(websocket, "error", run_id, {"detail": exc.message})
+        await websocket.close(CLOSE_POLICY)
         return
-    async for event in subscription:
-        mapped = stream_message(event)
-        if mapped is None:
-            continue
-        if event.kind == "run.status" and event.data.get("status") in FINISHED:
-            async with runtime.db.session() as session:
-                await _final(websocket, run_id, await _detail(websocket, session, run_id))
-            return
-        kind, data = mapped
-        await _send(websocket, kind, run_id, data)
-    raise _TooSlow
+    await _send(websocket, "status", run_id, {"scope": "run", **detail})
+    if detail["status"] not in FINISHED:
+        await _until_finished(websocket, run_id, subscription)
+        detail = await _current(websocket, run_id)
+    kind = "complete" if detail["status"] in SUCCEEDED else "error"
+    await _send(websocket, kind, run_id, detail)
+    await websocket.close()
 
 
 @router.websocket(STREAM)
@@ -152,19 +173,16 @@ async def stream_run(websocket: WebSocket, run_id: str) -> None:
         maxsize=runtime.settings.api.ws_client_queue, accept=lambda e: e.run_id == run_id
     )
     metrics.ws_opened(STREAM)
-    follower = asyncio.create_task(_follow(websocket, run_id, subscription))
-    receiver = asyncio.create_task(receive_until_closed(websocket))
     try:
-        await asyncio.wait({follower, receiver}, return_when=asyncio.FIRST_COMPLETED)
+        await _follow(websocket, run_id, subscription)
+    except (_ClientLeft, *GONE):
+        log.debug("run stream closed by the client", run_id=run_id)
+    except _TooSlow:
+        log.warning("dropping a slow WebSocket client", endpoint=STREAM, run_id=run_id)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(websocket.close(CLOSE_TOO_SLOW), 1.0)
+    except Exception as exc:
+        log.warning("run stream failed", run_id=run_id, error=repr(exc))
     finally:
         subscription.close()
         metrics.ws_closed(STREAM)
-        for task in (follower, receiver):
-            task.cancel()
-        for result in await asyncio.gather(follower, receiver, return_exceptions=True):
-            if isinstance(result, _TooSlow):
-                log.warning("dropping a slow WebSocket client", endpoint=STREAM, run_id=run_id)
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(websocket.close(CLOSE_TOO_SLOW), 1.0)
-            elif isinstance(result, Exception) and not isinstance(result, GONE):
-                log.warning("run stream failed", run_id=run_id, error=repr(result))

@@ -54,6 +54,16 @@ def _add_module_commands() -> None:
                 app.command()(command)
 
 
+def _plain_help(typer_app: typer.Typer) -> None:
+    """Click's help layout: flags show as ``--json``, not as ``--json <bool>`` (Typer's rich
+    layout prints a type for every option)."""
+    typer_app.rich_markup_mode = None
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            _plain_help(group.typer_instance)
+
+
 def main() -> None:
     _add_module_commands()
+    _plain_help(app)
     app()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import getpass
 import json
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime
@@ -44,15 +45,13 @@ def settings(*, serving: bool = False) -> Settings:
 
 
 def run(coroutine: Coroutine[Any, Any, T]) -> T:
-    """Run a command's coroutine; an ``AppError`` becomes a message and exit code 1."""
+    """Run a command's coroutine; an ``AppError`` becomes its one-line message and exit code 1
+    (2 for bad input, as for a bad option)."""
     try:
         return asyncio.run(coroutine)
     except AppError as exc:
-        errors.print(f"[bold red]Error:[/] {exc.message}")
-        if isinstance(exc, InvalidInput):
-            for error in exc.errors:
-                errors.print(f"  {'.'.join(map(str, error['loc']))}: {error['msg']}")
-        raise typer.Exit(1) from None
+        errors.print(f"[bold red]Error:[/] {exc.message}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2 if isinstance(exc, InvalidInput) else 1) from None
 
 
 async def with_runtime(action: Callable[[Runtime], Awaitable[T]]) -> T:
@@ -70,6 +69,11 @@ async def with_runtime(action: Callable[[Runtime], Awaitable[T]]) -> T:
         await runtime.stop()
 
 
+def cli_actor() -> str:
+    """Who starts a run from this command line, as stored in ``run.started_by``."""
+    return f"cli:{getpass.getuser()}"
+
+
 def print_json(data: Any) -> None:
     typer.echo(json.dumps(data, indent=2, default=_default, ensure_ascii=False))
 
@@ -82,8 +86,10 @@ def _default(value: Any) -> Any:
 
 def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
     output = Table(title=title, title_justify="left")
-    for column in columns:
-        output.add_column(column)
+    for position, column in enumerate(columns):
+        # Ids are never cut: a shortened id cannot be pasted into the next command.
+        widest = max((len(str(row[position] or "")) for row in rows), default=0)
+        output.add_column(column, overflow="fold", min_width=widest if column == "id" else None)
     for row in rows:
         output.add_row(*("" if cell is None else str(cell) for cell in row))
     console.print(output)

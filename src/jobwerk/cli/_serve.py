@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import multiprocessing
 import signal
 import socket
@@ -64,6 +65,35 @@ def uvicorn_options(loaded: Settings, port: int | None) -> dict[str, Any]:
             port=port or loaded.api.tls_port, ssl_certfile=str(tls[0]), ssl_keyfile=str(tls[1])
         )
     return options
+
+
+def check_port(loaded: Settings, port: int | None, command: str) -> None:
+    """Exit 2 with one line when the server's address cannot be bound, before anything is
+    created or migrated (else ``demo`` makes an admin, then dies on the taken port).
+
+    Raises:
+        typer.Exit: the port is taken or the address cannot be bound.
+    """
+    options = uvicorn_options(loaded, port)
+    host, number = options["host"], options["port"]
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn's socket
+        try:
+            sock.bind((host, number))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                variable = (
+                    "JOBWERK_API__TLS_PORT" if "ssl_certfile" in options else "JOBWERK_API__PORT"
+                )
+                message = (
+                    f"port {number} on {host} is already in use; pick another: "
+                    f"make {command} PORT=8011 or {variable}=8011 jobwerk {command}"
+                )
+            else:
+                message = f"cannot listen on {host}:{number}: {exc.strerror}"
+            errors.print(f"[bold red]Error:[/] {message}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
 
 
 def _configured(host: str | None) -> Settings:
@@ -164,11 +194,14 @@ def serve(
         ),
     ] = 1,
 ) -> None:
-    _run(_configured(host), port, workers)
+    loaded = _configured(host)
+    check_port(loaded, port, "serve")
+    _run(loaded, port, workers)
 
 
 def demo(host: HostOption = None, port: PortOption = None) -> None:
     loaded = _configured(host)
+    check_port(loaded, port, "demo")
 
     async def first_admin(runtime: Runtime) -> str | None:
         async with runtime.transaction() as session:

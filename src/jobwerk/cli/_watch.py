@@ -16,6 +16,7 @@ from jobwerk.storage.models import Run
 
 STATUS_STYLE = {
     "completed": "green",
+    "completed_with_warnings": "yellow",
     "failed": "red",
     "cancelled": "yellow",
     "running": "cyan",

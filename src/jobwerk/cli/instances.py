@@ -88,7 +88,7 @@ def create(
                 values,
                 primary=primary,
             )
-        await ensure_default_jobs(runtime, loaded, instance)
+        await ensure_default_jobs(runtime, loaded, instance, enabled=False)
         return instance_dict(instance)
 
     data = run(with_manager(action))
@@ -98,6 +98,7 @@ def create(
         console.print(
             f"instance {data['instance_id']} of {module} created"
             + (" (primary)" if data["is_primary"] else "")
+            + "; its jobs are disabled until you enable them (jobwerk jobs enable ID)"
         )
 
 

@@ -7,10 +7,20 @@ from typing import Annotated, Any
 
 import typer
 
-from jobwerk.cli._common import JsonOption, console, print_json, run, table, when, with_runtime
+from jobwerk.cli._common import (
+    JsonOption,
+    cli_actor,
+    console,
+    print_json,
+    run,
+    table,
+    when,
+    with_runtime,
+)
 from jobwerk.cli._watch import watch_run
 from jobwerk.core import service
 from jobwerk.core.runtime import Runtime
+from jobwerk.core.states import SUCCEEDED
 from jobwerk.errors import InvalidInput
 from jobwerk.storage.models import Job
 
@@ -89,7 +99,12 @@ def run_job(
     async def action(runtime: Runtime) -> dict[str, Any]:
         async with runtime.transaction() as session:
             new_run = await service.trigger_job(
-                session, runtime.workflows, job_id, parse_params(param or []), trigger="cli"
+                session,
+                runtime.workflows,
+                job_id,
+                parse_params(param or []),
+                trigger="cli",
+                started_by=cli_actor(),
             )
         if not wait:
             return {"status": "triggered", "job_id": job_id, "run_id": new_run.id}
@@ -100,7 +115,7 @@ def run_job(
         print_json(outcome)
     elif not wait:
         console.print(f"run {outcome['run_id']} queued; a running server executes it")
-    if wait and outcome["status"] != "completed":
+    if wait and outcome["status"] not in SUCCEEDED:
         raise typer.Exit(1)
 
 

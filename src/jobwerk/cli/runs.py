@@ -7,9 +7,19 @@ from typing import Annotated, Any
 
 import typer
 
-from jobwerk.cli._common import JsonOption, console, print_json, run, table, when, with_runtime
+from jobwerk.cli._common import (
+    JsonOption,
+    cli_actor,
+    console,
+    print_json,
+    run,
+    table,
+    when,
+    with_runtime,
+)
 from jobwerk.core import service
 from jobwerk.core.runtime import Runtime
+from jobwerk.core.states import RunStatus
 from jobwerk.storage.models import Run
 
 app = typer.Typer(no_args_is_help=True)
@@ -23,6 +33,7 @@ def run_dict(item: Run, *, steps: bool = False) -> dict[str, Any]:
         "instance_id": item.instance_id,
         "status": item.status,
         "trigger": item.trigger,
+        "started_by": item.started_by,
         "progress": item.progress,
         "params": item.params,
         "reason": item.reason,
@@ -53,7 +64,7 @@ def run_dict(item: Run, *, steps: bool = False) -> dict[str, Any]:
 
 @app.command("list")
 def list_runs(
-    status: Annotated[list[str] | None, typer.Option(help="Filter by status")] = None,
+    status: Annotated[list[RunStatus] | None, typer.Option(help="Filter by status")] = None,
     workflow: Annotated[str | None, typer.Option()] = None,
     instance: Annotated[str | None, typer.Option(help="Instance id")] = None,
     since: Annotated[datetime | None, typer.Option(help="Created at or after")] = None,
@@ -182,10 +193,12 @@ def retry(run_id: str, as_json: bool = JsonOption) -> None:
 
     async def action(runtime: Runtime) -> dict[str, Any]:
         async with runtime.transaction() as session:
-            return run_dict(await service.retry_run(session, runtime.workflows, run_id))
+            return run_dict(
+                await service.retry_run(session, runtime.workflows, run_id, started_by=cli_actor())
+            )
 
     data = run(with_runtime(action))
     if as_json:
         print_json(data)
     else:
-        console.print(f"run {data['id']} queued as a retry of {run_id}")
+        console.print(f"run {data['id']} queued as a retry of {data['retry_of_run_id']}")

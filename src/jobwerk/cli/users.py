@@ -42,6 +42,24 @@ def create(
     console.print(f"Created {role.value} [bold]{username}[/]")
 
 
+@app.command("set-password")
+def set_password(
+    username: str,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input")
+    ] = False,
+) -> None:
+    """Set a user's new password (asked for, or read from stdin) and end their sessions."""
+    password = _password(password_stdin)
+
+    async def action(runtime: Runtime) -> None:
+        async with runtime.transaction() as session:
+            await auth.set_password(session, username, password)
+
+    run(with_runtime(action))
+    console.print(f"Set a new password for [bold]{username}[/] and ended their sessions")
+
+
 @app.command("list")
 def list_users(as_json: bool = JsonOption) -> None:
     """Show every user with role and last login."""

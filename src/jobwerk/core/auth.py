@@ -61,6 +61,11 @@ class Principal:
     csrf_token: str | None = None
     """Set for session (cookie) logins: mutations must echo it in ``X-CSRF-Token``."""
 
+    @property
+    def actor(self) -> str:
+        """Who started a run, as stored in ``run.started_by``: ``user:anna``, ``key:erp``."""
+        return f"{self.kind}:{self.name}"
+
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
@@ -72,6 +77,12 @@ def _check_name(field: str, value: str) -> None:
         raise InvalidInput(message, [{"loc": ["body", field], "msg": message, "type": "pattern"}])
 
 
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        message = f"password must have at least {MIN_PASSWORD} characters"
+        raise InvalidInput(message, [{"loc": ["body", "password"], "msg": message, "type": "min"}])
+
+
 async def create_user(session: AsyncSession, username: str, password: str, role: Role) -> User:
     """Add a dashboard user.
 
@@ -80,9 +91,7 @@ async def create_user(session: AsyncSession, username: str, password: str, role:
         Conflict: the username is taken.
     """
     _check_name("username", username)
-    if len(password) < MIN_PASSWORD:
-        message = f"password must have at least {MIN_PASSWORD} characters"
-        raise InvalidInput(message, [{"loc": ["body", "password"], "msg": message, "type": "min"}])
+    _check_password(password)
     if await session.scalar(select(User.id).where(User.username == username)):
         raise Conflict(f"user '{username}' already exists")
     password_hash = await asyncio.to_thread(_hasher.hash, password)
@@ -102,6 +111,23 @@ async def delete_user(session: AsyncSession, username: str) -> None:
     if user is None:
         raise NotFound(f"user '{username}' not found")
     await session.delete(user)
+
+
+async def set_password(session: AsyncSession, username: str, password: str) -> None:
+    """Replace a user's password and end their sessions, so that whoever knew the old one
+    is logged out.
+
+    Raises:
+        NotFound: no such user.
+        InvalidInput: a password shorter than 8 characters.
+    """
+    user = await session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"user '{username}' not found")
+    _check_password(password)
+    user.password_hash = await asyncio.to_thread(_hasher.hash, password)
+    await session.execute(delete(AuthSession).where(AuthSession.user_id == user.id))
+    await session.flush()
 
 
 async def has_admin(session: AsyncSession) -> bool:

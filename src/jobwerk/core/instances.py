@@ -32,11 +32,9 @@ def validate_settings(model: type[BaseModel], raw: dict[str, Any]) -> BaseModel:
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        errors = [
-            {"loc": ["body", "settings", *error["loc"]], "msg": error["msg"], "type": error["type"]}
-            for error in exc.errors(include_url=False, include_context=False)
-        ]
-        raise InvalidInput("invalid instance settings", errors) from None
+        raise InvalidInput.from_validation(
+            "invalid instance settings", exc, "body", "settings"
+        ) from None
 
 
 def split_settings(

@@ -22,7 +22,7 @@ from sqlalchemy import insert, select, update
 from jobwerk.core import events
 from jobwerk.core._records import write_steps
 from jobwerk.core.context import Cancelled, InstanceConfig, RunReporter, StepContext, StepState
-from jobwerk.core.states import RunStatus, StepStatus, transition_run
+from jobwerk.core.states import SUCCEEDED, RunStatus, StepStatus, transition_run
 from jobwerk.core.workflow import Retry, Step, Workflow, WorkflowRegistry
 from jobwerk.errors import AppError
 from jobwerk.logging import TRACE_FRAMES, mask_text
@@ -166,6 +166,8 @@ class RunExecution:
                 if outcome is not None:
                     return outcome
                 outputs[step.name] = state.output or {}
+            if self.result.get("warnings"):
+                return RunStatus.COMPLETED_WITH_WARNINGS, None, None
             return RunStatus.COMPLETED, None, None
         finally:
             stop_flushing.set()
@@ -357,7 +359,7 @@ class RunExecution:
                 self.reporter.cancel.set()
             return
         status, reason, error = final
-        if status is RunStatus.COMPLETED:
+        if status in SUCCEEDED:
             values["progress"] = 100.0
         moved = await transition_run(
             session, self.run_id, status, reason=reason, error=error, **values

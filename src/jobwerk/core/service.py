@@ -20,10 +20,10 @@ from sqlalchemy.orm import selectinload
 
 from jobwerk.core import events
 from jobwerk.core.scheduler import job_trigger, make_trigger, next_fire_after
-from jobwerk.core.states import ACTIVE, RunStatus, transition_run
+from jobwerk.core.states import ACTIVE, SUCCEEDED, RunStatus, transition_run
 from jobwerk.core.workflow import WorkflowRegistry
 from jobwerk.errors import Conflict, InvalidInput, Locked, NotFound
-from jobwerk.storage.models import Job, LogEntry, Run, utcnow
+from jobwerk.storage.models import Job, LogEntry, Run, new_id, utcnow
 
 JOB_ID = re.compile(r"^[a-z0-9][a-z0-9_.:@-]{0,127}$")
 
@@ -46,10 +46,14 @@ async def enqueue_run(
     job: Job | None = None,
     instance_id: str | None = None,
     trigger: str = "manual",
+    started_by: str | None = None,
     retry_of: Run | None = None,
     request_id: str | None = None,
 ) -> Run:
     """Insert a queued run after validating its parameters.
+
+    ``trigger`` says how the run was started (api, cli, schedule, retry…), ``started_by`` who
+    started it (a user, an API key, the operating-system user of the CLI).
 
     Raises:
         NotFound: the workflow is not registered.
@@ -62,6 +66,7 @@ async def enqueue_run(
         job_id=job.id if job else None,
         instance_id=instance_id if instance_id is not None else (job.instance_id if job else None),
         trigger=trigger,
+        started_by=started_by,
         params=validated.model_dump(mode="json"),
         retry_of_run_id=retry_of.id if retry_of else None,
         request_id=request_id,
@@ -96,6 +101,7 @@ async def trigger_job(
     params: Mapping[str, Any] | None = None,
     *,
     trigger: str = "manual",
+    started_by: str | None = None,
     request_id: str | None = None,
 ) -> Run:
     """Start a job now with its default parameters overlaid by ``params``.
@@ -109,15 +115,43 @@ async def trigger_job(
         raise Locked(f"Job '{job_id}' is disabled; enable it to run it")
     merged = {**job.params, **(params or {})}
     return await enqueue_run(
-        session, workflows, job.workflow, merged, job=job, trigger=trigger, request_id=request_id
+        session,
+        workflows,
+        job.workflow,
+        merged,
+        job=job,
+        trigger=trigger,
+        started_by=started_by,
+        request_id=request_id,
     )
 
 
+MIN_PREFIX = 4
+
+
 async def get_run(session: AsyncSession, run_id: str, *, with_steps: bool = False) -> Run:
-    statement = select(Run).where(Run.id == run_id)
+    """A run by its id or by a unique prefix of it (at least ``MIN_PREFIX`` characters).
+
+    Raises:
+        NotFound: no run has that id or prefix. InvalidInput: the prefix fits several runs.
+    """
+    statement = select(Run)
     if with_steps:
         statement = statement.options(selectinload(Run.steps))
-    run = await session.scalar(statement)
+    run = await session.scalar(statement.where(Run.id == run_id))
+    if run is None and MIN_PREFIX <= len(run_id) < len(new_id()):
+        matches = (
+            await session.scalars(
+                select(Run.id).where(Run.id.startswith(run_id, autoescape=True)).limit(2)
+            )
+        ).all()
+        if len(matches) > 1:
+            raise InvalidInput(
+                f"'{run_id}' is the start of more than one run id; give more characters",
+                [{"loc": ["path", "run_id"], "msg": "ambiguous prefix", "type": "ambiguous"}],
+            )
+        if matches:
+            run = await session.scalar(statement.where(Run.id == matches[0]))
     if run is None:
         raise NotFound(f"Run '{run_id}' not found")
     return run
@@ -130,6 +164,7 @@ async def cancel_run(session: AsyncSession, run_id: str) -> Run:
         NotFound: unknown run. Conflict: the run has already finished.
     """
     run = await get_run(session, run_id)
+    run_id = run.id
     if run.status == RunStatus.QUEUED and await transition_run(
         session,
         run_id,
@@ -158,6 +193,7 @@ async def retry_run(
     workflows: WorkflowRegistry,
     run_id: str,
     *,
+    started_by: str | None = None,
     request_id: str | None = None,
 ) -> Run:
     """Start a new run linked to a failed or cancelled one; it skips completed steps.
@@ -178,6 +214,7 @@ async def retry_run(
         job=job,
         instance_id=old.instance_id,
         trigger="retry",
+        started_by=started_by,
         retry_of=old,
         request_id=request_id,
     )
@@ -191,9 +228,9 @@ async def delete_run(session: AsyncSession, run_id: str) -> None:
     """
     run = await get_run(session, run_id)
     if run.status in ACTIVE:
-        raise Conflict(f"Run '{run_id}' is {run.status}; cancel it first")
-    await session.execute(delete(Run).where(Run.id == run_id))
-    _after_commit(session, event=events.run_deleted(run_id, run.job_id))
+        raise Conflict(f"Run '{run.id}' is {run.status}; cancel it first")
+    await session.execute(delete(Run).where(Run.id == run.id))
+    _after_commit(session, event=events.run_deleted(run.id, run.job_id))
 
 
 @dataclass(frozen=True)
@@ -234,6 +271,7 @@ RUN_LIST_NAMES = (
     "instance_id",
     "status",
     "trigger",
+    "started_by",
     "progress",
     "current_step",
     "reason",
@@ -299,7 +337,7 @@ async def list_logs(
     offset: int = 0,
 ) -> tuple[list[LogEntry], int]:
     """A run's log lines in order, filtered by minimum level, step and text."""
-    await get_run(session, run_id)
+    run_id = (await get_run(session, run_id)).id
     statement = select(LogEntry).where(LogEntry.run_id == run_id, LogEntry.id > after_id)
     if level:
         statement = statement.where(LogEntry.level.in_(levels_from(level)))
@@ -348,6 +386,18 @@ async def last_runs(session: AsyncSession, job_ids: Sequence[str]) -> dict[str, 
         )
     )
     return {run.job_id: run for run in rows if run.job_id}
+
+
+async def last_successes(session: AsyncSession, job_ids: Sequence[str]) -> dict[str, datetime]:
+    """When each job's latest successful run (with or without warnings) finished."""
+    if not job_ids:
+        return {}
+    rows = await session.execute(
+        select(Run.job_id, func.max(Run.finished_at))
+        .where(Run.job_id.in_(list(job_ids)), Run.status.in_(list(SUCCEEDED)))
+        .group_by(Run.job_id)
+    )
+    return {job_id: finished for job_id, finished in rows if job_id and finished}
 
 
 async def save_job(

@@ -16,6 +16,7 @@ class RunStatus(StrEnum):
     QUEUED = "queued"
     RUNNING = "running"
     COMPLETED = "completed"
+    COMPLETED_WITH_WARNINGS = "completed_with_warnings"
     FAILED = "failed"
     CANCELLED = "cancelled"
 
@@ -33,7 +34,8 @@ class StepStatus(StrEnum):
     SKIPPED = "skipped"
 
 
-FINISHED = frozenset({RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED})
+SUCCEEDED = frozenset({RunStatus.COMPLETED, RunStatus.COMPLETED_WITH_WARNINGS})
+FINISHED = SUCCEEDED | {RunStatus.FAILED, RunStatus.CANCELLED}
 ACTIVE = frozenset({RunStatus.QUEUED, RunStatus.RUNNING})
 
 # The allowed transitions: target state -> the states a run may come from.
@@ -41,6 +43,7 @@ ALLOWED: dict[RunStatus, frozenset[RunStatus]] = {
     RunStatus.QUEUED: frozenset(),
     RunStatus.RUNNING: frozenset({RunStatus.QUEUED}),
     RunStatus.COMPLETED: frozenset({RunStatus.RUNNING}),
+    RunStatus.COMPLETED_WITH_WARNINGS: frozenset({RunStatus.RUNNING}),
     RunStatus.FAILED: frozenset({RunStatus.QUEUED, RunStatus.RUNNING}),
     RunStatus.CANCELLED: frozenset({RunStatus.QUEUED, RunStatus.RUNNING}),
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -112,19 +113,47 @@ class Workflow(Generic[P]):
         return register
 
     def validate_params(self, raw: Mapping[str, Any] | None) -> P:
-        """Validate run parameters.
+        """Validate run parameters; a name the model does not know is an error, not ignored.
 
         Raises:
-            InvalidInput: with pydantic's errors, each ``loc`` starting with ``params``.
+            InvalidInput: with pydantic-style errors, each ``loc`` starting with ``params``, and
+            a message that names the problem (and, for an unknown name, the valid ones).
         """
+        raw = dict(raw or {})
+        self._reject_unknown(raw)
         try:
-            return self.params.model_validate(dict(raw or {}))
+            return self.params.model_validate(raw)
         except ValidationError as exc:
-            errors = [
-                {"loc": ["params", *error["loc"]], "msg": error["msg"], "type": error["type"]}
-                for error in exc.errors(include_url=False, include_context=False)
-            ]
-            raise InvalidInput(f"invalid parameters for {self.name}", errors) from None
+            raise InvalidInput.from_validation(
+                f"invalid parameters for {self.name}", exc, "params"
+            ) from None
+
+    def _reject_unknown(self, raw: Mapping[str, Any]) -> None:
+        if self.params.model_config.get("extra") == "allow":
+            return
+        known = {
+            name
+            for key, field_info in self.params.model_fields.items()
+            for name in (key, field_info.alias)
+            if name
+        }
+        unknown = [name for name in raw if name not in known]
+        if not unknown:
+            return
+        valid = sorted(self.params.model_fields)
+        hints = [
+            f"'{name}'" + (f" (did you mean '{close[0]}'?)" if close else "")
+            for name in unknown
+            for close in [difflib.get_close_matches(name, valid, n=1)]
+        ]
+        raise InvalidInput(
+            f"unknown parameter {', '.join(hints)} for {self.name}; "
+            + (f"valid: {', '.join(valid)}" if valid else "it takes no parameters"),
+            [
+                {"loc": ["params", name], "msg": "unknown parameter", "type": "extra_forbidden"}
+                for name in unknown
+            ],
+        )
 
     def describe(self) -> dict[str, Any]:
         """Name, title, steps and the JSON schema of the parameters."""

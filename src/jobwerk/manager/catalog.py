@@ -106,6 +106,11 @@ def _index_url(url: str) -> str:
     return url if url.endswith(".json") else url.rstrip("/") + "/index.json"
 
 
+def local_index(url: str) -> Path | None:
+    """The index file of a ``file://`` repository; None for one served over HTTP(S)."""
+    return _folder(_index_url(url)) if url.startswith("file://") else None
+
+
 def _client(repository: ModuleRepository) -> httpx.AsyncClient:
     verify: ssl.SSLContext | bool = True
     if repository.ca_file:

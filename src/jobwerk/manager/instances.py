@@ -160,8 +160,8 @@ async def install_instance(
                 )
             await manager.tracker.change(context.id, instance_id=instance.id)
         async with context.step("jobs", "Creating its default jobs"):
-            await ensure_default_jobs(manager.runtime, module, instance)
-        return f"instance {instance.id} of {module_name} created"
+            await ensure_default_jobs(manager.runtime, module, instance, enabled=False)
+        return f"instance {instance.id} of {module_name} created; enable its jobs to run them"
 
     return await manager.launch(data, work)
 

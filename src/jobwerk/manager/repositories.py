@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jobwerk.errors import AppError, Conflict, NotFound
+from jobwerk.errors import AppError, Conflict, InvalidInput, NotFound
 from jobwerk.manager._safety import check_repository_id
 from jobwerk.manager._store import Pointer
 from jobwerk.manager.catalog import (
@@ -17,6 +17,7 @@ from jobwerk.manager.catalog import (
     CatalogError,
     check_repository_url,
     fetch_index,
+    local_index,
     repository_type,
 )
 from jobwerk.manager.models import ModuleRepository
@@ -45,6 +46,13 @@ async def add_repository(
 ) -> ModuleRepository:
     check_repository_id(repository_id)
     check_repository_url(url)
+    index = local_index(url)
+    if index is not None and not await asyncio.to_thread(index.is_file):
+        # A remote repository may be down for a while; a local folder without an index is a typo.
+        raise InvalidInput(
+            f"{index} does not exist: a file:// repository is a folder holding index.json",
+            [{"loc": ["body", "url"], "msg": "no index.json there", "type": "value_error"}],
+        )
     if ca_file is not None and not (
         ca_file.startswith("/") and await asyncio.to_thread(Path(ca_file).is_file)
     ):

@@ -121,9 +121,13 @@ class ModuleRegistry:
 
 
 async def ensure_default_jobs(
-    runtime: Runtime, module: Module, instance: Instance | None = None
+    runtime: Runtime, module: Module, instance: Instance | None = None, *, enabled: bool = True
 ) -> list[str]:
-    """Create the module's default jobs that do not exist yet; returns their ids."""
+    """Create the module's default jobs that do not exist yet; returns their ids.
+
+    With ``enabled=False`` they are created disabled whatever the module says: a new instance's
+    schedules wait until the seller has checked its settings and enables them.
+    """
     async with runtime.transaction() as session:
         if module.settings_model is None:
             targets: list[Instance | None] = [None]
@@ -149,7 +153,7 @@ async def ensure_default_jobs(
                     interval_minutes=spec.interval_minutes,
                     cron=spec.cron,
                     timezone=spec.timezone,
-                    enabled=spec.enabled,
+                    enabled=spec.enabled and enabled,
                 )
                 created.append(spec.id)
     return created

@@ -140,8 +140,9 @@ class Run(Base):
     workflow: Mapped[str] = mapped_column(String(128))
     job_id: Mapped[str | None] = mapped_column(ForeignKey("job.id", ondelete="SET NULL"))
     instance_id: Mapped[str | None] = mapped_column(ForeignKey("instance.id", ondelete="SET NULL"))
-    status: Mapped[str] = mapped_column(String(16), default="queued")
+    status: Mapped[str] = mapped_column(String(32), default="queued")
     trigger: Mapped[str] = mapped_column(String(16), default="manual")
+    started_by: Mapped[str | None] = mapped_column(String(200))
     params: Mapped[dict[str, Any]] = mapped_column(default=dict)
     fire_at: Mapped[datetime | None]
     retry_of_run_id: Mapped[str | None] = mapped_column(

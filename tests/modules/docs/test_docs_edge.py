@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import socket
 import time
 
 from jobwerk.modules.docs.scraper import ScrapeProgress, ScrapeSettings, crawl
@@ -107,10 +108,23 @@ async def test_robots_unreachable_means_disallow(
         settings = dataclasses.replace(loopback, max_retries=0)
         blocked = await crawl(make_request(f"{site_url}/sphinx/"), settings)
         assert not blocked.pages
-        assert blocked.skipped[0].reason == "robots"
+        assert blocked.skipped[0].reason == "robots (robots.txt unreachable)"
         server_state.robots_status = 404
         allowed = await crawl(make_request(f"{site_url}/edge/", use_sitemaps=False), settings)
-        assert not any(s.reason == "robots" for s in allowed.skipped), "4xx robots.txt allows all"
+        robots_skips = [s for s in allowed.skipped if s.reason.startswith("robots")]
+        assert not robots_skips, "4xx robots.txt allows all"
         assert any("private" in f.url for f in allowed.failed)
     finally:
         server_state.robots_status = 200
+
+
+async def test_connection_refused_is_named(loopback: ScrapeSettings) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{probe.getsockname()[1]}/docs/"  # nothing listens once closed
+    settings = dataclasses.replace(loopback, max_retries=0)
+    polite = await crawl(make_request(url), settings)
+    assert [s.reason for s in polite.skipped] == ["robots (robots.txt unreachable)"]
+    direct = await crawl(make_request(url, respect_robots=False, use_sitemaps=False), settings)
+    [failed] = direct.failed
+    assert (failed.url, failed.reason) == (url, "network error: Connection refused")

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from lxml import etree
 from sqlalchemy import select
 
+from jobwerk.core.states import SUCCEEDED
 from jobwerk.modules.temu.jtl import JtlWorkerSimulator, WorkerShipment, create_jtl_engine
 from jobwerk.modules.temu.jtl._replica import create_customer
 from jobwerk.modules.temu.models import TemuOrder
@@ -49,7 +50,7 @@ async def test_one_refused_order_is_held_alone_and_tried_again(
 
     first = await sync_orders(api)
 
-    assert first["status"] == "completed", first
+    assert first["status"] == "completed_with_warnings", first
     assert await jtl_queued(shop) == set(others)
     assert counts(first)["orders_refused"] == 1
     assert first["result"]["held_orders"] == [
@@ -64,7 +65,7 @@ async def test_one_refused_order_is_held_alone_and_tried_again(
     shop.sandbox.refuse_order(refused, "bg.order.shippinginfo.v2.get", *DPA, armed=False)
     second = await sync_orders(api)
 
-    assert second["status"] == "completed", second
+    assert second["status"] in SUCCEEDED, second
     assert await jtl_queued(shop) == {refused, *others}
     assert second["result"]["held_orders"] == []
     assert (await stored_order(app, refused)).error is None
@@ -100,7 +101,7 @@ async def test_a_new_shop_without_amounts_takes_temu_sku_prices(
 ) -> None:
     run = await sync_orders(api)
 
-    assert run["status"] == "completed", run
+    assert run["status"] == "completed_with_warnings", run
     assert set(queued_line_prices(shop)) == set(shop.to_ship())
     assert all_priced(shop)
     assert any("price from TEMU's SKU list" in w for w in run["result"]["warnings"])
@@ -113,7 +114,7 @@ async def test_without_amounts_or_sku_prices_orders_take_the_jtl_article_price(
 
     run = await sync_orders(api)
 
-    assert run["status"] == "completed", run
+    assert run["status"] in SUCCEEDED, run
     assert set(queued_line_prices(shop)) == set(shop.to_ship())
     assert all_priced(shop)
     assert any("price from the JTL article" in w for w in run["result"]["warnings"])
@@ -134,7 +135,7 @@ async def test_a_line_without_any_price_holds_its_order_instead_of_0_00(
 
     run = await sync_orders(api)
 
-    assert run["status"] == "completed", run
+    assert run["status"] in SUCCEEDED, run
     assert order.parent_order_sn not in await jtl_queued(shop)
     held = {h["order"]: h["reason"] for h in run["result"]["held_orders"]}
     assert order.parent_order_sn in held and sku in held[order.parent_order_sn]
@@ -146,14 +147,14 @@ async def test_a_late_cancellation_of_an_old_order_in_jtl_is_seen(
     api: httpx.AsyncClient, shop: Shop, instance: str
 ) -> None:
     old = shop.sandbox.add_order(status=2, created_at=shop.sandbox.now() - 10 * 86_400)
-    assert (await sync_orders(api))["status"] == "completed"  # days_back=30 at the first sync
+    assert (await sync_orders(api))["status"] in SUCCEEDED  # days_back=30 at the first sync
     assert old.parent_order_sn in await jtl_queued(shop)
     shop.sandbox.advance(3600)
     shop.sandbox.cancel_order(old.parent_order_sn)
 
     run = await sync(api, "orders")  # the default look-back of 7 days
 
-    assert run["status"] == "completed", run
+    assert run["status"] in SUCCEEDED, run
     assert counts(run)["cancelled_after_import"] == 1
     assert any(old.parent_order_sn in w for w in run["result"]["warnings"])
 
@@ -179,7 +180,7 @@ async def test_a_repeat_buyer_is_booked_on_the_existing_jtl_customer(
 
     run = await sync_orders(api)
 
-    assert run["status"] == "completed", run
+    assert run["status"] in SUCCEEDED, run
     numbers = _customer_numbers(exports(app, run)["jtl-orders.xml"].read_bytes())
     assert numbers[known] == number
     assert {numbers[sn] for sn in others} <= {"", number}  # only the same buyer matches
@@ -194,7 +195,7 @@ async def test_the_collective_customer_mode_books_every_order_on_one_customer(
 
     run = await sync_orders(api)
 
-    assert run["status"] == "completed", run
+    assert run["status"] in SUCCEEDED, run
     numbers = _customer_numbers(exports(app, run)["jtl-orders.xml"].read_bytes())
     assert set(numbers.values()) == {"K-TEMU"}
     assert set(numbers) == set(shop.to_ship())
@@ -208,7 +209,7 @@ def test_the_collective_customer_mode_needs_a_customer_number(shop: Shop) -> Non
 async def test_each_package_goes_to_temu_with_its_own_carrier(
     api: httpx.AsyncClient, shop: Shop, instance: str
 ) -> None:
-    assert (await sync_orders(api))["status"] == "completed"
+    assert (await sync_orders(api))["status"] in SUCCEEDED
     number = sorted(shop.to_ship())[0]
     worker = JtlWorkerSimulator(shop.jtl_url)
     try:
@@ -219,7 +220,7 @@ async def test_each_package_goes_to_temu_with_its_own_carrier(
 
     run = await sync_orders(api)
 
-    assert run["status"] == "completed", run
+    assert run["status"] in SUCCEEDED, run
     order = shop.sandbox.order(number)
     assert order is not None and order.status == 4, (counts(run), run["result"].get("warnings"))
     [shipment] = {s.package_sn: s for line in order.lines
@@ -244,7 +245,7 @@ def set_parcel(shop: Shop, package_id: int, tracking: str, hours_ago: int = 0) -
 
 async def ship_in_two_parcels(api: httpx.AsyncClient, shop: Shop) -> tuple[str, WorkerShipment]:
     """Queue the orders in JTL, then let JTL ship the first one to ship in two parcels."""
-    assert (await sync_orders(api))["status"] == "completed"
+    assert (await sync_orders(api))["status"] in SUCCEEDED
     number = sorted(shop.to_ship())[0]
     worker = JtlWorkerSimulator(shop.jtl_url)
     try:
@@ -264,7 +265,7 @@ async def test_a_parcel_whose_tracking_number_comes_later_is_still_sent(
 
     waiting = await sync_orders(api)
 
-    assert waiting["status"] == "completed", waiting
+    assert waiting["status"] in SUCCEEDED, waiting
     assert counts(waiting)["waiting_for_tracking"] == 1
     order = shop.sandbox.order(number)
     assert order is not None and order.status == 2
@@ -272,7 +273,7 @@ async def test_a_parcel_whose_tracking_number_comes_later_is_still_sent(
 
     sent = await sync_orders(api)
 
-    assert sent["status"] == "completed", sent
+    assert sent["status"] in SUCCEEDED, sent
     assert order.status == 4
     parcels = {s.tracking_number for line in order.lines
                for s in shop.sandbox.state.shipments[line.order_sn]}  # fmt: skip
@@ -290,7 +291,7 @@ async def test_a_parcel_without_tracking_long_after_shipping_is_named_and_the_re
 
     run = await sync_orders(api)
 
-    assert run["status"] == "completed", run
+    assert run["status"] == "completed_with_warnings", run
     assert any(number in w and "no tracking number" in w for w in run["result"]["warnings"])
     order = shop.sandbox.order(number)
     assert order is not None and order.status == 4
@@ -305,7 +306,7 @@ async def test_greek_and_bulgarian_buyers_reach_jtl_readable_with_their_original
 
     run = await sync_orders(api)
 
-    assert run["status"] == "completed", run
+    assert run["status"] in SUCCEEDED, run
     listed = {o["order"]: o["originals"] for o in run["result"]["transliterated"]}
     assert listed[greek.parent_order_sn]["cNachname"] == "Παπαδόπουλος"
     stored = await stored_order(app, greek.parent_order_sn)

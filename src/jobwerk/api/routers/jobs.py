@@ -65,7 +65,7 @@ async def run_now(
     job_id: str,
     request: Request,
     runtime: RuntimeDep,
-    _: OperatorDep,
+    caller: OperatorDep,
     params: Annotated[
         dict[str, Any] | None, Body(description="Workflow parameters", examples=[{"items": 10}])
     ] = None,
@@ -80,6 +80,7 @@ async def run_now(
                 job_id,
                 {**query, **body},
                 trigger="api",
+                started_by=caller.actor,
                 request_id=request_id(request),
             )
     except InvalidInput as exc:

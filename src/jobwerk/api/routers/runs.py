@@ -121,10 +121,16 @@ async def delete_run(run_id: str, runtime: RuntimeDep, _: OperatorDep) -> RunDel
     status_code=202,
     responses=responses(404, 409, 422),
 )
-async def retry_run(run_id: str, request: Request, runtime: RuntimeDep, _: OperatorDep) -> RunRead:
+async def retry_run(
+    run_id: str, request: Request, runtime: RuntimeDep, caller: OperatorDep
+) -> RunRead:
     async with runtime.transaction() as session:
         run = await service.retry_run(
-            session, runtime.workflows, run_id, request_id=request_id(request)
+            session,
+            runtime.workflows,
+            run_id,
+            started_by=caller.actor,
+            request_id=request_id(request),
         )
     return _views.run_read(run)
 

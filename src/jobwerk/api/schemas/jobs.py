@@ -7,11 +7,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-JobState = Literal["idle", "queued", "running", "success", "failed", "cancelled"]
+JobState = Literal["idle", "queued", "running", "success", "warning", "failed", "cancelled"]
 
 
 class JobStatusRead(BaseModel):
-    """The job's latest run in seed 000's shape (``success`` is a completed run)."""
+    """The job's latest run in seed 000's shape (``success`` is a completed run, ``warning``
+    one that completed with warnings)."""
 
     status: JobState
     last_run: datetime | None = Field(description="When the latest run started (or was queued)")
@@ -20,6 +21,9 @@ class JobStatusRead(BaseModel):
     last_duration: float | None = Field(description="Seconds the latest finished run took")
     last_run_id: str | None
     progress: float | None = Field(description="Percent done of the latest run")
+    last_success: datetime | None = Field(
+        None, description="When the job's latest successful run finished (warnings or not)"
+    )
 
 
 class JobRead(BaseModel):

@@ -37,8 +37,13 @@ class RunRead(BaseModel):
     job_id: str | None = Field(description="The configured job this run belongs to")
     workflow: str
     instance_id: str | None
-    status: str = Field(description="queued, running, completed, failed or cancelled")
-    trigger: str
+    status: str = Field(
+        description="queued, running, completed, completed_with_warnings, failed or cancelled"
+    )
+    trigger: str = Field(description="How it started: api, cli, schedule, retry, demo")
+    started_by: str | None = Field(
+        description="Who started it: `user:NAME`, `key:NAME` or `cli:OS-USER`; null for schedules"
+    )
     progress: float
     current_step: str | None
     reason: str | None

@@ -133,6 +133,10 @@ class Crawler:
 
     async def _seed(self, fetcher: Fetcher) -> None:
         await fetcher.guard.resolve(self.start_url)
+        if self._crawlable(self.start_url) is None:
+            # Skipped with a reason: a crawl that fetches nothing must still say why.
+            reason = "non_html" if looks_binary(self.start_url) else "out_of_scope"
+            self._skip(self.start_url, reason)
         self._enqueue(self.start_url, 0)
         robots = None
         if self.options.respect_robots or self.options.use_sitemaps:
@@ -223,7 +227,8 @@ class Crawler:
         if self.options.respect_robots:
             robots = await self._robots_for(fetcher, item.url)
             if not robots.allows(item.url):
-                self._skip(item.url, "robots")
+                unreachable = " (robots.txt unreachable)" if robots.unreachable else ""
+                self._skip(item.url, "robots" + unreachable)
                 return
         headers = self.cache.conditional_headers(item.key)
         try:

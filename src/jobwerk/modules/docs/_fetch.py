@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import time
 from collections.abc import Callable
@@ -179,7 +180,7 @@ class Fetcher:
                     response = await self._get_once(url, extra_headers, accept, max_bytes)
                 except (httpx.TransportError, httpx.StreamError) as exc:
                     if attempt >= self.settings.max_retries:
-                        raise FetchError(f"network error: {type(exc).__name__}") from exc
+                        raise FetchError(_network_error(exc)) from exc
                     response = None
             if response is not None and response.status_code not in _RETRY_STATUSES:
                 if response.status_code >= 400:
@@ -250,6 +251,16 @@ class Fetcher:
             chunks.append(chunk)
         self.bytes_fetched += size
         return b"".join(chunks)
+
+
+def _network_error(exc: Exception) -> str:
+    """``network error: …`` in the OS's words (``Connection refused``) when the cause has them."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, OSError) and cause.errno:
+            return f"network error: {os.strerror(cause.errno)}"
+        cause = cause.__cause__ or cause.__context__
+    return f"network error: {type(exc).__name__}"
 
 
 def parse_retry_after(value: str | None) -> float | None:

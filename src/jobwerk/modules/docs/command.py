@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
 
 from .scraper import (
     ExportFormat,
-    ScrapeOptions,
     ScrapeProgress,
     ScrapeRequest,
     ScrapeResult,
@@ -31,6 +32,13 @@ SUFFIXES = {
     ".html": ExportFormat.HTML,
     ".pdf": ExportFormat.PDF,
 }
+_LIMITS = {
+    "greater_than_equal": "must be at least {ge}",
+    "greater_than": "must be greater than {gt}",
+    "less_than_equal": "must be at most {le}",
+    "less_than": "must be less than {lt}",
+}
+_OPTION_NAMES = {"url": "URL", "export_formats": "--format"}
 
 
 def scrape(
@@ -41,8 +49,8 @@ def scrape(
     formats: Annotated[
         list[ExportFormat] | None, typer.Option("--format", "-f", help="more formats")
     ] = None,
-    max_pages: Annotated[int, typer.Option(min=1, help="page limit")] = 500,
-    max_depth: Annotated[int, typer.Option(min=0, help="link hops from the start URL")] = 10,
+    max_pages: Annotated[int, typer.Option(help="page limit")] = 500,
+    max_depth: Annotated[int, typer.Option(help="link hops from the start URL")] = 10,
     allow_host: Annotated[
         list[str] | None,
         typer.Option("--allow-host", help="admit this private host, IP or CIDR (repeatable)"),
@@ -54,23 +62,27 @@ def scrape(
 ) -> None:
     """Scrape a documentation site into Markdown, JSON, HTML or PDF files next to OUTPUT."""
     console = Console(stderr=True)
-    main_format = SUFFIXES.get(output.suffix.lower(), ExportFormat.MARKDOWN)
+    main_format = SUFFIXES.get(output.suffix.lower())
+    if main_format is None:
+        suffix = output.suffix or "(none)"
+        _fail_usage([f"--output: unsupported suffix {suffix}; use {', '.join(SUFFIXES)}"])
     try:
-        request = ScrapeRequest(
-            url=url,  # validated by pydantic
-            export_formats=[main_format, *(formats or [])],
-            options=ScrapeOptions(
-                max_pages=max_pages,
-                max_depth=max_depth,
-                rate_limit=rate_limit,
-                concurrency=concurrency,
-                render_js=render_js,
-                respect_robots=not ignore_robots,
-            ),
+        request = ScrapeRequest.model_validate(
+            {
+                "url": url,
+                "export_formats": [main_format, *(formats or [])],
+                "options": {
+                    "max_pages": max_pages,
+                    "max_depth": max_depth,
+                    "rate_limit": rate_limit,
+                    "concurrency": concurrency,
+                    "render_js": render_js,
+                    "respect_robots": not ignore_robots,
+                },
+            }
         )
-    except ValueError as exc:
-        console.print(f"[bold red]Error:[/] {exc}")
-        raise typer.Exit(2) from None
+    except ValidationError as exc:
+        _fail_usage([_describe(error) for error in exc.errors()])
     settings = DocsSettings().scrape_settings(*(allow_host or []))
     with Progress(
         TextColumn("{task.description}"),
@@ -95,6 +107,32 @@ def scrape(
             console.print(f"[bold red]Refused:[/] {exc.message} (see --allow-host)")
             raise typer.Exit(1) from None
     _print_summary(console, result)
+    if not result.crawl.pages:
+        typer.echo("Error: no page was scraped", err=True)
+        raise typer.Exit(1)
+
+
+def _fail_usage(problems: list[str]) -> NoReturn:
+    """Print one plain line per invalid input and exit with click's usage-error code."""
+    for problem in problems:
+        typer.echo(f"Error: {problem}", err=True)
+    raise typer.Exit(2)
+
+
+def _describe(error: ErrorDetails) -> str:
+    """One pydantic error as ``OPTION: message``, named as the user typed it."""
+    loc = [str(part) for part in error["loc"] if part != "options"]
+    field = loc[0] if loc else ""
+    option = _OPTION_NAMES.get(field, "--" + field.replace("_", "-"))
+    template = _LIMITS.get(error["type"])
+    ctx = error.get("ctx", {})
+    if template is not None:
+        message = template.format(**ctx)
+    elif error["type"] == "value_error":
+        message = str(ctx["error"])
+    else:
+        message = error["msg"]
+    return f"{option}: {message}"
 
 
 def _print_summary(console: Console, result: ScrapeResult) -> None:
@@ -104,8 +142,11 @@ def _print_summary(console: Console, result: ScrapeResult) -> None:
         f"{len(crawl.pages)} pages, {len(crawl.failed)} failed, {len(crawl.skipped)} skipped"
         + stopped
     )
-    for failed in crawl.failed[:20]:
-        console.print(f"  failed: {failed.url} ({failed.reason})")
+    # Plain echo: URLs and reasons may contain [brackets] rich would read as markup.
+    for failed in crawl.failed:
+        typer.echo(f"  failed: {failed.url} ({failed.reason})", err=True)
+    for skipped in crawl.skipped:
+        typer.echo(f"  skipped: {skipped.url} ({skipped.reason})", err=True)
     for file in result.files:
         if file.format != "page-markdown":
             console.print(f"wrote {file.path} ({file.size} bytes)")

@@ -112,11 +112,7 @@ def parse_credential(raw: bytes) -> CredentialCreate:
     try:
         return CredentialCreate.model_validate_json(raw)
     except ValidationError as exc:
-        errors = [
-            {"loc": ["body", *error["loc"]], "msg": error["msg"], "type": error["type"]}
-            for error in exc.errors(include_url=False, include_context=False, include_input=False)
-        ]
-        raise InvalidInput("invalid credential", errors) from None
+        raise InvalidInput.from_validation("invalid credential", exc, "body") from None
 
 
 class CredentialRead(BaseModel):

@@ -38,9 +38,9 @@ RunId = Annotated[str, Path(max_length=64, description="Run id (seed 003: job id
     responses=responses(404, 422),
 )
 async def start_scrape(
-    body: ScrapeRequest, request: Request, runtime: RuntimeDep, _: OperatorDep
+    body: ScrapeRequest, request: Request, runtime: RuntimeDep, caller: OperatorDep
 ) -> ScrapeJobCreated:
-    run = await service.start_scrape(runtime, body, request_id(request))
+    run = await service.start_scrape(runtime, body, request_id(request), caller.actor)
     return ScrapeJobCreated(
         job_id=run.id,
         status_url=f"/api/v1/jobs/{run.id}",
@@ -115,10 +115,10 @@ async def convert_export(
     request: Request,
     session: SessionDep,
     runtime: RuntimeDep,
-    _: OperatorDep,
+    caller: OperatorDep,
 ) -> ConversionRead:
     run = await service.start_conversion(
-        runtime, job_id, body.target_format, body.source, request_id(request)
+        runtime, job_id, body.target_format, body.source, request_id(request), caller.actor
     )
     return await service.conversion(session, runtime.settings.data_dir, run.id)
 

@@ -56,7 +56,9 @@ async def credentials_for(runtime: Runtime, request: ScrapeRequest) -> Credentia
         )
 
 
-async def start_scrape(runtime: Runtime, request: ScrapeRequest, request_id: str | None) -> Run:
+async def start_scrape(
+    runtime: Runtime, request: ScrapeRequest, request_id: str | None, started_by: str | None
+) -> Run:
     """Queue a ``docs.scrape`` run (its credential is checked first)."""
     await credentials_for(runtime, request)
     async with runtime.transaction() as session:
@@ -66,6 +68,7 @@ async def start_scrape(runtime: Runtime, request: ScrapeRequest, request_id: str
             "docs.scrape",
             request.model_dump(mode="json"),
             trigger="api",
+            started_by=started_by,
             request_id=request_id,
         )
 
@@ -187,7 +190,12 @@ def _default_source(entries: list[ExportEntry], target_format: str) -> str:
 
 
 async def start_conversion(
-    runtime: Runtime, run_id: str, target_format: str, source: str | None, request_id: str | None
+    runtime: Runtime,
+    run_id: str,
+    target_format: str,
+    source: str | None,
+    request_id: str | None,
+    started_by: str | None,
 ) -> Run:
     """Queue a ``docs.convert`` run for one export of ``run_id``.
 
@@ -211,6 +219,7 @@ async def start_conversion(
             "docs.convert",
             params.model_dump(),
             trigger="api",
+            started_by=started_by,
             request_id=request_id,
         )
 

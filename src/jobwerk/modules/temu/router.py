@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from jobwerk.api.deps import OperatorDep, RuntimeDep, SessionDep, request_id
 from jobwerk.api.schemas.common import AUTH, responses
 from jobwerk.core import service
+from jobwerk.core.auth import Principal
 from jobwerk.core.instances import get_instance, instance_config, primary_instance
 from jobwerk.core.runtime import Runtime
 from jobwerk.errors import NotFound
@@ -140,6 +141,7 @@ async def _stats(runtime: Runtime, session: Any, instance_id: str | None) -> dic
 async def _trigger(
     runtime: Runtime,
     request: Request,
+    caller: Principal,
     instance_id: str | None,
     workflow: str,
     params: dict[str, Any],
@@ -159,6 +161,7 @@ async def _trigger(
                 job_id,
                 given,
                 trigger="api",
+                started_by=caller.actor,
                 request_id=request_id(request),
             )
         else:
@@ -169,6 +172,7 @@ async def _trigger(
                 given,
                 instance_id=instance.id,
                 trigger="api",
+                started_by=caller.actor,
                 request_id=request_id(request),
             )
     return SyncAccepted(
@@ -208,9 +212,9 @@ async def stats(runtime: RuntimeDep, session: SessionDep) -> dict[str, Any]:
     responses=responses(404, 409, 422, 423),
 )
 async def sync_orders_now(
-    request: Request, runtime: RuntimeDep, _: OperatorDep, params: OrderSyncParams
+    request: Request, runtime: RuntimeDep, caller: OperatorDep, params: OrderSyncParams
 ) -> SyncAccepted:
-    return await _trigger(runtime, request, None, sync_orders.name, params)
+    return await _trigger(runtime, request, caller, None, sync_orders.name, params)
 
 
 @router.post(
@@ -220,9 +224,9 @@ async def sync_orders_now(
     responses=responses(404, 409, 422, 423),
 )
 async def sync_inventory_now(
-    request: Request, runtime: RuntimeDep, _: OperatorDep, params: InventorySyncParams
+    request: Request, runtime: RuntimeDep, caller: OperatorDep, params: InventorySyncParams
 ) -> SyncAccepted:
-    return await _trigger(runtime, request, None, sync_inventory.name, params)
+    return await _trigger(runtime, request, caller, None, sync_inventory.name, params)
 
 
 # -- any instance -------------------------------------------------------------------------
@@ -263,10 +267,10 @@ async def instance_sync_orders(
     instance_id: InstancePath,
     request: Request,
     runtime: RuntimeDep,
-    _: OperatorDep,
+    caller: OperatorDep,
     params: OrderSyncParams,
 ) -> SyncAccepted:
-    return await _trigger(runtime, request, instance_id, sync_orders.name, params)
+    return await _trigger(runtime, request, caller, instance_id, sync_orders.name, params)
 
 
 @router.post(
@@ -279,7 +283,7 @@ async def instance_sync_inventory(
     instance_id: InstancePath,
     request: Request,
     runtime: RuntimeDep,
-    _: OperatorDep,
+    caller: OperatorDep,
     params: InventorySyncParams,
 ) -> SyncAccepted:
-    return await _trigger(runtime, request, instance_id, sync_inventory.name, params)
+    return await _trigger(runtime, request, caller, instance_id, sync_inventory.name, params)

@@ -16,6 +16,7 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jobwerk.config import load_settings
+from jobwerk.core.states import SUCCEEDED
 from jobwerk.modules.temu.client import OrderStatus
 from jobwerk.modules.temu.models import (
     TemuInventory,
@@ -200,9 +201,12 @@ async def instance_stats(session: AsyncSession, instance_id: str) -> dict[str, A
     )
     held = await held_orders(session, instance_id, limit=HELD_SHOWN)
     stock = {bool(flag): count for flag, count in inventory}
-    statuses = {str(status): count for status, count in by_status}
+    statuses = [
+        {"status": status, "name": OrderStatus.NAMES.get(status, f"status {status}"), "count": n}
+        for status, n in sorted(by_status.all())
+    ]
     return {
-        "orders": {"total": sum(statuses.values()), "by_status": statuses},
+        "orders": {"total": sum(s["count"] for s in statuses), "by_status": statuses},
         "jtl_import": {state: count for state, count in by_stage.all()},  # noqa: C416
         "shipments": {state: count for state, count in shipments.all()},  # noqa: C416
         "inventory": {
@@ -218,10 +222,10 @@ def as_utc(seconds: int | None) -> datetime | None:
 
 
 async def last_successful_runs(session: AsyncSession, instance_id: str) -> dict[str, str | None]:
-    """When each workflow last completed for the instance (ISO time), by workflow name."""
+    """When each workflow last succeeded for the instance (ISO time), by workflow name."""
     rows = await session.execute(
         select(Run.workflow, func.max(Run.finished_at))
-        .where(Run.instance_id == instance_id, Run.status == "completed")
+        .where(Run.instance_id == instance_id, Run.status.in_(list(SUCCEEDED)))
         .group_by(Run.workflow)
     )
     return {workflow: (at.isoformat() if at else None) for workflow, at in rows}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import Field
 
 from ._model_base import LabelValue, Money, TemuModel
@@ -35,6 +37,17 @@ class OrderStatus:
     PARTIALLY_SHIPPED = 41
     RECEIPTED = 5
     PARTIALLY_RECEIPTED = 51
+
+    NAMES: ClassVar[dict[int, str]] = {
+        1: "pending",
+        2: "to ship",
+        3: "cancelled",
+        4: "shipped",
+        41: "partly shipped",
+        5: "received",
+        51: "partly received",
+    }
+    """What the seller calls each status, as in TEMU's seller center."""
 
 
 class ProductRef(TemuModel):

@@ -39,7 +39,6 @@ from jobwerk.modules.temu.workflows._tracking import report_tracking
 DAY = 86_400
 SKEW = 3600  # seconds of clock skew and late updates the time windows tolerate
 CURSOR = "orders"
-ORDER_STATUSES = frozenset({1, 2, 3, 4, 41, 5, 51})
 RAW_KINDS = ("order", "shipping_info", "amount", "refusal", "sku_price")
 
 
@@ -49,10 +48,10 @@ class SyncOrdersParams(BaseModel):
     days_back: int = Field(7, ge=1, le=90, description="Read orders created in the last N days")
     parent_order_status: int | None = Field(
         None,
-        description=(
-            "Only orders in this TEMU status (1 pending, 2 to ship, 3 cancelled, 4 shipped, "
-            "41 partly shipped, 5 received, 51 partly received); empty or 0: every status"
-        ),
+        description="Only orders in this TEMU status; empty or 0: every status",
+        json_schema_extra={
+            "oneOf": [{"const": code, "title": name} for code, name in OrderStatus.NAMES.items()]
+        },
     )
     full: bool = Field(
         False,
@@ -65,8 +64,9 @@ class SyncOrdersParams(BaseModel):
     def _known_status(cls, value: int | None) -> int | None:
         if value in (None, 0):
             return None
-        if value not in ORDER_STATUSES:
-            raise ValueError(f"unknown TEMU order status {value}; one of {sorted(ORDER_STATUSES)}")
+        if value not in OrderStatus.NAMES:
+            known = ", ".join(f"{code} {name}" for code, name in OrderStatus.NAMES.items())
+            raise ValueError(f"unknown TEMU order status {value}; one of {known}")
         return value
 
 

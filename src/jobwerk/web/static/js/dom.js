@@ -43,7 +43,31 @@ export function uid(prefix = "id") {
 }
 
 export function badge(status) {
-  return h("span", { class: "badge", dataset: { status: status || "unknown" } }, status || "—");
+  const text = status ? status.replace(/_/g, " ") : "—";
+  return h("span", { class: "badge", dataset: { status: status || "unknown" } }, text);
+}
+
+/**
+ * Ask before a destructive action, in a modal dialog (focus stays inside, Escape keeps).
+ * Resolves true when the user confirms.
+ */
+export function ask(question, { detail = "", confirm = "Confirm", danger = true } = {}) {
+  return new Promise((resolve) => {
+    const yes = h("button", { type: "submit", value: "yes", class: danger ? "danger" : null }, confirm);
+    const dialog = h("dialog", { class: "confirm", "aria-labelledby": uid("ask") },
+      h("form", { method: "dialog" },
+        h("h2", {}, question),
+        detail ? h("p", { class: "muted" }, detail) : null,
+        h("div", { class: "actions" }, h("button", { type: "submit", value: "no", class: "secondary" }, "Keep"), yes)));
+    dialog.querySelector("h2").id = dialog.getAttribute("aria-labelledby");
+    dialog.addEventListener("close", () => {
+      dialog.remove();
+      resolve(dialog.returnValue === "yes");
+    });
+    document.body.append(dialog);
+    dialog.showModal();
+    yes.focus();
+  });
 }
 
 /** A progress bar whose fill animates (CSS transition on transform). */

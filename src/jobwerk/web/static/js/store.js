@@ -3,7 +3,11 @@
 import { get } from "./api.js";
 
 const ROLE_RANK = { viewer: 1, operator: 2, admin: 3 };
-export const TERMINAL = new Set(["completed", "failed", "cancelled", "success", "error"]);
+export const TERMINAL = new Set([
+  "completed", "completed_with_warnings", "failed", "cancelled", "success", "warning", "error",
+]);
+/** Finished without failing: the run page, toasts and cards treat both alike but show which. */
+export const SUCCEEDED = new Set(["completed", "completed_with_warnings", "success", "warning"]);
 export const ACTIVE = new Set(["queued", "running"]);
 
 export const state = {
@@ -41,7 +45,7 @@ export function normaliseJob(raw, previous = {}) {
   const status = typeof raw.status === "object" && raw.status !== null
     ? raw.status
     : { ...(previous.status || {}), status: raw.status ?? previous.status?.status };
-  for (const key of ["last_run", "next_run", "last_error", "last_duration", "last_run_id", "progress"]) {
+  for (const key of ["last_run", "next_run", "last_error", "last_duration", "last_run_id", "progress", "last_success"]) {
     if (raw[key] !== undefined) status[key] = raw[key];
   }
   return { ...previous, ...raw, job_id: raw.job_id ?? raw.id ?? previous.job_id, status };

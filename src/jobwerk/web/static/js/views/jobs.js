@@ -6,36 +6,54 @@ import { loadJobs, may, normaliseJob, on, state } from "../store.js";
 import { toast } from "../toast.js";
 
 function describeSchedule(job) {
-  if (job.cron) return `cron ${job.cron}${job.timezone && job.timezone !== "UTC" ? ` (${job.timezone})` : ""}`;
+  const zone = job.timezone && job.timezone !== "UTC" ? ` (${job.timezone})` : " (UTC)";
+  if (job.cron) return `cron ${job.cron}${zone}`;
   if (job.interval_minutes) return `every ${job.interval_minutes} min`;
   return "manual only";
+}
+
+const BROWSER_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+
+function zoneSelect(id, value, disabled) {
+  const zones = new Set(["UTC", value, BROWSER_ZONE, ...(Intl.supportedValuesOf?.("timeZone") || [])]);
+  const select = h("select", { id, name: "timezone", disabled, "aria-describedby": `${id}-hint` },
+    [...zones].filter(Boolean).map((zone) => h("option", { value: zone }, zone)));
+  select.value = value;
+  return select;
 }
 
 function scheduleEditor(job, onSaved) {
   const id = uid("schedule");
   const allowed = may.schedule();
-  const mode = job.cron ? "cron" : "interval";
+  const mode = job.cron ? "cron" : job.interval_minutes ? "interval" : "manual";
   const radio = (value, text) => h("label", {},
     h("input", { type: "radio", name: `${id}-mode`, value, checked: mode === value, disabled: !allowed }), text);
-  const interval = h("input", { id: `${id}-interval`, name: "interval_minutes", type: "number", min: "0", step: "any", inputmode: "decimal", value: job.interval_minutes ?? "", disabled: !allowed, "aria-describedby": `${id}-interval-error` });
+  const interval = h("input", { id: `${id}-interval`, name: "interval_minutes", type: "number", min: "1", step: "any", inputmode: "decimal", value: job.interval_minutes ?? "", disabled: !allowed, "aria-describedby": `${id}-interval-error` });
   const cron = h("input", { id: `${id}-cron`, name: "cron", type: "text", class: "mono", placeholder: "*/30 * * * *", value: job.cron ?? "", disabled: !allowed, "aria-describedby": `${id}-cron-error` });
+  // A cron saved in the browser means the browser's wall clock unless the job already has a zone.
+  const zone = zoneSelect(`${id}-zone`, job.cron && job.timezone ? job.timezone : BROWSER_ZONE, !allowed);
   const intervalError = h("span", { class: "error-text", id: `${id}-interval-error`, hidden: true });
   const cronError = h("span", { class: "error-text", id: `${id}-cron-error`, hidden: true });
   const intervalField = h("div", { class: "field" }, h("label", { for: `${id}-interval` }, "Interval (minutes)"), interval, intervalError);
   const cronField = h("div", { class: "field" }, h("label", { for: `${id}-cron` }, "Cron expression"), cron, h("span", { class: "hint" }, "minute hour day month weekday"), cronError);
+  const zoneField = h("div", { class: "field" }, h("label", { for: zone.id }, "Time zone"), zone, h("span", { class: "hint", id: `${id}-zone-hint` }, "The cron fires on this zone's clock"));
+  const manualNote = h("p", { class: "muted" }, "The job runs only when someone starts it.");
   const general = h("div", { class: "banner error", role: "alert", hidden: true });
   const save = h("button", { type: "submit", disabled: !allowed }, "Save schedule");
-  const modes = h("div", { class: "seg", role: "radiogroup", "aria-label": "Schedule type" }, radio("interval", "Interval"), radio("cron", "Cron"));
+  const modes = h("div", { class: "seg", role: "radiogroup", "aria-label": "Schedule type" },
+    radio("manual", "Manual"), radio("interval", "Interval"), radio("cron", "Cron"));
+  const chosen = () => modes.querySelector("input:checked").value;
 
   const sync = () => {
-    const current = modes.querySelector("input:checked").value;
-    intervalField.hidden = current !== "interval";
-    cronField.hidden = current !== "cron";
+    intervalField.hidden = chosen() !== "interval";
+    cronField.hidden = zoneField.hidden = chosen() !== "cron";
+    manualNote.hidden = chosen() !== "manual";
   };
   modes.addEventListener("change", sync);
   sync();
 
-  const form = h("form", { class: "schedule-form", novalidate: true }, modes, h("div", { class: "inline-fields" }, intervalField, cronField), general,
+  const form = h("form", { class: "schedule-form", novalidate: true }, modes,
+    h("div", { class: "inline-fields" }, intervalField, cronField, zoneField), manualNote, general,
     h("div", { class: "actions" }, save, allowed ? null : h("span", { class: "muted" }, "Only admins can change schedules.")));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -44,13 +62,15 @@ function scheduleEditor(job, onSaved) {
       error.hidden = true;
     }
     general.hidden = true;
-    const body = modes.querySelector("input:checked").value === "cron"
-      ? { cron: cron.value.trim() }
-      : { interval_minutes: interval.value === "" ? null : Number(interval.value) };
+    const body = {
+      cron: { cron: cron.value.trim(), timezone: zone.value },
+      interval: { interval_minutes: interval.value === "" ? null : Number(interval.value) },
+      manual: { interval_minutes: null, cron: null },
+    }[chosen()];
     save.disabled = true;
     try {
       const answer = await post(`/api/jobs/${encodeURIComponent(job.job_id)}/schedule`, body);
-      toast(`Schedule of ${job.title || job.job_id} saved`, { kind: "success" });
+      toast(`Schedule of ${job.title || job.job_id} saved`, { kind: "success", body: describeSchedule(answer) });
       onSaved(answer);
     } catch (failure) {
       let placed = false;
@@ -65,7 +85,7 @@ function scheduleEditor(job, onSaved) {
       }
       if (!placed) {
         // A message without a field location still belongs to the visible input.
-        const [input, error] = body.cron !== undefined ? [cron, cronError] : [interval, intervalError];
+        const [input, error] = body.cron ? [cron, cronError] : [interval, intervalError];
         input.setAttribute("aria-invalid", "true");
         error.textContent = failure.message;
         error.hidden = false;
@@ -122,13 +142,14 @@ function jobCard(job) {
   });
 
   const last = status.status || "idle";
-  return h("article", { class: `card ${["failed", "error"].includes(last) ? "warning" : ""}`, dataset: { job: job.job_id } },
+  return h("article", { class: `card ${["failed", "error"].includes(last) ? "error" : last === "warning" ? "warning" : ""}`, dataset: { job: job.job_id } },
     h("div", { class: "step-head" },
       h("h3", {}, job.title || job.job_id),
       h("span", {}, badge(job.enabled === false ? "disabled" : last))),
     h("p", { class: "muted mono" }, `${job.job_id}${job.workflow ? ` · ${job.workflow}` : ""}`),
     definitionList([
       ["State", h("span", { class: "job-state" }, last)],
+      ["Last success", status.last_success ? `${fmtTime(status.last_success)} (${fmtRelative(status.last_success)})` : "never"],
       ["Last run", status.last_run ? `${fmtTime(status.last_run)} (${fmtRelative(status.last_run)})` : "never"],
       ["Next run", job.enabled === false ? "— (disabled)" : status.next_run ? `${fmtTime(status.next_run)} (${fmtRelative(status.next_run)})` : "—"],
       ["Duration", fmtDuration(status.last_duration)],

@@ -1,8 +1,8 @@
 // Modules: what is loaded, its instances (primary marked), and the repositories' catalog; admins
 // install, update, roll back and switch the primary, each an operation whose progress shows here.
 
-import { get, post } from "../api.js";
-import { badge, h, progressBar, replace } from "../dom.js";
+import { del, get, post } from "../api.js";
+import { ask, badge, h, progressBar, replace } from "../dom.js";
 import { can } from "../store.js";
 import { toast } from "../toast.js";
 
@@ -40,17 +40,32 @@ async function operate(button, place, start, done) {
 
 function instanceRow(instance, reload) {
   const place = h("div");
+  const path = `${encodeURIComponent(instance.module_name)}/${encodeURIComponent(instance.instance_id)}`;
   const makePrimary = can("admin") && !instance.is_primary
     ? h("button", { type: "button", class: "secondary" }, "Make primary")
     : null;
-  makePrimary?.addEventListener("click", () => operate(makePrimary, place,
-    () => post(`/modules/primary/${encodeURIComponent(instance.module_name)}/${instance.instance_id}`, {}), reload));
+  makePrimary?.addEventListener("click", async () => {
+    const sure = await ask(`Make ${instance.name} the primary instance?`, {
+      detail: "Requests without an instance (such as /api/temu/orders/sync) then go to this one.",
+      confirm: "Make primary",
+      danger: false,
+    });
+    if (sure) operate(makePrimary, place, () => post(`/modules/primary/${path}`, {}), reload);
+  });
+  const remove = can("admin") ? h("button", { type: "button", class: "danger" }, "Delete") : null;
+  remove?.addEventListener("click", async () => {
+    const sure = await ask(`Delete the instance ${instance.name}?`, {
+      detail: "Its settings, secrets and jobs are removed; its past runs are kept. This cannot be undone.",
+      confirm: "Delete instance",
+    });
+    if (sure) operate(remove, place, () => del(`/modules/instance/${path}`), reload);
+  });
   return h("tr", {},
     h("td", {}, instance.name, instance.is_primary ? h("span", { class: "badge", dataset: { status: "primary" } }, "primary") : null),
     h("td", { class: "mono hide-phone" }, instance.instance_id),
     h("td", {}, badge(instance.status)),
     h("td", { class: "hide-phone" }, instance.jobs.join(", ") || "—"),
-    h("td", {}, makePrimary, place));
+    h("td", {}, h("div", { class: "actions" }, makePrimary, remove), place));
 }
 
 function moduleCard(module, instances, reload) {

@@ -70,15 +70,16 @@ function tokenCard(expiresAt, prefix) {
     date ? h("p", { class: "muted" }, fmtTime(date.toISOString())) : null);
 }
 
-function statsCards(payload) {
+function statsCards(payload, prefix) {
   const stats = payload.stats || payload;
-  const prefix = payload.instance?.name ? `TEMU ${payload.instance.name}` : "TEMU";
   const cards = [];
   const { orders, inventory, held_orders: held, last_successful_sync: lastSync, token_expires_at: token, ...rest } = stats;
   if (orders) {
+    // TEMU's order statuses by the names the seller center uses.
+    const byStatus = Array.isArray(orders.by_status) ? orders.by_status.map((entry) => [label(entry.name), scalar(entry.count)])
+      : Object.entries(orders.by_status || {}).map(([status, count]) => [status, scalar(count)]);
     cards.push(card("orders", `${prefix} · Orders`, "",
-      h("div", { class: "big" }, scalar(orders.total)),
-      definitionList(Object.entries(orders.by_status || {}).map(([status, count]) => [status, scalar(count)]))));
+      h("div", { class: "big" }, scalar(orders.total)), definitionList(byStatus)));
   }
   if (held) {
     // Orders kept from JTL until TEMU answers or a price is known; each with its reason.
@@ -106,37 +107,87 @@ function statsCards(payload) {
   return cards;
 }
 
-function instanceCards(jobs, lastSuccess, names) {
-  const groups = new Map();
-  for (const job of jobs) {
-    const key = job.instance_name || job.instance_id || job.workflow?.split(".")[0] || "jobs";
-    if (!groups.has(key)) groups.set(key, []);
-    groups.get(key).push(job);
-  }
-  return [...groups.entries()].map(([name, list]) => {
-    const failing = list.filter((job) => ["failed", "error"].includes(job.status?.status));
-    const running = list.filter((job) => ["running", "queued"].includes(job.status?.status));
-    const disabled = list.filter((job) => job.enabled === false);
-    return h("article", { class: `card ${failing.length ? "warning" : ""}`, dataset: { card: `instance-${name}` } },
-      h("div", { class: "label" }, names.get(name) || label(name)),
-      h("div", { class: "big" }, failing.length ? `${failing.length} failing` : running.length ? `${running.length} running` : "All good"),
-      definitionList([
-        ["Jobs", `${list.length}${disabled.length ? ` (${disabled.length} disabled)` : ""}`],
-        ...list.map((job) => [job.title || job.job_id, h("span", {}, badge(job.status?.status || "idle"), " ",
-          lastSuccess.get(job.workflow) ? `last success: ${fmtRelative(lastSuccess.get(job.workflow).finished_at ?? lastSuccess.get(job.workflow).created_at)}` : "no success yet")]),
-        ...failing.map((job) => [`${job.title || job.job_id} error`, job.status?.last_error || "—"]),
-      ]));
-  });
+/** The worst of an instance's own health checks: "error", "warning" or "". */
+function healthLevel(health) {
+  const levels = Object.values(health?.checks || {}).map((check) => String(check?.status ?? check).toLowerCase());
+  if (levels.some((level) => !HEALTHY.has(level) && level !== "warning")) return "error";
+  return levels.includes("warning") ? "warning" : "";
 }
 
-async function lastSuccessful(workflows) {
-  const result = new Map();
-  await Promise.all([...workflows].map(async (workflow) => {
-    const page = await optional(withQuery("/api/v1/jobs", { workflow, status: "completed", limit: 1 }));
-    const run = page?.jobs?.[0];
-    if (run) result.set(workflow, { ...run, id: runId(run) });
+function recentStrip(runs) {
+  if (!runs?.length) return h("p", { class: "muted" }, "No runs yet.");
+  return h("ol", { class: "recent", "aria-label": "Recent runs, newest first" }, runs.map((run) =>
+    h("li", {}, h("a", {
+      href: `#/runs/${runId(run)}`,
+      dataset: { status: run.status },
+      title: `${run.workflow} · ${run.status.replace(/_/g, " ")} · ${fmtTime(run.created_at)}`,
+    }, h("span", { class: "sr-only" }, `${run.workflow} ${run.status.replace(/_/g, " ")} ${fmtTime(run.created_at)}`)))));
+}
+
+/** One card per instance (and one for jobs of no instance): its name, a status that rolls up
+ * its jobs and its own health checks, each job's last success, and its recent runs. */
+function instanceCard(group) {
+  const { key, name, jobs, health, runs } = group;
+  const failing = jobs.filter((job) => ["failed", "error"].includes(job.status?.status));
+  const warned = jobs.filter((job) => job.status?.status === "warning");
+  const running = jobs.filter((job) => ["running", "queued"].includes(job.status?.status));
+  const disabled = jobs.filter((job) => job.enabled === false);
+  const healthy = healthLevel(health);
+  const level = healthy === "error" || failing.length ? "error" : healthy || warned.length || disabled.length === jobs.length ? "warning" : "";
+  const headline = healthy === "error" ? "Connection problem"
+    : failing.length ? `${failing.length} failing`
+      : healthy === "warning" ? "Check the settings"
+        : warned.length ? `${warned.length} with warnings`
+          : running.length ? `${running.length} running`
+            : disabled.length === jobs.length ? "Jobs disabled" : "All good";
+  return h("article", { class: `card ${level}`, dataset: { card: `instance-${key}` } },
+    h("div", { class: "label" }, name),
+    h("div", { class: "big" }, headline),
+    definitionList([
+      ["Jobs", `${jobs.length}${disabled.length ? ` (${disabled.length} disabled)` : ""}`],
+      ...jobs.map((job) => [job.title || job.job_id, h("span", {}, badge(job.enabled === false ? "disabled" : job.status?.status || "idle"), " ",
+        job.status?.last_success ? `last success ${fmtRelative(job.status.last_success)}` : "no success yet")]),
+      ...failing.map((job) => [`${job.title || job.job_id} error`, job.status?.last_error || "—"]),
+    ]),
+    disabled.length === jobs.length && jobs.length ? h("p", { class: "muted" }, "New instances start with their jobs disabled: check the settings, then enable them on Jobs.") : null,
+    h("h3", { class: "label" }, "Recent runs"),
+    recentStrip(runs));
+}
+
+async function instanceGroups(jobs, instances) {
+  const groups = new Map();
+  for (const job of jobs) {
+    const key = job.instance_id || "none";
+    if (!groups.has(key)) {
+      const instance = instances.get(job.instance_id);
+      const module = instance?.module_name || job.workflow?.split(".")[0] || "";
+      groups.set(key, {
+        key,
+        instance,
+        name: instance ? `${label(module)} ${instance.name}${instance.is_primary ? " (primary)" : ""}` : "Other jobs",
+        jobs: [],
+      });
+    }
+    groups.get(key).jobs.push(job);
+  }
+  await Promise.all([...groups.values()].map(async (group) => {
+    const query = group.instance ? { instance: group.key } : { job: group.jobs[0].job_id };
+    group.runs = (await optional(withQuery("/api/v1/jobs", { ...query, limit: 12 })))?.jobs || [];
+    if (group.instance?.module_name === "temu") {
+      const base = `/api/temu/instances/${encodeURIComponent(group.key)}`;
+      [group.health, group.stats] = await Promise.all([optional(`${base}/health`), optional(`${base}/stats`)]);
+    }
   }));
-  return result;
+  return [...groups.values()];
+}
+
+async function loadInstances() {
+  const payload = await optional("/modules/instances");
+  const instances = new Map();
+  for (const [module, list] of Object.entries(payload?.modules || {})) {
+    for (const instance of list) instances.set(instance.instance_id, { ...instance, module_name: instance.module_name || module });
+  }
+  return instances;
 }
 
 export function renderOverview(main) {
@@ -150,16 +201,12 @@ export function renderOverview(main) {
   let cards = [];
 
   async function refreshStatus() {
-    const jobs = [...state.jobs.values()];
-    const [health, stats, success] = await Promise.all([
-      optional("/api/temu/health"), optional("/api/temu/stats"),
-      lastSuccessful(new Set(jobs.map((job) => job.workflow).filter(Boolean))),
-    ]);
-    const prefix = health?.instance?.name ? `TEMU ${health.instance.name}` : "TEMU";
-    replace(status,
-      health ? healthCards(health, prefix) : null,
-      stats ? statsCards(stats) : null,
-      instanceCards(jobs, success, new Map(stats?.instance ? [[stats.instance.id, prefix]] : [])));
+    const groups = await instanceGroups([...state.jobs.values()], await loadInstances());
+    replace(status, groups.map((group) => [
+      instanceCard(group),
+      group.health ? healthCards(group.health, group.name) : null,
+      group.stats ? statsCards(group.stats, group.name) : null,
+    ]));
   }
 
   function renderTriggers() {

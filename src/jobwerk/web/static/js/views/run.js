@@ -3,10 +3,10 @@
 
 import { ApiError, del, get, post, withQuery } from "../api.js";
 import {
-  badge, definitionList, fmtBytes, fmtDuration, fmtTime, h, percentOf, progressBar, replace, uid,
+  ask, badge, definitionList, fmtBytes, fmtDuration, fmtTime, h, percentOf, progressBar, replace, uid,
 } from "../dom.js";
 import { streamRun } from "../runstream.js";
-import { ACTIVE, TERMINAL, may, on, state } from "../store.js";
+import { ACTIVE, SUCCEEDED, TERMINAL, may, on, state } from "../store.js";
 import { toast } from "../toast.js";
 
 const LEVELS = ["debug", "info", "warning", "error"];
@@ -30,13 +30,51 @@ function exportsList(result, runId) {
     })));
 }
 
+const words = (key) => key.replace(/_/g, " ").replace(/^\w/, (c) => c.toUpperCase());
+
+/** A value as readable markup: lists become lists, objects become tables, never raw JSON. */
+function readable(value) {
+  if (value === null || value === undefined || value === "") return "—";
+  if (Array.isArray(value)) {
+    if (!value.length) return "none";
+    if (value.every((item) => item && typeof item === "object" && !Array.isArray(item))) {
+      const columns = [...new Set(value.flatMap((item) => Object.keys(item)))];
+      return h("div", { class: "table-wrap" }, h("table", { class: "compact" },
+        h("thead", {}, h("tr", {}, columns.map((column) => h("th", { scope: "col" }, words(column))))),
+        h("tbody", {}, value.map((item) => h("tr", {}, columns.map((column) => h("td", {}, readable(item[column]))))))));
+    }
+    return h("ul", { class: "plain" }, value.map((item) => h("li", {}, readable(item))));
+  }
+  if (typeof value === "object") return definitionList(Object.entries(value).map(([key, item]) => [words(key), readable(item)]));
+  if (typeof value === "boolean") return value ? "yes" : "no";
+  return typeof value === "number" ? value.toLocaleString() : String(value);
+}
+
 function resultSummary(result, runId) {
-  const entries = Object.entries(result || {}).filter(([key]) => key !== "exports");
+  const { warnings = [], counts = {}, exports: _files, ...rest } = result || {};
+  const countEntries = Object.entries(counts);
   return h("div", {},
-    entries.length
-      ? definitionList(entries.map(([key, value]) => [key.replace(/_/g, " "), typeof value === "object" ? JSON.stringify(value) : String(value)]))
-      : h("p", { class: "muted" }, "No result yet."),
+    warnings.length ? h("div", { class: "warnings", dataset: { section: "warnings" } },
+      h("h3", {}, `${warnings.length} warning${warnings.length === 1 ? "" : "s"}`),
+      h("ul", {}, warnings.map((warning) => h("li", {}, String(warning))))) : null,
+    countEntries.length ? h("div", { dataset: { section: "counts" } }, h("h3", {}, "Counts"),
+      h("table", { class: "compact counts" }, h("caption", { class: "sr-only" }, "Counts"),
+        h("tbody", {}, countEntries.map(([key, value]) => h("tr", {}, h("th", { scope: "row" }, words(key)), h("td", {}, readable(value))))))) : null,
+    Object.keys(rest).length ? definitionList(Object.entries(rest).map(([key, value]) => [words(key), readable(value)])) : null,
+    !warnings.length && !countEntries.length && !Object.keys(rest).length && !(result?.exports || []).length
+      ? h("p", { class: "muted" }, "No result yet.") : null,
     exportsList(result || {}, runId));
+}
+
+/** Who or what started a run: "anna (dashboard user)", "API key erp", "schedule". */
+function startedBy(run) {
+  const [kind, ...rest] = (run.started_by || "").split(":");
+  const name = rest.join(":");
+  if (kind === "user") return `${name} (user)`;
+  if (kind === "key") return `API key ${name}`;
+  if (kind === "static") return "the static API key";
+  if (kind === "cli") return `${name} on the command line`;
+  return { schedule: "the schedule", retry: "a retry", demo: "the demo set-up" }[run.trigger] || run.trigger || "—";
 }
 
 function stepItem(step, titles) {
@@ -68,11 +106,12 @@ function stepItem(step, titles) {
 export function renderRun(main, { id }) {
   const titles = new Map();
   const heading = h("h1", {}, "Run");
-  const sub = h("p", { class: "muted mono" }, id);
+  const sub = h("p", { class: "muted mono run-id" }, id);
   const headBadge = h("span");
   const overall = progressBar("Run progress");
   const overallText = h("span", { class: "muted run-percent" }, "0%");
   const info = h("div");
+  const paramsBox = h("div");
   const timeline = h("ol", { class: "timeline", "aria-label": "Steps" });
   const result = h("div");
   const banner = h("div", { class: "banner error", role: "alert", hidden: true });
@@ -102,7 +141,8 @@ export function renderRun(main, { id }) {
       h("div", { class: "step-head" }, h("h2", {}, "Progress"), overallText), overall, info),
     h("div", { class: "grid wide" },
       h("section", { class: "card", "aria-labelledby": "steps-title" }, h("h2", { id: "steps-title" }, "Steps"), timeline),
-      h("section", { class: "card", "aria-labelledby": "result-title" }, h("h2", { id: "result-title" }, "Result"), result)),
+      h("section", { class: "card", "aria-labelledby": "result-title" }, h("h2", { id: "result-title" }, "Result"), result),
+      h("section", { class: "card", "aria-labelledby": "params-title" }, h("h2", { id: "params-title" }, "Parameters"), paramsBox)),
     h("section", { class: "card", "aria-labelledby": "logs-title" },
       h("div", { class: "step-head" }, h("h2", { id: "logs-title" }, "Logs"), logCount),
       h("form", { class: "log-toolbar", role: "search", "aria-label": "Filter logs", onsubmit: (e) => e.preventDefault() },
@@ -163,31 +203,38 @@ export function renderRun(main, { id }) {
   });
 
   function setOverall(percent, status) {
-    const value = status === "completed" ? 100 : percent;
+    const value = SUCCEEDED.has(status) ? 100 : percent;
     overall.set(value, status);
     overallText.textContent = `${Math.round(value)}%`;
   }
 
   function drawRun() {
     heading.textContent = state.workflows.get(run.workflow)?.title || run.workflow;
+    sub.textContent = run.id;
     replace(headBadge, badge(run.status));
     setOverall(percentOf(run.progress_detail ?? run.progress), run.status);
     replace(info, definitionList([
       ["Workflow", run.workflow],
       ["Job", run.job_id ? h("a", { href: `#/runs?job=${encodeURIComponent(run.job_id)}` }, run.job_id) : "—"],
-      ["Trigger", run.trigger || "—"],
+      ["Started by", h("span", { class: "started-by" }, startedBy(run))],
+      ["How", run.trigger || "—"],
       ["Queued", fmtTime(run.created_at)],
       ["Started", fmtTime(run.started_at)],
       ["Finished", fmtTime(run.finished_at)],
       ["Duration", fmtDuration(run.duration_seconds)],
-      run.retry_of ? ["Retry of", h("a", { href: `#/runs/${run.retry_of}` }, run.retry_of.slice(0, 8))] : null,
+      run.retry_of ? ["Retry of", h("a", { href: `#/runs/${run.retry_of}`, class: "mono" }, run.retry_of)] : null,
       run.error ? ["Error", h("span", { class: "last-error" }, run.error)] : null,
     ].filter(Boolean)));
     cancel.hidden = !ACTIVE.has(run.status) || !may.trigger();
     cancel.disabled = Boolean(run.cancel_requested);
     cancel.textContent = run.cancel_requested ? "Cancelling…" : "Cancel run";
     retry.hidden = !["failed", "cancelled"].includes(run.status) || !may.trigger();
-    replace(result, resultSummary(run.result, id));
+    replace(result, resultSummary(run.result, run.id));
+    const params = Object.entries(run.params || {});
+    const schema = state.workflows.get(run.workflow)?.params_schema?.properties || {};
+    replace(paramsBox, params.length
+      ? definitionList(params.map(([key, value]) => [schema[key]?.title || words(key), readable(value)]))
+      : h("p", { class: "muted" }, "This workflow takes no parameters."));
   }
 
   function drawSteps() {
@@ -257,6 +304,11 @@ export function renderRun(main, { id }) {
   }
 
   cancel.addEventListener("click", async () => {
+    const sure = await ask("Cancel this run?", {
+      detail: "It stops between units of work; what is done stays done. You can retry it later.",
+      confirm: "Cancel run",
+    });
+    if (!sure) return;
     cancel.disabled = true;
     try {
       const answer = await del(`/api/v1/jobs/${encodeURIComponent(id)}`);
@@ -284,6 +336,11 @@ export function renderRun(main, { id }) {
   let stream = null;
   (async () => {
     await loadRun();
+    if (run && run.id !== id) {
+      // A unique prefix found the run: show it under its whole id (and follow that).
+      location.replace(`#/runs/${run.id}`);
+      return;
+    }
     await loadLogs().catch(() => null);
     stream = streamRun(id, {
       onMessage,
@@ -295,7 +352,9 @@ export function renderRun(main, { id }) {
   })();
 
   // /ws/logs reports the job's latest run too: if the stream missed a change, catch up.
-  const JOB_STATE = { success: "completed", failed: "failed", cancelled: "cancelled", running: "running" };
+  const JOB_STATE = {
+    success: "completed", warning: "completed_with_warnings", failed: "failed", cancelled: "cancelled", running: "running",
+  };
   const offJobs = on("jobs", (jobs) => {
     const job = run?.job_id ? jobs.get(run.job_id) : null;
     const reported = JOB_STATE[job?.status?.status];

@@ -2,10 +2,10 @@
 
 import { get, withQuery } from "../api.js";
 import { badge, fmtDuration, fmtTime, h, percentOf, progressBar, replace } from "../dom.js";
-import { on, runId, state } from "../store.js";
+import { SUCCEEDED, on, runId, state } from "../store.js";
 
 const PAGE = 25;
-const STATUSES = ["queued", "running", "completed", "failed", "cancelled"];
+const STATUSES = ["queued", "running", "completed", "completed_with_warnings", "failed", "cancelled"];
 const SINCE = { "": "Any time", "1h": "Last hour", "24h": "Last 24 hours", "7d": "Last 7 days", "30d": "Last 30 days" };
 const SINCE_MS = { "1h": 3600e3, "24h": 86400e3, "7d": 7 * 86400e3, "30d": 30 * 86400e3 };
 
@@ -22,15 +22,15 @@ function durationOf(run) {
   return null;
 }
 
-function row(run) {
+function row(run, names) {
   const id = runId(run);
   const bar = progressBar(`Progress of run ${id}`, true);
-  bar.set(run.status === "completed" ? 100 : percentOf(run.progress), run.status);
+  bar.set(SUCCEEDED.has(run.status) ? 100 : percentOf(run.progress), run.status);
   return h("tr", { dataset: { run: id, status: run.status } },
-    h("td", {}, h("a", { href: `#/runs/${id}` }, h("span", { class: "mono" }, id.slice(0, 8)))),
+    h("td", { class: "run-id" }, h("a", { href: `#/runs/${id}`, class: "mono" }, id)),
     h("td", {}, badge(run.status)),
     h("td", {}, run.workflow || "—", run.job_id && run.job_id !== id ? h("div", { class: "muted" }, run.job_ref || run.job_id) : null),
-    h("td", { class: "hide-phone" }, run.instance_id ? h("span", { class: "mono" }, run.instance_id.slice(0, 8)) : "—"),
+    h("td", { class: "hide-phone" }, run.instance_id ? names.get(run.instance_id) || run.instance_id : "—"),
     h("td", {}, fmtTime(run.created_at)),
     h("td", { class: "hide-phone" }, fmtDuration(durationOf(run))),
     h("td", { class: "hide-phone" }, bar));
@@ -47,10 +47,11 @@ export function renderRuns(main, { params }) {
   };
   const workflows = Object.fromEntries([["", "All workflows"], ...[...state.workflows.keys()].map((name) => [name, state.workflows.get(name).title || name])]);
   const instances = new Set([...state.jobs.values()].map((job) => job.instance_id).filter(Boolean));
+  const names = new Map(); // instance id -> name, once /modules/instances answered
   const form = h("form", { class: "card log-toolbar", "aria-label": "Filter runs" },
-    select("runs-status", "Status", Object.fromEntries([["", "Any status"], ...STATUSES.map((s) => [s, s])]), filters.status),
+    select("runs-status", "Status", Object.fromEntries([["", "Any status"], ...STATUSES.map((s) => [s, s.replace(/_/g, " ")])]), filters.status),
     select("runs-workflow", "Workflow", workflows, filters.workflow),
-    select("runs-instance", "Instance", Object.fromEntries([["", "All instances"], ...[...instances].map((i) => [i, i.slice(0, 8)])]), filters.instance),
+    select("runs-instance", "Instance", Object.fromEntries([["", "All instances"], ...[...instances].map((i) => [i, i])]), filters.instance),
     select("runs-since", "Time", SINCE, filters.since));
   const body = h("tbody");
   const summary = h("span", { class: "muted", role: "status" });
@@ -89,7 +90,7 @@ export function renderRuns(main, { params }) {
       }));
       const runs = page.jobs || page.runs || page.items || [];
       const total = page.pagination?.total ?? page.total ?? runs.length;
-      replace(body, runs.length ? runs.map(row) : h("tr", {}, h("td", { colspan: "7", class: "muted" }, "No runs match these filters.")));
+      replace(body, runs.length ? runs.map((run) => row(run, names)) : h("tr", {}, h("td", { colspan: "7", class: "muted" }, "No runs match these filters.")));
       summary.textContent = total ? `${filters.offset + 1}–${filters.offset + runs.length} of ${total}` : "0 runs";
       previous.disabled = filters.offset === 0;
       next.disabled = filters.offset + runs.length >= total;
@@ -99,7 +100,14 @@ export function renderRuns(main, { params }) {
       loading = false;
     }
   }
-  load();
+  get("/modules/instances").then((payload) => {
+    for (const list of Object.values(payload?.modules || {})) {
+      for (const instance of list) names.set(instance.instance_id, instance.name);
+    }
+    const choice = form.querySelector("#runs-instance");
+    for (const option of choice.options) if (names.has(option.value)) option.textContent = names.get(option.value);
+    load();
+  }).catch(() => load());
   let timer = null;
   const refreshSoon = () => {
     clearTimeout(timer);
