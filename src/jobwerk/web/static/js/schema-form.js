@@ -1,5 +1,6 @@
 // Inputs generated from a workflow's parameter JSON schema (pydantic's model_json_schema()).
-//   enum -> select, integer/number -> number, boolean -> checkbox, string -> text,
+//   enum (or oneOf constants with titles) -> select, integer/number -> number, boolean -> checkbox,
+//   string -> text,
 //   anything else -> a JSON textarea. API validation errors are shown next to their input.
 
 import { h, uid } from "./dom.js";
@@ -32,8 +33,11 @@ export function describeField(name, raw, root, required) {
     if (real.length === 1) schema = { ...without(schema, "anyOf"), ...real[0], default: schema.default };
   }
   const type = Array.isArray(schema.type) ? schema.type.find((t) => t !== "null") : schema.type;
+  // Named constants, e.g. TEMU's order statuses: {oneOf: [{const: 2, title: "to ship"}, …]}.
+  const named = Array.isArray(schema.oneOf) && schema.oneOf.every((option) => option.const !== undefined)
+    ? schema.oneOf : null;
   let kind = "json";
-  if (Array.isArray(schema.enum)) kind = "enum";
+  if (named || Array.isArray(schema.enum)) kind = "enum";
   else if (schema.const !== undefined) kind = "enum";
   else if (type === "boolean") kind = "boolean";
   else if (type === "integer") kind = "integer";
@@ -47,7 +51,8 @@ export function describeField(name, raw, root, required) {
     label: schema.title || name.replace(/_/g, " "),
     description: schema.description || raw.description || "",
     default: schema.default,
-    options: schema.enum || (schema.const !== undefined ? [schema.const] : []),
+    options: named ? named.map((option) => option.const) : schema.enum || (schema.const !== undefined ? [schema.const] : []),
+    optionLabels: named ? named.map((option) => option.title ?? String(option.const)) : null,
     minimum: schema.minimum ?? schema.exclusiveMinimum,
     maximum: schema.maximum ?? schema.exclusiveMaximum,
     format: schema.format,
@@ -62,7 +67,7 @@ function control(field, id, value) {
   if (field.kind === "enum") {
     const select = h("select", common,
       field.nullable || !field.required && field.default === undefined ? h("option", { value: "" }, "—") : null,
-      field.options.map((option) => h("option", { value: JSON.stringify(option) }, String(option))));
+      field.options.map((option, index) => h("option", { value: JSON.stringify(option) }, field.optionLabels?.[index] ?? String(option))));
     select.value = value === null || value === undefined ? "" : JSON.stringify(value);
     return select;
   }

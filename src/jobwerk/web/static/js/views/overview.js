@@ -175,10 +175,22 @@ async function instanceGroups(jobs, instances) {
     group.runs = (await optional(withQuery("/api/v1/jobs", { ...query, limit: 12 })))?.jobs || [];
     if (group.instance?.module_name === "temu") {
       const base = `/api/temu/instances/${encodeURIComponent(group.key)}`;
-      [group.health, group.stats] = await Promise.all([optional(`${base}/health`), optional(`${base}/stats`)]);
+      [group.health, group.stats] = await Promise.all([checkedHealth(`${base}/health`), optional(`${base}/stats`)]);
     }
   }));
   return [...groups.values()];
+}
+
+// A health check asks TEMU and JTL; live updates redraw far more often than that is worth.
+const HEALTH_SECONDS = 60;
+const healthCache = new Map(); // path -> {at, answer}
+
+async function checkedHealth(path) {
+  const cached = healthCache.get(path);
+  if (cached && Date.now() - cached.at < HEALTH_SECONDS * 1000) return cached.answer;
+  const answer = await optional(path);
+  healthCache.set(path, { at: Date.now(), answer });
+  return answer;
 }
 
 async function loadInstances() {

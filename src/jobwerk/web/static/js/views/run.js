@@ -39,7 +39,8 @@ function readable(value) {
     if (!value.length) return "none";
     if (value.every((item) => item && typeof item === "object" && !Array.isArray(item))) {
       const columns = [...new Set(value.flatMap((item) => Object.keys(item)))];
-      return h("div", { class: "table-wrap" }, h("table", { class: "compact" },
+      // Scrolls sideways when wider than the card, so it must be reachable by keyboard too.
+      return h("div", { class: "table-wrap", tabindex: "0", role: "group", "aria-label": "Table (scrolls sideways)" }, h("table", { class: "compact" },
         h("thead", {}, h("tr", {}, columns.map((column) => h("th", { scope: "col" }, words(column))))),
         h("tbody", {}, value.map((item) => h("tr", {}, columns.map((column) => h("td", {}, readable(item[column]))))))));
     }
