@@ -295,7 +295,7 @@ def test_pwa_manifest_and_service_worker(web: Session) -> None:
     cached: list[str] = page.evaluate(
         """async () => {
         await navigator.serviceWorker.ready;
-        const cache = await caches.open("jobwerk-shell-v2");
+        const cache = await caches.open("jobwerk-shell-v3");
         return (await cache.keys()).map((request) => new URL(request.url).pathname);
     }"""
     )

@@ -1,6 +1,6 @@
 // jobwerk service worker: the app shell works offline; API data is never served from a cache.
 
-const CACHE = "jobwerk-shell-v2";
+const CACHE = "jobwerk-shell-v3";
 const SHELL_PAGE = "/static/index.html";
 const SHELL = [
   SHELL_PAGE,
@@ -8,11 +8,14 @@ const SHELL = [
   "/static/js/app.js",
   "/static/js/api.js",
   "/static/js/dom.js",
+  "/static/js/fields.js",
   "/static/js/live.js",
   "/static/js/runstream.js",
   "/static/js/schema-form.js",
   "/static/js/store.js",
   "/static/js/toast.js",
+  "/static/js/views/docs-credentials.js",
+  "/static/js/views/docs.js",
   "/static/js/views/jobs.js",
   "/static/js/views/login.js",
   "/static/js/views/modules.js",

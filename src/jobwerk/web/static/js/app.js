@@ -13,11 +13,13 @@ import { renderJobs } from "./views/jobs.js";
 import { renderRuns } from "./views/runs.js";
 import { renderRun } from "./views/run.js";
 import { renderModules } from "./views/modules.js";
+import { renderDocs } from "./views/docs.js";
 
 const main = document.getElementById("main");
 const connection = document.getElementById("conn");
 let socket = null;
 let view = null; // {destroy?, resync?}
+let routed = false; // the first page keeps the focus where the browser put it
 const notified = new Set(); // run keys already announced
 
 const CONNECTION_TEXT = { online: "Live", connecting: "Connecting…", offline: "Offline — reconnecting", closed: "Offline" };
@@ -37,6 +39,7 @@ function route() {
   if (parts[0] === "runs" && parts[1]) return { name: "runs", render: renderRun, params, id: decodeURIComponent(parts[1]) };
   if (parts[0] === "runs") return { name: "runs", render: renderRuns, params };
   if (parts[0] === "modules") return { name: "modules", render: renderModules, params };
+  if (parts[0] === "docs") return { name: "docs", render: renderDocs, params };
   return { name: "overview", render: renderOverview, params };
 }
 
@@ -51,13 +54,18 @@ function show() {
   replace(main);
   view = current.render(main, current) || null;
   document.title = `${main.querySelector("h1")?.textContent || "Dashboard"} · jobwerk`;
+  // A screen reader or keyboard user starts on the new page, not on the link they left.
+  if (routed) main.focus({ preventScroll: true });
+  routed = true;
 }
 
 /** Announce finished runs, whoever started them (schedule, API, another user). */
 function announce(key, { status, title, error, runHref }) {
   if (!key || notified.has(key)) return;
   notified.add(key);
-  if (status === "completed" || status === "success") {
+  if (status === "completed_with_warnings" || status === "warning") {
+    toast(`${title} completed with warnings`, { kind: "warning", body: "See the run's result for what needs a look.", href: runHref });
+  } else if (status === "completed" || status === "success") {
     toast(`${title} completed`, { kind: "success", href: runHref });
   } else if (status === "failed" || status === "error") {
     toast(`${title} failed`, { kind: "error", body: error || "", href: runHref });
