@@ -205,6 +205,8 @@ def test_runs_are_found_by_a_unique_prefix_and_ids_are_never_cut() -> None:
     shown = json.loads(output)
     assert shown["id"] == run_id and shown["started_by"].startswith("cli:")
     assert (shown["trigger"], shown["status"]) == ("cli", "completed")
+    code, output = invoke("runs", "show", run_id[:8])
+    assert code == 0 and "started by cli:" in output and "parameters: items=1, delay=0.0" in output
     code, output = invoke("runs", "show", run_id[:3])
     assert code == 1 and f"Run '{run_id[:3]}' not found" in output
     result = runner.invoke(app, ["runs", "list"], terminal_width=60)

@@ -113,10 +113,18 @@ def show(run_id: str, as_json: bool = JsonOption) -> None:
         print_json(data)
         return
     console.print(
-        f"[bold]{data['id']}[/] {data['workflow']} — {data['status']} ({data['progress']:.0f}%)"
+        f"[bold]{data['id']}[/] {data['workflow']} — {data['status']} ({data['progress']:.0f}%)",
+        highlight=False,
     )
+    console.print(
+        f"started by {data['started_by'] or data['trigger']} ({data['trigger']}), "
+        f"queued {when(data['created_at'])}",
+        highlight=False,
+    )
+    if data["params"]:
+        console.print("parameters: " + ", ".join(f"{k}={v}" for k, v in data["params"].items()))
     if data["error"]:
-        console.print(f"[red]{data['error']}[/]")
+        console.print(f"[red]{data['error']}[/]", highlight=False)
     table(
         "Steps",
         ["step", "status", "attempt", "progress", "error"],
@@ -125,8 +133,14 @@ def show(run_id: str, as_json: bool = JsonOption) -> None:
             for s in data["steps"]
         ],
     )
-    if data["result"]:
-        print_json(data["result"])
+    result = dict(data["result"])
+    warnings, counts = result.pop("warnings", []), result.pop("counts", {})
+    for warning in warnings:
+        console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
+    if counts:
+        table("Counts", ["count", "value"], [[k.replace("_", " "), v] for k, v in counts.items()])
+    if result:
+        print_json(result)
 
 
 @app.command()

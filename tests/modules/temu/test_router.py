@@ -215,3 +215,6 @@ async def test_errors(api: httpx.AsyncClient, app: FastAPI, shop: Shop) -> None:
     bad_days = await api.post("/api/temu/orders/sync?days_back=0", headers=ADMIN)
 
     assert bad_mode.status_code == bad_status.status_code == bad_days.status_code == 422
+    misspelt = await api.post("/api/temu/orders/sync?day_back=3", headers=ADMIN)
+    assert misspelt.status_code == 422
+    assert "'day_back' (did you mean 'days_back'?)" in misspelt.json()["message"]

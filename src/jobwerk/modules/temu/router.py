@@ -149,6 +149,8 @@ async def _trigger(
     from jobwerk.modules.temu import job_ids
 
     given = {key: value for key, value in params.items() if value is not None}
+    # A misspelt query parameter is refused by the workflow with the valid names, not dropped.
+    given |= {key: value for key, value in request.query_params.items() if key not in params}
     async with runtime.transaction() as session:
         instance = await _instance(session, instance_id)
         orders_job, inventory_job = job_ids(instance)
