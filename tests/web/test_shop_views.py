@@ -18,7 +18,13 @@ from tests.web.conftest import Session
 pytestmark = pytest.mark.browser
 
 NO_OVERFLOW = "document.documentElement.scrollWidth <= window.innerWidth"
-VIEWS = ["/", "/#/jobs", "/#/runs", "/#/docs", "/#/modules"]
+VIEWS = {
+    "overview": "/",
+    "jobs": "/#/jobs",
+    "runs": "/#/runs",
+    "docs": "/#/docs",
+    "modules": "/#/modules",
+}
 
 
 def _finished_temu_run(shop: Session) -> dict[str, Any]:
@@ -110,12 +116,11 @@ def test_navigation_moves_the_focus_to_the_new_page(shop: Session) -> None:
 
 @pytest.mark.parametrize("view", [*VIEWS, "run"])
 def test_no_serious_accessibility_violations(shop: Session, view: str) -> None:
-    if view == "run":
-        view = f"/#/runs/{_finished_temu_run(shop)['id']}"
+    path = f"/#/runs/{_finished_temu_run(shop)['id']}" if view == "run" else VIEWS[view]
     shop.login("admin")
     page = shop.page
     expect(page.get_by_role("heading", name="Overview")).to_be_visible()
-    page.goto(view)
+    page.goto(path)
     page.wait_for_load_state("networkidle")
     expect(page.locator("main h1")).to_be_visible()
     assert shop.accessibility_violations() == []

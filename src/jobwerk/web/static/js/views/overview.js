@@ -136,19 +136,19 @@ function instanceCard(group) {
   const level = healthy === "error" || failing.length ? "error" : healthy || warned.length || disabled.length === jobs.length ? "warning" : "";
   const headline = healthy === "error" ? "Connection problem"
     : failing.length ? `${failing.length} failing`
-      : healthy === "warning" ? "Check the settings"
+      : healthy === "warning" ? "Needs attention"
         : warned.length ? `${warned.length} with warnings`
           : running.length ? `${running.length} running`
             : disabled.length === jobs.length ? "Jobs disabled" : "All good";
   return h("article", { class: `card ${level}`, dataset: { card: `instance-${key}` } },
     h("div", { class: "label" }, name),
     h("div", { class: "big" }, headline),
-    definitionList([
-      ["Jobs", `${jobs.length}${disabled.length ? ` (${disabled.length} disabled)` : ""}`],
-      ...jobs.map((job) => [job.title || job.job_id, h("span", {}, badge(job.enabled === false ? "disabled" : job.status?.status || "idle"), " ",
-        job.status?.last_success ? `last success ${fmtRelative(job.status.last_success)}` : "no success yet")]),
-      ...failing.map((job) => [`${job.title || job.job_id} error`, job.status?.last_error || "—"]),
-    ]),
+    h("ul", { class: "job-lines", "aria-label": `Jobs (${jobs.length}${disabled.length ? `, ${disabled.length} disabled` : ""})` },
+      jobs.map((job) => h("li", { dataset: { job: job.job_id } },
+        h("span", { class: "job-title" }, job.title || job.job_id),
+        h("span", { class: "muted" }, badge(job.enabled === false ? "disabled" : job.status?.status || "idle"), " ",
+          job.status?.last_success ? `last success ${fmtRelative(job.status.last_success)}` : "no success yet"),
+        ["failed", "error"].includes(job.status?.status) ? h("span", { class: "last-error" }, job.status.last_error || "—") : null))),
     disabled.length === jobs.length && jobs.length ? h("p", { class: "muted" }, "New instances start with their jobs disabled: check the settings, then enable them on Jobs.") : null,
     h("h3", { class: "label" }, "Recent runs"),
     recentStrip(runs));

@@ -32,9 +32,21 @@ function exportsList(result, runId) {
 
 const words = (key) => key.replace(/_/g, " ").replace(/^\w/, (c) => c.toUpperCase());
 
-/** A value as readable markup: lists become lists, objects become tables, never raw JSON. */
-function readable(value) {
+/** One line for a nested value: "de: Ελένη → Eleni · city: Αθήνα → Athina". */
+function inline(value) {
   if (value === null || value === undefined || value === "") return "—";
+  if (Array.isArray(value)) return value.map(inline).join(", ");
+  if (typeof value === "object") return Object.entries(value).map(([key, item]) => `${key}: ${inline(item)}`).join(" · ");
+  return String(value);
+}
+
+/**
+ * A value as readable markup, never raw JSON: lists of records become tables, other lists
+ * bulleted lists, records definition lists; what is nested deeper reads as one line.
+ */
+function readable(value, depth = 0) {
+  if (value === null || value === undefined || value === "") return "—";
+  if (depth > 1 && typeof value === "object") return inline(value);
   if (Array.isArray(value)) {
     if (!value.length) return "none";
     if (value.every((item) => item && typeof item === "object" && !Array.isArray(item))) {
@@ -42,11 +54,11 @@ function readable(value) {
       // Scrolls sideways when wider than the card, so it must be reachable by keyboard too.
       return h("div", { class: "table-wrap", tabindex: "0", role: "group", "aria-label": "Table (scrolls sideways)" }, h("table", { class: "compact" },
         h("thead", {}, h("tr", {}, columns.map((column) => h("th", { scope: "col" }, words(column))))),
-        h("tbody", {}, value.map((item) => h("tr", {}, columns.map((column) => h("td", {}, readable(item[column]))))))));
+        h("tbody", {}, value.map((item) => h("tr", {}, columns.map((column) => h("td", {}, readable(item[column], depth + 2))))))));
     }
-    return h("ul", { class: "plain" }, value.map((item) => h("li", {}, readable(item))));
+    return h("ul", { class: "plain" }, value.map((item) => h("li", {}, readable(item, depth + 1))));
   }
-  if (typeof value === "object") return definitionList(Object.entries(value).map(([key, item]) => [words(key), readable(item)]));
+  if (typeof value === "object") return definitionList(Object.entries(value).map(([key, item]) => [words(key), readable(item, depth + 1)]));
   if (typeof value === "boolean") return value ? "yes" : "no";
   return typeof value === "number" ? value.toLocaleString() : String(value);
 }
@@ -142,8 +154,8 @@ export function renderRun(main, { id }) {
       h("div", { class: "step-head" }, h("h2", {}, "Progress"), overallText), overall, info),
     h("div", { class: "grid wide" },
       h("section", { class: "card", "aria-labelledby": "steps-title" }, h("h2", { id: "steps-title" }, "Steps"), timeline),
-      h("section", { class: "card", "aria-labelledby": "result-title" }, h("h2", { id: "result-title" }, "Result"), result),
       h("section", { class: "card", "aria-labelledby": "params-title" }, h("h2", { id: "params-title" }, "Parameters"), paramsBox)),
+    h("section", { class: "card", "aria-labelledby": "result-title" }, h("h2", { id: "result-title" }, "Result"), result),
     h("section", { class: "card", "aria-labelledby": "logs-title" },
       h("div", { class: "step-head" }, h("h2", { id: "logs-title" }, "Logs"), logCount),
       h("form", { class: "log-toolbar", role: "search", "aria-label": "Filter logs", onsubmit: (e) => e.preventDefault() },
