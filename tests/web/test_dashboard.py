@@ -336,6 +336,14 @@ def test_modules_view_shows_instances_and_an_admin_makes_another_primary(web: Se
     expect(shop_a.locator(primary)).to_have_count(0)
     expect(shop_a.get_by_role("button", name="Make primary")).to_be_visible()
     web.screenshot("modules")
+
+    # Deleting asks first; "Keep" keeps the instance, confirming removes it.
+    shop_a.get_by_role("button", name="Delete").click()
+    page.get_by_role("dialog").get_by_role("button", name="Keep").click()
+    expect(shop_a).to_be_visible()
+    shop_a.get_by_role("button", name="Delete").click()
+    page.get_by_role("dialog").get_by_role("button", name="Delete instance").click()
+    expect(card.get_by_role("row", name=re.compile("Shop A"))).to_have_count(0)
     assert not web.errors
 
 
@@ -383,3 +391,54 @@ def test_an_admin_installs_updates_and_rolls_back_a_module(web: Session, tmp_pat
     expect(module.get_by_role("button", name="Roll back to 1.1.0")).to_be_visible()
     web.screenshot("modules-catalog")
     assert not web.errors
+
+
+def test_a_run_with_warnings_is_its_own_state_everywhere(web: Session) -> None:
+    web.login("operator")
+    page = web.page
+    run_id = _start(web, {"items": 2, "delay": 0, "flaky": True})
+    # Announced as such, whoever started it.
+    expect(
+        page.locator(".toast[data-kind=warning]", has_text="completed with warnings")
+    ).to_be_visible()
+    page.goto(f"/#/runs/{run_id}")
+    expect(page.locator(".page-head .badge")).to_have_text("completed with warnings")
+    expect(page.locator("[data-section=warnings] li")).to_have_count(1)
+    expect(page.locator(".run-percent")).to_have_text("100%")
+    page.goto("/#/runs?status=completed_with_warnings")
+    expect(page.locator(f"tbody tr[data-run='{run_id}'] .badge")).to_have_text(
+        "completed with warnings"
+    )
+    expect(
+        page.locator("tbody tr[data-run]:not([data-status=completed_with_warnings])")
+    ).to_have_count(0)
+    page.get_by_role("link", name="Jobs").click()
+    expect(page.locator("[data-job=demo_example] .job-state")).to_have_text("warning")
+
+
+def test_toasts_never_pile_over_the_page(web: Session) -> None:
+    web.login("operator")
+    page = web.page
+    page.evaluate(
+        "async () => { const { toast } = await import('/static/js/toast.js');"
+        " for (let i = 0; i < 5; i++) toast(`note ${i}`, { timeout: 0 }); }"
+    )
+    expect(page.locator(".toast")).to_have_count(5)
+    expect(page.locator(".toast:visible")).to_have_count(3)  # the newest three
+    expect(page.locator(".toast:visible").last).to_contain_text("note 4")
+    # Between and beside the toasts, clicks reach the page.
+    assert (
+        page.evaluate("getComputedStyle(document.getElementById('toasts')).pointerEvents") == "none"
+    )
+
+
+def test_log_lines_keep_their_time_on_one_line(web: Session) -> None:
+    run_id = _start(web, {"items": 4, "delay": 0})
+    web.login("viewer")
+    page = web.page
+    page.goto(f"/#/runs/{run_id}")
+    line = page.locator(".logs .line").first
+    expect(line).to_be_visible()
+    height = line.evaluate("el => el.getBoundingClientRect().height")
+    single = line.evaluate("el => parseFloat(getComputedStyle(el).lineHeight)")
+    assert height < 2 * single  # time, level and a short message fit one line, unwrapped
