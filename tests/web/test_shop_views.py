@@ -38,7 +38,6 @@ def _finished_temu_run(shop: Session) -> dict[str, Any]:
             )
             return {"id": runs[0].id, "status": runs[0].status} if runs else None
 
-    shop.page.wait_for_function("true")  # the server keeps working while we wait below
     for _ in range(300):
         found = shop.server.call(latest())
         if found:

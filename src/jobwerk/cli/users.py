@@ -23,13 +23,16 @@ def _password(from_stdin: bool) -> str:
     return password
 
 
+PasswordStdin = Annotated[
+    bool, typer.Option("--password-stdin", help="Read the password from standard input")
+]
+
+
 @app.command("create")
 def create(
     username: str,
     role: RoleOption = Role.VIEWER,
-    password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="Read the password from standard input")
-    ] = False,
+    password_stdin: PasswordStdin = False,
 ) -> None:
     """Create a user (the password is asked for, or read from stdin)."""
     password = _password(password_stdin)
@@ -45,9 +48,7 @@ def create(
 @app.command("set-password")
 def set_password(
     username: str,
-    password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="Read the password from standard input")
-    ] = False,
+    password_stdin: PasswordStdin = False,
 ) -> None:
     """Set a user's new password (asked for, or read from stdin) and end their sessions."""
     password = _password(password_stdin)
