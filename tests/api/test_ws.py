@@ -191,6 +191,18 @@ async def test_run_stream_state_progress_logs_then_complete(
     assert 0 < last["percent_complete"] <= 100 and last["current_operation"]
 
 
+async def test_run_stream_follows_a_run_given_by_a_unique_prefix(
+    live_server: str, client: httpx.AsyncClient
+) -> None:
+    run_id = await trigger(client)
+    url = f"ws://{live_server}/api/v1/jobs/{run_id[:8]}/stream?api_key={STATIC_KEY}"
+    messages = await collect(url)
+    assert messages[0]["data"]["id"] == run_id
+    assert {"progress", "log"} <= {message["type"] for message in messages}
+    assert messages[-1]["type"] == "complete"
+    assert all(message["run_id"] == run_id for message in messages)
+
+
 async def test_run_stream_error_for_failed_finished_and_unknown(
     live_server: str, client: httpx.AsyncClient
 ) -> None:

@@ -23,7 +23,7 @@ from jobwerk.core import service
 from jobwerk.core.auth import Principal
 from jobwerk.core.events import Event, Subscription
 from jobwerk.core.states import FINISHED, SUCCEEDED
-from jobwerk.errors import NotFound
+from jobwerk.errors import AppError
 
 log = structlog.get_logger("jobwerk.ws")
 router = APIRouter(tags=["live"])
@@ -86,7 +86,8 @@ def stream_message(event: Event) -> tuple[str, dict[str, Any]] | None:
 
 
 async def _current(websocket: WebSocket, run_id: str) -> dict[str, Any]:
-    """The run as the stream shows it. Raises NotFound."""
+    """The run as the stream shows it. Raises NotFound, or InvalidInput for an ambiguous
+    prefix."""
     runtime = get_runtime(websocket)
     async with runtime.db.session() as session:
         run = await service.get_run(session, run_id, with_steps=True)
@@ -112,6 +113,8 @@ async def _send(websocket: WebSocket, kind: str, run_id: str, data: dict[str, An
 async def _forward(websocket: WebSocket, run_id: str, subscription: Subscription) -> None:
     """Send the run's events until its final status arrives. Raises _TooSlow."""
     async for event in subscription:
+        if event.run_id != run_id:
+            continue  # another run whose id starts with the prefix the client gave
         if event.kind == "run.status" and event.data.get("status") in FINISHED:
             return
         mapped = stream_message(event)
@@ -145,10 +148,11 @@ async def _follow(websocket: WebSocket, run_id: str, subscription: Subscription)
     """The current state, the run's events until it finishes, then its final state."""
     try:
         detail = await _current(websocket, run_id)
-    except NotFound as exc:
+    except AppError as exc:  # unknown, or an ambiguous prefix
         await _send(websocket, "error", run_id, {"detail": exc.message})
         await websocket.close(CLOSE_POLICY)
         return
+    run_id = detail["id"]  # the whole id, also when the client gave a unique prefix
     await _send(websocket, "status", run_id, {"scope": "run", **detail})
     if detail["status"] not in FINISHED:
         await _until_finished(websocket, run_id, subscription)
@@ -168,9 +172,11 @@ async def stream_run(websocket: WebSocket, run_id: str) -> None:
     await websocket.accept()
     runtime = get_runtime(websocket)
     metrics: Metrics = websocket.app.state.metrics
-    # Subscribe before reading the state, so no change between the two is lost.
+    # Subscribe before reading the state, so no change between the two is lost. The id may be
+    # a unique prefix; events of the run it resolves to are picked out in _forward.
     subscription = runtime.bus.subscribe(
-        maxsize=runtime.settings.api.ws_client_queue, accept=lambda e: e.run_id == run_id
+        maxsize=runtime.settings.api.ws_client_queue,
+        accept=lambda e: e.run_id is not None and e.run_id.startswith(run_id),
     )
     metrics.ws_opened(STREAM)
     try:
