@@ -7,6 +7,7 @@ Private targets (an intranet docs host, a site on loopback) need ``--allow-host`
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -39,6 +40,7 @@ _LIMITS = {
     "less_than": "must be less than {lt}",
 }
 _OPTION_NAMES = {"url": "URL", "export_formats": "--format"}
+LISTED_PAGES = 50  # failed and skipped pages listed one by one; the rest are counted by reason
 
 
 def scrape(
@@ -143,10 +145,13 @@ def _print_summary(console: Console, result: ScrapeResult) -> None:
         + stopped
     )
     # Plain echo: URLs and reasons may contain [brackets] rich would read as markup.
-    for failed in crawl.failed:
-        typer.echo(f"  failed: {failed.url} ({failed.reason})", err=True)
-    for skipped in crawl.skipped:
-        typer.echo(f"  skipped: {skipped.url} ({skipped.reason})", err=True)
+    notes = [("failed", page) for page in crawl.failed] + [("skipped", p) for p in crawl.skipped]
+    for what, page in notes[:LISTED_PAGES]:
+        typer.echo(f"  {what}: {page.url} ({page.reason})", err=True)
+    rest = Counter(f"{what}: {page.reason}" for what, page in notes[LISTED_PAGES:])
+    if rest:
+        summary = ", ".join(f"{count} {reason}" for reason, count in rest.most_common())
+        typer.echo(f"  … and {rest.total()} more ({summary})", err=True)
     for file in result.files:
         if file.format != "page-markdown":
             console.print(f"wrote {file.path} ({file.size} bytes)")
