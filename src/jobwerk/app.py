@@ -35,7 +35,7 @@ from jobwerk.api.middleware import (
     RequestContextMiddleware,
     UnhandledErrorMiddleware,
 )
-from jobwerk.api.routers import auth, jobs, runs, system
+from jobwerk.api.routers import auth, exports, jobs, runs, system, workflows
 from jobwerk.api.schemas.common import DESCRIPTIONS, MUTATION_CODES, ErrorRead, ServerErrorRead
 from jobwerk.api.schemas.system import OverviewRead
 from jobwerk.config import Settings
@@ -110,7 +110,14 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
     _add_middleware(app, settings, metrics)
     _add_pages(app)
     mount_api_docs(app, OPENAPI_URL)
-    for router in (system.router, jobs.router, runs.router, auth.router, ws.router):
+    for router in (
+        system.router,
+        jobs.router,
+        runs.router,
+        workflows.router,
+        auth.router,
+        ws.router,
+    ):
         app.include_router(router)
     include_manager(app, runtime, modules)  # before module routes: installed ones mount too
     mount_dashboard(app)
@@ -118,6 +125,8 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
         for router in module.routers():
             # A module's routes need at least the viewer role; they may ask for more.
             app.include_router(router, dependencies=[require(Role.VIEWER)])
+    # Last: its /{run_id}/{filename} would shadow module routes below /api/v1/exports.
+    app.include_router(exports.router)
     _document_mutations(app)
     return app
 

@@ -260,3 +260,18 @@ def test_help_shows_flags_as_flags() -> None:
     ).stdout
     assert "--json" in shown and "<bool>" not in shown
     assert "completed_with_warnings" in shown
+
+
+def test_runs_delete_removes_the_run_and_its_exports(data_dir: Path) -> None:
+    code, output = invoke(
+        "jobs", "run", "demo_example", "-p", "items=1", "-p", "delay=0", "--wait", "--json"
+    )
+    run_id = json.loads(output)["run_id"]
+    folder = data_dir / "exports" / run_id
+    folder.mkdir(parents=True)
+    (folder / "orders.xml").write_text("<tBestellungen/>")
+    code, output = invoke("runs", "delete", run_id[:8], "--json")
+    assert code == 0 and json.loads(output) == {"id": run_id, "action": "deleted", "status": None}
+    assert not folder.exists()
+    code, output = invoke("runs", "show", run_id)
+    assert code == 1 and "not found" in output

@@ -17,7 +17,7 @@ from jobwerk.cli._common import (
     when,
     with_runtime,
 )
-from jobwerk.core import service
+from jobwerk.core import exports, service
 from jobwerk.core.runtime import Runtime
 from jobwerk.core.states import RunStatus
 from jobwerk.storage.models import Run
@@ -196,9 +196,25 @@ def cancel(run_id: str, as_json: bool = JsonOption) -> None:
         print_json(data)
     else:
         console.print(
-            f"run {run_id}: {data['status']}"
+            f"run {data['id']}: {data['status']}"
             + (" (stopping)" if data["status"] == "running" else "")
         )
+
+
+@app.command()
+def delete(run_id: str, as_json: bool = JsonOption) -> None:
+    """Delete a finished run with its steps, logs and export files (an active one is cancelled
+    instead), as ``DELETE /api/v1/jobs/{id}`` does."""
+
+    async def action(runtime: Runtime) -> dict[str, Any]:
+        whole_id, action, status = await exports.cancel_or_delete_run(runtime, run_id)
+        return {"id": whole_id, "action": action, "status": status}
+
+    data = run(with_runtime(action))
+    if as_json:
+        print_json(data)
+    else:
+        console.print(f"run {data['id']} {data['action']}")
 
 
 @app.command()

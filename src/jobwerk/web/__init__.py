@@ -1,4 +1,4 @@
-"""The dashboard: static ES-module single-page app, PWA files and the workflow listing it needs.
+"""The dashboard: static ES-module single-page app and PWA files.
 
 ``create_app`` calls :func:`mount_dashboard` once its own routers are included.
 """
@@ -11,8 +11,6 @@ from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.routing import BaseRoute, Route
-
-from jobwerk.web.router import router as workflows_router
 
 STATIC_DIR = Path(__file__).parent / "static"
 INDEX_HTML = STATIC_DIR / "index.html"
@@ -58,10 +56,8 @@ def _has_get(routes: list[BaseRoute], path: str) -> bool:
 
 
 def mount_dashboard(app: FastAPI) -> None:
-    """Add the dashboard to ``app``: ``/static``, ``/sw.js``, ``/manifest.webmanifest``,
-    ``GET /api/v1/workflows`` and, unless the app already answers them, ``GET /`` and
-    ``GET /temu`` with the dashboard page."""
-    app.include_router(workflows_router)
+    """Add the dashboard to ``app``: ``/static``, ``/sw.js``, ``/manifest.webmanifest`` and,
+    unless the app already answers them, ``GET /`` and ``GET /temu`` with the dashboard page."""
     app.mount("/static", StaticFiles(directory=STATIC_DIR, follow_symlink=False), name="static")
     app.add_api_route("/sw.js", _service_worker, include_in_schema=False)
     app.add_api_route("/manifest.webmanifest", _manifest, include_in_schema=False)

@@ -105,6 +105,12 @@ async def test_stats_after_a_sync(api: httpx.AsyncClient, shop: Shop, instance: 
     assert stats["last_successful_sync"]["temu.sync_orders"] is not None
     assert stats["token_expires_at"] is not None
 
+    # The JTL XML is listed and served by the core's exports, with only the temu module loaded.
+    meta = (await api.get(f"/api/v1/exports/{run['id']}/metadata", headers=ADMIN)).json()
+    xml = next(file for file in meta["files"] if file["name"].endswith(".xml"))
+    download = await api.get(xml["download_url"], headers=ADMIN)
+    assert download.status_code == 200 and download.text.lstrip().startswith("<?xml")
+
 
 async def test_health_reports_token_and_jtl(
     app: FastAPI, api: httpx.AsyncClient, shop: Shop, tmp_path: Path

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BeforeValidator
 
-from jobwerk.api import _actions, _views
+from jobwerk.api import _views
 from jobwerk.api._cache import RunPages
 from jobwerk.api.deps import (
     OperatorDep,
@@ -19,7 +19,7 @@ from jobwerk.api.deps import (
 )
 from jobwerk.api.schemas.common import AUTH, page, responses
 from jobwerk.api.schemas.runs import LogList, RunDeleted, RunDetailRead, RunList, RunRead
-from jobwerk.core import service
+from jobwerk.core import exports, service
 from jobwerk.core.states import RunStatus
 from jobwerk.errors import InvalidInput
 
@@ -110,7 +110,7 @@ async def get_run(
     responses=responses(404, 409),
 )
 async def delete_run(run_id: str, runtime: RuntimeDep, _: OperatorDep) -> RunDeleted:
-    action, status = await _actions.cancel_or_delete_run(runtime, run_id)
+    run_id, action, status = await exports.cancel_or_delete_run(runtime, run_id)
     return RunDeleted(id=run_id, action=action, status=status)
 
 

@@ -1,11 +1,11 @@
-"""HTTP routes of the docs module (seed 003): scrapes, exports of any run, credentials."""
+"""HTTP routes of the docs module (seed 003): scrapes, conversions of exports, credentials.
+Listing, downloading and deleting the exports of any run is the core's ``/api/v1/exports``."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
-from fastapi.responses import FileResponse
 
 from jobwerk.api.deps import AdminDep, OperatorDep, RuntimeDep, SessionDep, ViewerDep, request_id
 from jobwerk.api.schemas.common import AUTH, responses
@@ -15,14 +15,13 @@ from . import service
 from .schemas import (
     ConversionCreate,
     ConversionRead,
-    ExportMetadataRead,
-    ExportsDeleted,
     ScrapeJobCreated,
     SyncScrapeRead,
 )
 from .scraper import Estimate, ScrapeRequest, ValidationReport
 
 scrape_router = APIRouter(prefix="/api/v1/scrape", tags=["scrape"], responses=AUTH)
+# Mounted before the core's /api/v1/exports, whose /{job_id}/{filename} would take /conversions.
 exports_router = APIRouter(prefix="/api/v1/exports", tags=["exports"], responses=AUTH)
 credentials_router = APIRouter(
     prefix="/api/v1/auth/credentials", tags=["credentials"], responses=AUTH
@@ -83,25 +82,6 @@ async def get_conversion(
     return await service.conversion(session, runtime.settings.data_dir, conversion_id)
 
 
-@exports_router.get(
-    "/{job_id}/metadata", summary="The export files of a run", responses=responses(404)
-)
-async def export_metadata(
-    job_id: RunId, session: SessionDep, runtime: RuntimeDep, _: ViewerDep
-) -> ExportMetadataRead:
-    run, entries = await service.run_exports(session, runtime.settings.data_dir, job_id)
-    return ExportMetadataRead(
-        job_id=run.id,
-        workflow=run.workflow,
-        status=run.status,
-        created_at=run.created_at,
-        finished_at=run.finished_at,
-        file_count=len(entries),
-        total_size=sum(entry.size for entry in entries),
-        files=[service.file_read(run.id, entry) for entry in entries],
-    )
-
-
 @exports_router.post(
     "/{job_id}/convert",
     summary="Convert an export",
@@ -121,29 +101,6 @@ async def convert_export(
         runtime, job_id, body.target_format, body.source, request_id(request), caller.actor
     )
     return await service.conversion(session, runtime.settings.data_dir, run.id)
-
-
-@exports_router.delete(
-    "/{job_id}", summary="Delete a run's export files", responses=responses(404, 409)
-)
-async def delete_exports(job_id: RunId, runtime: RuntimeDep, _: OperatorDep) -> ExportsDeleted:
-    files, size = await service.remove_exports(runtime, job_id)
-    return ExportsDeleted(job_id=job_id, deleted_files=files, freed_bytes=size)
-
-
-@exports_router.get(
-    "/{job_id}/{filename:path}",
-    summary="Download an export file",
-    response_class=FileResponse,
-    responses={**responses(403, 404), 200: {"content": {"application/octet-stream": {}}}},
-)
-async def download_export(
-    job_id: RunId, filename: str, session: SessionDep, runtime: RuntimeDep, _: ViewerDep
-) -> FileResponse:
-    path, content_type = await service.export_download(
-        session, runtime.settings.data_dir, job_id, filename
-    )
-    return FileResponse(path, media_type=content_type, filename=path.name)
 
 
 @credentials_router.post(

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from jobwerk.api.schemas.exports import ExportFileRead
+
 
 class ScrapeJobCreated(BaseModel):
     """A queued scrape run; follow it at ``status_url`` or over the ``stream_url`` WebSocket."""
@@ -43,33 +45,6 @@ class SyncScrapeRead(BaseModel):
     truncated: bool = Field(description="max_pages or the time cap stopped the crawl early")
     stop_reason: str | None
     duration_seconds: float
-
-
-class ExportFileRead(BaseModel):
-    name: str = Field(description="file name inside the run's exports (may contain folders)")
-    size: int
-    content_type: str
-    title: str
-    recorded: bool = Field(description="listed in the run's result as an export")
-    modified_at: datetime
-    download_url: str
-
-
-class ExportMetadataRead(BaseModel):
-    job_id: str
-    workflow: str
-    status: str
-    created_at: datetime
-    finished_at: datetime | None
-    file_count: int
-    total_size: int
-    files: list[ExportFileRead]
-
-
-class ExportsDeleted(BaseModel):
-    job_id: str
-    deleted_files: int
-    freed_bytes: int
 
 
 class ConversionCreate(BaseModel):

@@ -1,26 +1,24 @@
 """Services behind the docs module's routes: start scrapes, scrape small sites inline, pre-flight
-checks, export metadata, conversions and export deletion."""
+checks and conversions of exports."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from jobwerk.api.schemas.exports import ExportFileRead
 from jobwerk.core import service
+from jobwerk.core.exports import ExportEntry, export_file, run_exports
 from jobwerk.core.runtime import Runtime
-from jobwerk.core.states import ACTIVE
-from jobwerk.errors import AppError, Conflict, InvalidInput, NotFound
+from jobwerk.errors import AppError, InvalidInput, NotFound
 from jobwerk.storage.models import Run
 
 from ._export import document_title
 from .credentials import resolve_credentials
-from .exports import ExportEntry, content_type_of, delete_exports, export_file, list_exports
 from .schemas import (
     ConversionRead,
-    ExportFileRead,
     FailedPageRead,
     SyncPageRead,
     SyncScrapeRead,
@@ -132,53 +130,6 @@ async def estimate(runtime: Runtime, request: ScrapeRequest) -> Estimate:
     return await estimate_scrape(request, DocsSettings().scrape_settings(), credentials)
 
 
-def file_read(run_id: str, entry: ExportEntry) -> ExportFileRead:
-    return ExportFileRead(
-        name=entry.name,
-        size=entry.size,
-        content_type=entry.content_type,
-        title=entry.title,
-        recorded=entry.listed,
-        modified_at=entry.modified_at,
-        download_url=f"{API}/exports/{run_id}/{entry.name}",
-    )
-
-
-async def run_exports(
-    session: AsyncSession, data_dir: Path, run_id: str
-) -> tuple[Run, list[ExportEntry]]:
-    """A run and its export files. Raises NotFound."""
-    run = await service.get_run(session, run_id)
-    return run, await asyncio.to_thread(list_exports, data_dir, run)
-
-
-async def export_download(
-    session: AsyncSession, data_dir: Path, run_id: str, filename: str
-) -> tuple[Path, str]:
-    """The path and content type of one export file.
-
-    Raises:
-        NotFound: unknown run or file. Forbidden: the name leaves the run's export folder.
-    """
-    run = await service.get_run(session, run_id)
-    return export_file(data_dir, run_id, filename), content_type_of(filename, run)
-
-
-async def remove_exports(runtime: Runtime, run_id: str) -> tuple[int, int]:
-    """Delete a finished run's export files; the run keeps its record.
-
-    Raises:
-        NotFound: unknown run. Conflict: the run is still writing (cancel it first).
-    """
-    async with runtime.transaction() as session:
-        run = await service.get_run(session, run_id)
-        if run.status in ACTIVE:
-            raise Conflict(f"Run '{run_id}' is {run.status}; cancel it first")
-        counts = await asyncio.to_thread(delete_exports, runtime.settings.data_dir, run)
-        run.result = {**(run.result or {}), "exports": [], "exports_deleted": True}
-    return counts
-
-
 def _default_source(entries: list[ExportEntry], target_format: str) -> str:
     for entry in entries:
         if entry.listed and can_convert(entry.name, target_format):
@@ -204,7 +155,8 @@ async def start_conversion(
     """
     data_dir = runtime.settings.data_dir
     async with runtime.transaction() as session:
-        _, entries = await run_exports(session, data_dir, run_id)
+        source_run, entries = await run_exports(session, data_dir, run_id)
+        run_id = source_run.id  # the whole id, also when a unique prefix was given
         source = source or _default_source(entries, target_format)
         export_file(data_dir, run_id, source)
         if not can_convert(source, target_format):
@@ -237,7 +189,7 @@ async def conversion(session: AsyncSession, data_dir: Path, conversion_id: str) 
         target_format=run.params["target_format"],
         progress=run.progress,
         error=run.error,
-        files=[file_read(run.id, entry) for entry in entries],
+        files=[ExportFileRead.of(run.id, entry) for entry in entries],
         status_url=f"{API}/exports/conversions/{run.id}",
         created_at=run.created_at,
         finished_at=run.finished_at,

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from jobwerk.core.context import StepContext
+from jobwerk.core.exports import RUN_ID, export_file
 from jobwerk.core.runtime import Runtime
 from jobwerk.core.workflow import Workflow
 from jobwerk.errors import AppError
@@ -19,7 +20,6 @@ from jobwerk.errors import AppError
 from ._browser import print_pdf
 from ._export import write_exports
 from .credentials import resolve_credentials
-from .exports import RUN_ID, export_file
 from .scraper import (
     CrawlCache,
     CrawlResult,

@@ -1,6 +1,7 @@
 """``GET /api/v1/workflows``: the registered workflows with their parameter JSON schemas.
 
-The dashboard builds its trigger forms from these schemas.
+The dashboard builds its trigger forms from these schemas; API clients can check parameters
+before they start a run.
 """
 
 from __future__ import annotations

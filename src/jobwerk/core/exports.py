@@ -1,4 +1,5 @@
-"""Exports of any run: the files in ``<data_dir>/exports/<run_id>/``, listed, served and deleted.
+"""Exports of any run: the files in ``<data_dir>/exports/<run_id>/``, listed, served and deleted,
+and the deletion of a run with its exports (the same for the API and the CLI).
 
 Generic over workflows (scraper Markdown/PDF, TEMU's JTL XML); every path built from a request is
 resolved and checked against the run's export folder, so nothing outside it can be reached.
@@ -6,6 +7,7 @@ resolved and checked against the run's export folder, so nothing outside it can 
 
 from __future__ import annotations
 
+import asyncio
 import mimetypes
 import re
 import shutil
@@ -14,8 +16,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from jobwerk.core import service
 from jobwerk.core.context import run_export_dir
-from jobwerk.errors import AppError, NotFound
+from jobwerk.core.runtime import Runtime
+from jobwerk.core.states import ACTIVE
+from jobwerk.errors import AppError, Conflict, NotFound
 from jobwerk.storage.models import Run
 
 RUN_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -127,3 +134,65 @@ def delete_exports(data_dir: Path, run: Run) -> tuple[int, int]:
     if root.is_dir():
         shutil.rmtree(root)
     return len(entries), sum(entry.size for entry in entries)
+
+
+async def run_exports(
+    session: AsyncSession, data_dir: Path, run_id: str
+) -> tuple[Run, list[ExportEntry]]:
+    """A run (by id or unique prefix) and its export files. Raises NotFound."""
+    run = await service.get_run(session, run_id)
+    return run, await asyncio.to_thread(list_exports, data_dir, run)
+
+
+async def export_download(
+    session: AsyncSession, data_dir: Path, run_id: str, filename: str
+) -> tuple[Path, str]:
+    """The path and content type of one export file.
+
+    Raises:
+        NotFound: unknown run or file. Forbidden: the name leaves the run's export folder.
+    """
+    run = await service.get_run(session, run_id)
+    return export_file(data_dir, run.id, filename), content_type_of(filename, run)
+
+
+async def remove_exports(runtime: Runtime, run_id: str) -> tuple[int, int]:
+    """Delete a finished run's export files; the run keeps its record.
+
+    Raises:
+        NotFound: unknown run. Conflict: the run is still writing (cancel it first).
+    """
+    async with runtime.transaction() as session:
+        run = await service.get_run(session, run_id)
+        if run.status in ACTIVE:
+            raise Conflict(f"Run '{run.id}' is {run.status}; cancel it first")
+        counts = await asyncio.to_thread(delete_exports, runtime.settings.data_dir, run)
+        run.result = {**(run.result or {}), "exports": [], "exports_deleted": True}
+    return counts
+
+
+async def cancel_or_delete_run(runtime: Runtime, run_id: str) -> tuple[str, str, str | None]:
+    """Cancel an active run, or delete a finished one with its exports.
+
+    Returns:
+        The run's whole id, the action (``cancelled`` or ``deleted``) and the run's status
+        (None once deleted).
+
+    Raises:
+        NotFound: unknown run. Conflict: the run finished while it was being cancelled.
+    """
+    async with runtime.transaction() as session:
+        run = await service.get_run(session, run_id)
+        run_id = run.id
+        if run.status in ACTIVE:
+            run = await service.cancel_run(session, run_id)
+            action, status = "cancelled", run.status
+        else:
+            await service.delete_run(session, run_id)
+            action, status = "deleted", None
+    if action == "cancelled":
+        runtime.executor.cancel(run_id)
+    else:
+        folder = run_export_dir(runtime.settings.data_dir, run_id)
+        await asyncio.to_thread(shutil.rmtree, folder, ignore_errors=True)
+    return run_id, action, status
