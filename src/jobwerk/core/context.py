@@ -13,7 +13,9 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import BaseModel
 
 from jobwerk.core import events
+from jobwerk.core.secrets import SecretBox
 from jobwerk.logging import mask_secrets, mask_text
+from jobwerk.storage.db import Database
 from jobwerk.storage.models import utcnow
 
 P = TypeVar("P", bound=BaseModel)
@@ -137,6 +139,10 @@ class StepContext(Generic[P]):
         outputs: what earlier steps returned, by step name (also from a retried run).
         result: the run's result summary; steps add counts, warnings and exports.
         attempt: the attempt of this step, from 1.
+        db: jobwerk's database, for the module's own tables (the same in ``serve``, ``worker``
+            and ``jobs run --wait``: whichever process executes the run).
+        data_dir: the data folder; the run's exports go to ``export_dir`` inside it.
+        box: decrypts what the module stored encrypted (credentials, secrets).
     """
 
     def __init__(
@@ -151,7 +157,9 @@ class StepContext(Generic[P]):
         state: StepState,
         reporter: RunReporter,
         overall: Callable[[], float],
+        db: Database,
         data_dir: Path,
+        box: SecretBox,
     ) -> None:
         self.run_id = run_id
         self.workflow = workflow
@@ -162,7 +170,9 @@ class StepContext(Generic[P]):
         self._state = state
         self._reporter = reporter
         self._overall = overall
-        self._data_dir = data_dir
+        self.db = db
+        self.data_dir = data_dir
+        self.box = box
 
     @property
     def step(self) -> str:
@@ -227,7 +237,7 @@ class StepContext(Generic[P]):
     @property
     def export_dir(self) -> Path:
         """This run's folder for exports (created on first use)."""
-        path = run_export_dir(self._data_dir, self.run_id)
+        path = run_export_dir(self.data_dir, self.run_id)
         path.mkdir(parents=True, exist_ok=True)
         return path
 

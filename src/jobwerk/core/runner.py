@@ -22,6 +22,7 @@ from sqlalchemy import insert, select, update
 from jobwerk.core import events
 from jobwerk.core._records import write_steps
 from jobwerk.core.context import Cancelled, InstanceConfig, RunReporter, StepContext, StepState
+from jobwerk.core.secrets import SecretBox
 from jobwerk.core.states import SUCCEEDED, RunStatus, StepStatus, transition_run
 from jobwerk.core.workflow import Retry, Step, Workflow, WorkflowRegistry
 from jobwerk.errors import AppError
@@ -44,6 +45,7 @@ class RunEnvironment:
     workflows: WorkflowRegistry
     bus: events.EventBus
     data_dir: Path
+    box: SecretBox
     worker: str
     heartbeat_seconds: float = 5.0
     cancel_grace_seconds: float = 5.0
@@ -160,7 +162,9 @@ class RunExecution:
                     state=state,
                     reporter=self.reporter,
                     overall=self._overall,
+                    db=self.env.db,
                     data_dir=self.env.data_dir,
+                    box=self.env.box,
                 )
                 outcome = await self._run_step(step, state, context)
                 if outcome is not None:

@@ -47,6 +47,7 @@ class Runtime:
             workflows=self.workflows,
             bus=self.bus,
             data_dir=settings.data_dir,
+            box=self.box,
             worker=worker_name(),
             heartbeat_seconds=settings.engine.heartbeat_seconds,
             load_instance=self.load_instance,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import json
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,11 +17,16 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
+from typer.testing import CliRunner
 
+from jobwerk import cli
 from jobwerk.app import create_app
-from jobwerk.config import Settings
+from jobwerk.config import Settings, load_settings
+from jobwerk.core import service
 from jobwerk.core.runtime import Runtime
 from jobwerk.modules.docs import _crawl
+from jobwerk.modules.docs import module as docs_module
+from jobwerk.modules.docs.credentials import CredentialCreate, create_credential
 from jobwerk.modules.docs.models import DocsCredential
 from tests.api.conftest import (
     ADMIN,
@@ -421,3 +428,40 @@ async def test_a_failing_scrape_with_credentials_logs_no_secret(
     assert "internal error: RuntimeError: converter crashed" in written
     for secret in ("s3cret", base64.b64encode(b"reader:s3cret").decode(), STATIC_KEY):
         assert secret not in written
+
+
+def test_a_stored_credential_works_outside_the_server(
+    protected_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`jobs run --wait` executes the run in the CLI's own process, without the module's start-up
+    hooks: the step gets the database and the key from its context, as in `serve` and `worker`."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("JOBWERK_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("JOBWERK_MODULES", '["docs"]')
+    monkeypatch.setenv("JOBWERK_DOCS__ALLOW_HOSTS", "127.0.0.1")
+    host = httpx.URL(protected_url).netloc.decode()
+    login = {"auth_type": "basic", "username": "reader", "password": "s3cret"}
+
+    async def prepare() -> None:
+        runtime = Runtime(load_settings())
+        for workflow in docs_module.workflows():
+            runtime.workflows.register(workflow)
+        await runtime.start(executor=False, scheduler=False)
+        try:
+            async with runtime.transaction() as session:
+                data = CredentialCreate.model_validate({"name": "intranet", "host": host, **login})
+                stored = await create_credential(session, runtime.box, data)
+                await session.flush()
+                params = {"url": protected_url, "credential_id": stored.id, "options": FAST}
+                await service.save_job(
+                    session, runtime.workflows, "intranet_docs", "docs.scrape", params=params
+                )
+        finally:
+            await runtime.stop()
+
+    asyncio.run(prepare())
+    result = CliRunner().invoke(cli.app, ["jobs", "run", "intranet_docs", "--wait", "--json"])
+    assert result.exit_code == 0, result.output
+    outcome = json.loads(result.stdout)
+    assert outcome["status"] == "completed", outcome
+    assert outcome["result"]["page_files"] == 1

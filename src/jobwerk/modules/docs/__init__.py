@@ -52,16 +52,9 @@ class DocsModule(Module):
         }
 
     async def startup(self, runtime: Runtime) -> None:
-        from .workflows import remove_stale_crawls, services
+        from .workflows import remove_stale_crawls
 
-        services.runtime = runtime
         await asyncio.to_thread(remove_stale_crawls, runtime.settings.data_dir)
-
-    async def shutdown(self, runtime: Runtime) -> None:
-        from .workflows import services
-
-        if services.runtime is runtime:
-            services.runtime = None
 
 
 module = DocsModule()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -13,7 +12,6 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from jobwerk.core.context import StepContext
 from jobwerk.core.exports import RUN_ID, export_file
-from jobwerk.core.runtime import Runtime
 from jobwerk.core.workflow import Workflow
 from jobwerk.errors import AppError
 
@@ -37,26 +35,12 @@ _CRAWL = TypeAdapter(CrawlResult)
 MAX_LISTED_FAILURES = 500
 
 
-@dataclass
-class Services:
-    """What steps need beyond their context; bound by the module's start-up hook."""
-
-    runtime: Runtime | None = None
-
-
-services = Services()
-
 scrape_workflow = Workflow(
     "docs.scrape",
     ScrapeRequest,
     title="Scrape documentation",
     description="Crawls a documentation site and exports it as Markdown, JSON, HTML or PDF.",
 )
-
-
-def data_dir_of(ctx: StepContext[Any]) -> Path:
-    """The data folder (a run's exports live in ``<data_dir>/exports/<run_id>``)."""
-    return ctx.export_dir.parents[1]
 
 
 def cache_path(data_dir: Path, request: ScrapeRequest) -> Path:
@@ -66,17 +50,13 @@ def cache_path(data_dir: Path, request: ScrapeRequest) -> Path:
     return data_dir / "docs" / "cache" / f"{digest[:32]}.json"
 
 
-async def load_credentials(request: ScrapeRequest) -> Credentials | None:
+async def load_credentials(ctx: StepContext[ScrapeRequest]) -> Credentials | None:
     """The stored credential of the request, for its start URL's host only."""
+    request = ctx.params
     if request.credential_id is None:
         return None
-    runtime = services.runtime
-    if runtime is None:
-        raise AppError("stored credentials are only available inside the jobwerk server")
-    async with runtime.transaction() as session:
-        return await resolve_credentials(
-            session, runtime.box, request.credential_id, str(request.url)
-        )
+    async with ctx.db.write() as session:
+        return await resolve_credentials(session, ctx.box, request.credential_id, str(request.url))
 
 
 def _reporter(ctx: StepContext[ScrapeRequest]) -> Callable[[ScrapeProgress], None]:
@@ -108,14 +88,14 @@ def _reporter(ctx: StepContext[ScrapeRequest]) -> Callable[[ScrapeProgress], Non
 @scrape_workflow.step("crawl", title="Crawl pages", timeout=90_000, resumable=False)
 async def crawl_pages(ctx: StepContext[ScrapeRequest]) -> dict[str, Any]:
     request = ctx.params
-    data_dir = data_dir_of(ctx)
+    data_dir = ctx.data_dir
     cache_file = cache_path(data_dir, request)
     cache = await ctx.to_thread(CrawlCache.load, cache_file)
     ctx.info(f"crawling {request.url}", cached_pages=len(cache.entries))
     result = await crawl(
         request,
         DocsSettings().scrape_settings(),
-        credentials=await load_credentials(request),
+        credentials=await load_credentials(ctx),
         cache=cache,
         on_progress=_reporter(ctx),
         cancel=lambda: ctx.cancelled,
@@ -167,7 +147,7 @@ def _write_bytes(path: Path, data: bytes) -> None:
 
 @scrape_workflow.step("export", title="Write exports", timeout=3600)
 async def export_pages(ctx: StepContext[ScrapeRequest]) -> dict[str, Any]:
-    crawl_file = data_dir_of(ctx) / "docs" / "crawls" / ctx.outputs["crawl"]["crawl_file"]
+    crawl_file = ctx.data_dir / "docs" / "crawls" / ctx.outputs["crawl"]["crawl_file"]
     try:
         raw = await ctx.to_thread(crawl_file.read_bytes)
     except FileNotFoundError:
@@ -230,7 +210,7 @@ async def convert_export(ctx: StepContext[ConvertParams]) -> dict[str, Any]:
     params = ctx.params
     if not can_convert(params.source, params.target_format):
         raise AppError(f"cannot convert {params.source} to {params.target_format}")
-    source = export_file(data_dir_of(ctx), params.source_run_id, params.source)
+    source = export_file(ctx.data_dir, params.source_run_id, params.source)
     text = await ctx.to_thread(source.read_text, "utf-8")
     ctx.progress(0, 1, message=f"converting {params.source}")
     html = text if source.suffix.lower() == ".html" else markdown_to_html(text, source.stem)

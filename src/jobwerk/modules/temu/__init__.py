@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 from jobwerk.core.workflow import Workflow
 from jobwerk.modules.base import JobSpec, Module
 from jobwerk.modules.temu.settings import TemuSettings
-from jobwerk.modules.temu.store import register_database, unregister_database
 from jobwerk.modules.temu.workflows import sync_inventory, sync_orders
 
 if TYPE_CHECKING:
@@ -68,12 +67,6 @@ class TemuModule(Module):
                 interval_minutes=60,
             ),
         )
-
-    async def startup(self, runtime: Runtime) -> None:
-        register_database(runtime.settings.data_dir, runtime.db)
-
-    async def shutdown(self, runtime: Runtime) -> None:
-        unregister_database(runtime.settings.data_dir)
 
     async def health(self, runtime: Runtime, instance: Instance | None) -> dict[str, Any]:
         from jobwerk.core.instances import instance_config

@@ -1,21 +1,15 @@
-"""Where the TEMU workflows keep their data: the jobwerk database of the process running them.
-
-Steps see no database handle, so the module records the runtime's database at start-up (keyed
-by the data folder, which a step knows); a process started without the module's hooks (the CLI)
-opens the database its settings name.
-"""
+"""The TEMU module's tables in jobwerk's database: raw responses, orders, inventory, shipments
+and sync cursors, read and written by the steps through ``ctx.db``."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jobwerk.config import load_settings
 from jobwerk.core.states import SUCCEEDED
 from jobwerk.modules.temu.client import OrderStatus
 from jobwerk.modules.temu.models import (
@@ -29,35 +23,7 @@ from jobwerk.modules.temu.models import (
 from jobwerk.storage.db import Database
 from jobwerk.storage.models import Run, utcnow
 
-_databases: dict[Path, Database] = {}
 CHUNK = 500
-
-
-def register_database(data_dir: Path, database: Database) -> None:
-    """Make ``database`` the store of runs executing with ``data_dir``."""
-    _databases[data_dir.resolve()] = database
-
-
-def unregister_database(data_dir: Path) -> None:
-    _databases.pop(data_dir.resolve(), None)
-
-
-def database_for(data_dir: Path) -> Database:
-    """The jobwerk database of the process whose data folder is ``data_dir``.
-
-    Raises:
-        RuntimeError: no database is known for the folder.
-    """
-    key = data_dir.resolve()
-    found = _databases.get(key)
-    if found is not None:
-        return found
-    settings = load_settings()
-    if settings.data_dir.resolve() != key:
-        raise RuntimeError(f"no jobwerk database is registered for {key}")
-    database = Database(settings.database_url, pool_size=settings.database.pool_size)
-    _databases[key] = database
-    return database
 
 
 def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:

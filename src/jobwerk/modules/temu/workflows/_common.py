@@ -18,7 +18,6 @@ from jobwerk.errors import AppError
 from jobwerk.modules.temu.client import ExchangeRecord, TemuClient, TemuError
 from jobwerk.modules.temu.jtl import JtlBackend, JtlDatabase, JtlError, JtlRest, JtlUnavailable
 from jobwerk.modules.temu.settings import TemuSettings
-from jobwerk.modules.temu.store import database_for
 from jobwerk.modules.temu.workflows._scopes import scope_check
 from jobwerk.storage.db import Database
 
@@ -52,7 +51,7 @@ def instance_id(ctx: StepContext[Any]) -> str:
 
 def database(ctx: StepContext[Any]) -> Database:
     """The jobwerk database this run writes the module's tables to."""
-    return database_for(ctx.export_dir.parent.parent)
+    return ctx.db
 
 
 class ExchangeArchive:
