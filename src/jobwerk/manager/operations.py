@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select, update
@@ -17,10 +18,32 @@ from jobwerk.errors import Conflict, NotFound
 from jobwerk.manager.models import ModuleOperation
 from jobwerk.storage.models import utcnow
 
-ACTIVE = ("queued", "running")
 # The caller's ``Idempotency-Key`` for the operation being created (set by the router).
 IDEMPOTENCY_KEY: ContextVar[str | None] = ContextVar("idempotency_key", default=None)
-FINISHED = ("completed", "failed", "cancelled")
+
+
+class OperationStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+ACTIVE = (OperationStatus.QUEUED, OperationStatus.RUNNING)
+FINISHED = (OperationStatus.COMPLETED, OperationStatus.FAILED, OperationStatus.CANCELLED)
+# The allowed transitions, as for runs: target state -> the states an operation may come from.
+ALLOWED: dict[OperationStatus, frozenset[OperationStatus]] = {
+    OperationStatus.QUEUED: frozenset(),
+    OperationStatus.RUNNING: frozenset({OperationStatus.QUEUED}),
+    OperationStatus.COMPLETED: frozenset({OperationStatus.RUNNING}),
+    OperationStatus.FAILED: frozenset(ACTIVE),
+    OperationStatus.CANCELLED: frozenset(ACTIVE),
+}
+
+
+class InvalidTransition(Conflict):
+    """The operation is not in a state the requested change may start from."""
 
 
 def operation_dict(operation: ModuleOperation) -> dict[str, Any]:
@@ -169,6 +192,8 @@ class Tracker:
     ) -> dict[str, Any]:
         async with self.runtime.transaction() as session:
             operation = await get_operation(session, operation_id)
+            if "status" in values:
+                _check_transition(operation, OperationStatus(values["status"]))
             now = utcnow()
             if step is not None and step_status is not None:
                 operation.steps = [
@@ -204,6 +229,15 @@ class Tracker:
                 )
             )
         return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _check_transition(operation: ModuleOperation, target: OperationStatus) -> None:
+    """Raises InvalidTransition unless the table lets the operation move to ``target`` (a
+    finished operation never moves again, e.g. one a restart marked interrupted)."""
+    if operation.status not in ALLOWED[target]:
+        raise InvalidTransition(
+            f"operation '{operation.id}' is {operation.status}; it cannot become {target}"
+        )
 
 
 def _step_change(

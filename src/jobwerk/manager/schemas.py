@@ -7,7 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-OperationStatus = Literal["queued", "running", "completed", "failed", "cancelled"]
+from jobwerk.manager.operations import OperationStatus
+
 InstanceStatus = Literal["installed", "running", "stopped", "error"]
 
 
