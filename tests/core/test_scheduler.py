@@ -189,8 +189,8 @@ async def test_disabled_jobs_do_not_fire_and_schedule_changes_apply_at_once(
         job = await service.set_enabled(session, "tick", True)
         job = await service.set_schedule(session, "tick", interval_minutes=0.01)
     assert job.next_run_at is not None
-    await asyncio.sleep(0.7)
-    created = await fire_due_jobs(runtime.db, utcnow())
+    assert await fire_due_jobs(runtime.db, job.next_run_at - timedelta(seconds=0.1)) == []
+    created = await fire_due_jobs(runtime.db, job.next_run_at)  # its time, not a sleep
     assert len(created) == 1
     runtime.executor.submit(created[0])
     assert (await wait_for(runtime, created[0])).status == "completed"
