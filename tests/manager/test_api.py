@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import sys
 from typing import Any
 
 import httpx
@@ -12,6 +14,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
+from jobwerk.config import Settings
 from jobwerk.core.runtime import Runtime
 from jobwerk.manager.models import ModuleOperation
 from tests.api.conftest import ADMIN, STATIC_KEY, key_headers
@@ -167,3 +170,29 @@ async def test_operations_stream_starts_with_operations_in_progress(
         message = json.loads(await asyncio.wait_for(ws.recv(), 10))
     assert message["type"] == "operation_update"
     assert message["operation_id"] == operation.id and message["status"] == "running"
+
+
+async def test_operations_of_another_process_show_on_the_stream(
+    live_server: str, client: httpx.AsyncClient, catalog: Catalog, api_settings: Settings
+) -> None:
+    """An install made with the CLI (its own process) streams to the server's clients too."""
+    catalog.publish(NAME, "1.0.0")
+    await add_repository(client, catalog.url)
+    async with connect(f"ws://{live_server}/ws/operations?api_key={STATIC_KEY}") as ws:
+        cli = await asyncio.create_subprocess_exec(
+            *(sys.executable, "-m", "jobwerk", "modules", "install", NAME, "--json"),
+            env={
+                **os.environ,
+                "JOBWERK_DATA_DIR": str(api_settings.data_dir),
+                "JOBWERK_MODULES": '["demo"]',
+            },
+            stdout=asyncio.subprocess.PIPE,
+        )
+        seen: list[dict[str, Any]] = []
+        while not seen or seen[-1]["type"] == "operation_update":
+            seen.append(json.loads(await asyncio.wait_for(ws.recv(), 60)))
+        output, _ = await cli.communicate()
+    assert cli.returncode == 0, output
+    installed = json.loads(output)
+    assert {message["operation_id"] for message in seen} == {installed["operation_id"]}
+    assert seen[-1]["type"] == "operation_completed" and seen[-1]["module_name"] == NAME

@@ -11,7 +11,6 @@ from jobwerk.manager.operations import (
     ALLOWED,
     FINISHED,
     InvalidTransition,
-    OperationFeed,
     OperationStatus,
     Tracker,
 )
@@ -23,7 +22,7 @@ async def test_every_pair_moves_exactly_as_the_table_says(
 ) -> None:
     runtime = Runtime(settings)
     await runtime.db.upgrade()
-    tracker = Tracker(runtime, OperationFeed())
+    tracker = Tracker(runtime)
     try:
         for target in OperationStatus:
             async with runtime.transaction() as session:

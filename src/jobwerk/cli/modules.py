@@ -24,19 +24,20 @@ VersionOption = typer.Option("--version", "-v", help="Version (default: newest t
 
 
 async def with_manager(action: Callable[[ModuleManager], Awaitable[T]]) -> T:
-    """A runtime with built-in and installed modules loaded, and the module manager."""
+    """A runtime with built-in and installed modules loaded, and the module manager; its
+    operations show live on the servers' ``/ws/operations`` (the runtime relays its events)."""
     runtime = Runtime(settings())
     registry = ModuleRegistry()
     registry.discover(runtime.settings.modules)
     registry.attach(runtime)
     manager = ModuleManager(runtime, registry)
     manager.load_installed()
-    await runtime.db.upgrade()
+    await runtime.start(executor=False, scheduler=False)
     try:
         return await action(manager)
     finally:
         await manager.stop()
-        await runtime.db.dispose()
+        await runtime.stop()
 
 
 def finish(started: Callable[[ModuleManager], Awaitable[dict[str, Any]]], as_json: bool) -> None:

@@ -1,4 +1,5 @@
-"""In-process event bus: typed run, step, log and job events for live updates.
+"""In-process event bus: typed run, step, log, job and module-operation events for live updates
+(the relay carries them to the other processes on the same database).
 
 Publishing never blocks: every subscriber has a bounded queue, and a subscriber whose queue is
 full is dropped (its iterator ends) instead of slowing the run that published.
@@ -19,6 +20,7 @@ EventKind = Literal[
     "step.progress",
     "log",
     "job.changed",
+    "operation.changed",
 ]
 
 

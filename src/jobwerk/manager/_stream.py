@@ -11,13 +11,14 @@ from typing import Any
 from fastapi import APIRouter, WebSocket
 from sqlalchemy import select
 
+from jobwerk.api._hub import CLOSE_TOO_SLOW, receive_until_closed
 from jobwerk.api.ws import CLOSE_POLICY, GONE, ws_principal
+from jobwerk.core.events import Event, Subscription
+from jobwerk.core.runtime import Runtime
 from jobwerk.manager.models import ModuleOperation
-from jobwerk.manager.operations import ACTIVE, operation_dict
-from jobwerk.manager.service import ModuleManager
+from jobwerk.manager.operations import ACTIVE, operation_dict, operation_event
 
 router = APIRouter(tags=["module manager"])
-CLOSE_TOO_SLOW = 1013
 
 
 def _ws_message(data: dict[str, Any]) -> str:
@@ -41,38 +42,39 @@ def _ws_message(data: dict[str, Any]) -> str:
 @router.websocket("/ws/operations")
 async def operations_stream(websocket: WebSocket) -> None:
     """Operations in progress first, then every change as ``operation_update`` /
-    ``_completed`` / ``_failed`` / ``_cancelled``; authenticated like the other WebSockets."""
+    ``_completed`` / ``_failed`` / ``_cancelled``, from whichever process on the database made it;
+    authenticated like the other WebSockets."""
     if await ws_principal(websocket) is None:
         await websocket.close(CLOSE_POLICY)
         return
     await websocket.accept()
-    manager: ModuleManager = websocket.app.state.manager
-    feed = manager.feed
-    queue = feed.subscribe()  # before reading the snapshot, so no change falls between
-    receiver = asyncio.create_task(websocket.receive_text())
+    runtime: Runtime = websocket.app.state.manager.runtime
+    # Subscribe before reading the snapshot, so no change falls between. The snapshot is read
+    # here, not in a task that a leaving client cancels in the middle of a session.
+    subscription = runtime.bus.subscribe(
+        maxsize=256, accept=lambda event: event.kind == "operation.changed"
+    )
+    async with runtime.db.session() as session:
+        active = await session.scalars(
+            select(ModuleOperation).where(ModuleOperation.status.in_(ACTIVE))
+        )
+        snapshot = [operation_event(operation_dict(operation)) for operation in active]
+    forwarder = asyncio.create_task(_forward(websocket, snapshot, subscription))
+    receiver = asyncio.create_task(receive_until_closed(websocket))
     try:
-        async with manager.runtime.db.session() as session:
-            active = await session.scalars(
-                select(ModuleOperation).where(ModuleOperation.status.in_(ACTIVE))
-            )
-            snapshot = [operation_dict(operation) for operation in active]
-        for current in snapshot:
-            await websocket.send_text(_ws_message(current))
-        while True:
-            getter = asyncio.create_task(queue.get())
-            done, _ = await asyncio.wait({getter, receiver}, return_when=asyncio.FIRST_COMPLETED)
-            if receiver in done:
-                getter.cancel()
-                break
-            data = getter.result()
-            if data is None:
-                await websocket.close(CLOSE_TOO_SLOW)
-                break
-            await websocket.send_text(_ws_message(data))
-    except GONE:
-        pass  # the client went away
+        await asyncio.wait({forwarder, receiver}, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        feed.unsubscribe(queue)
-        receiver.cancel()
-        with contextlib.suppress(asyncio.CancelledError, *GONE):
-            await receiver
+        subscription.close()
+        for task in (forwarder, receiver):
+            task.cancel()
+        await asyncio.gather(forwarder, receiver, return_exceptions=True)
+
+
+async def _forward(websocket: WebSocket, snapshot: list[Event], subscription: Subscription) -> None:
+    with contextlib.suppress(*GONE):
+        for event in snapshot:
+            await websocket.send_text(_ws_message(event.data))
+        async for event in subscription:
+            await websocket.send_text(_ws_message(event.data))
+        # The bus dropped this client for falling behind.
+        await websocket.close(CLOSE_TOO_SLOW)

@@ -1,9 +1,9 @@
 """Persisted operations: one active per module (a partial unique index), named steps with
-progress, a fan-out of changes for ``/ws/operations``, history kept."""
+progress, every change an ``operation.changed`` event (so ``/ws/operations`` shows the
+operations of every process on the database), history kept."""
 
 from __future__ import annotations
 
-import asyncio
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from jobwerk.core.events import Event
 from jobwerk.core.runtime import Runtime
 from jobwerk.errors import Conflict, NotFound
 from jobwerk.manager.models import ModuleOperation
@@ -70,30 +71,6 @@ def operation_dict(operation: ModuleOperation) -> dict[str, Any]:
     }
 
 
-class OperationFeed:
-    """In-process fan-out of operation changes; a full subscriber queue drops that subscriber."""
-
-    def __init__(self) -> None:
-        self._queues: set[asyncio.Queue[dict[str, Any] | None]] = set()
-
-    def subscribe(self, maxsize: int = 256) -> asyncio.Queue[dict[str, Any] | None]:
-        queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(maxsize)
-        self._queues.add(queue)
-        return queue
-
-    def unsubscribe(self, queue: asyncio.Queue[dict[str, Any] | None]) -> None:
-        self._queues.discard(queue)
-
-    def publish(self, data: dict[str, Any]) -> None:
-        for queue in list(self._queues):
-            try:
-                queue.put_nowait(data)
-            except asyncio.QueueFull:
-                self._queues.discard(queue)
-                queue.get_nowait()
-                queue.put_nowait(None)
-
-
 async def get_operation(session: AsyncSession, operation_id: str) -> ModuleOperation:
     operation = await session.get(ModuleOperation, operation_id)
     if operation is None:
@@ -133,12 +110,28 @@ def _busy(module: str, blocking: str | None) -> Conflict:
     )
 
 
-class Tracker:
-    """Writes an operation's progress to the database and tells the feed."""
+# What an ``operation.changed`` event carries: what /ws/operations sends, JSON as it is.
+EVENT_FIELDS = (
+    "operation_id",
+    "operation_type",
+    "status",
+    "progress",
+    "message",
+    "module_name",
+    "instance_id",
+    "error",
+)
 
-    def __init__(self, runtime: Runtime, feed: OperationFeed) -> None:
+
+def operation_event(data: dict[str, Any]) -> Event:
+    return Event("operation.changed", data={key: data[key] for key in EVENT_FIELDS})
+
+
+class Tracker:
+    """Writes an operation's progress to the database and publishes the change."""
+
+    def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
-        self.feed = feed
 
     async def create(
         self,
@@ -178,7 +171,7 @@ class Tracker:
             async with self.runtime.db.session() as session:
                 blocking = await active_operation(session, module)
             raise _busy(module, blocking.id if blocking else None) from None
-        self.feed.publish(data)
+        self.runtime.bus.publish(operation_event(data))
         return data
 
     async def change(
@@ -211,7 +204,7 @@ class Tracker:
             operation.updated_at = now
             await session.flush()
             data = operation_dict(operation)
-        self.feed.publish(data)
+        self.runtime.bus.publish(operation_event(data))
         return data
 
     async def interrupt_all(self) -> int:

@@ -36,7 +36,7 @@ from jobwerk.manager._store import (
 )
 from jobwerk.manager._wheel import inspect_wheel
 from jobwerk.manager.catalog import CatalogEntry, download, fetch_index, pick, wheel_filename
-from jobwerk.manager.operations import OperationFeed, Tracker, get_operation, operation_dict
+from jobwerk.manager.operations import Tracker, get_operation, operation_dict
 from jobwerk.manager.repositories import get_repository, list_repositories
 from jobwerk.modules.registry import ModuleRegistry, ensure_default_jobs
 
@@ -52,8 +52,7 @@ class ModuleManager:
         self.runtime = runtime
         self.registry = registry
         self.store = ModuleStore(runtime.settings.data_dir)
-        self.feed = OperationFeed()
-        self.tracker = Tracker(runtime, self.feed)
+        self.tracker = Tracker(runtime)
         self.running: dict[str, Context] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
