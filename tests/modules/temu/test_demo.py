@@ -75,12 +75,14 @@ async def test_demo_orders_go_to_jtl_ship_and_report_back(
 
     numbers = [o.parent_order_sn for o in world.server.sandbox.state.orders.values()]
     async with JtlDatabase.from_url(world.jtl_url) as jtl:
-        for _ in range(100):
+        # The demo's Wawi worker imports the queued orders, then ships them with tracking.
+        for _ in range(200):
             states = await jtl.order_import_status(numbers)
-            if sum(s.state is ImportState.IMPORTED for s in states.values()) >= queued:
+            imported = [n for n, s in states.items() if s.state is ImportState.IMPORTED]
+            tracked = [n for n, packages in (await jtl.read_tracking(imported)).items() if packages]
+            if len(tracked) >= queued:
                 break
-            await asyncio.sleep(0.1)
-    await asyncio.sleep(0.5)  # the worker ships right after importing
+            await asyncio.sleep(0.05)
 
     second = await _sync(demo_api)
     assert second["status"] in SUCCEEDED, second
