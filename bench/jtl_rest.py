@@ -30,14 +30,16 @@ from jobwerk.modules.temu.jtl import (
     JtlOrder,
     JtlOrderLine,
     JtlRest,
-    JtlRestSandbox,
-    JtlWorkerSimulator,
     LineKind,
     create_jtl_engine,
+)
+from jobwerk.modules.temu.jtl_sandbox import (
+    JtlRestSandbox,
+    JtlWorkerSimulator,
     create_replica,
     generate_articles,
 )
-from jobwerk.modules.temu.jtl._replica import create_customer
+from jobwerk.modules.temu.jtl_sandbox._replica import create_customer
 
 KEY = "bench-key"
 

@@ -53,7 +53,8 @@ from jobwerk.core.runtime import Runtime
 from jobwerk.modules.registry import ensure_default_jobs
 from jobwerk.modules.temu import module as temu
 from jobwerk.modules.temu.demo import create_matching_replica
-from jobwerk.modules.temu.jtl import JtlDatabase, JtlWorkerSimulator
+from jobwerk.modules.temu.jtl import JtlDatabase
+from jobwerk.modules.temu.jtl_sandbox import JtlWorkerSimulator
 from jobwerk.modules.temu.sandbox import SandboxServer, TemuSandbox
 from jobwerk.storage.db import sync_url
 from temu import change_jtl_stock

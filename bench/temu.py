@@ -45,8 +45,8 @@ from jobwerk.logging import configure_logging
 from jobwerk.modules.temu import module
 from jobwerk.modules.temu.demo import create_matching_replica
 from jobwerk.modules.temu.jtl import create_jtl_engine
-from jobwerk.modules.temu.jtl._replica import set_stock
 from jobwerk.modules.temu.jtl._schema import tArtikel
+from jobwerk.modules.temu.jtl_sandbox._replica import set_stock
 from jobwerk.modules.temu.sandbox import SandboxServer, TemuSandbox
 
 CHANGE_EVERY = 100  # 1 % of the articles change stock in JTL before the quick sync

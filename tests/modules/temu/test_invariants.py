@@ -32,15 +32,9 @@ from lxml import etree
 
 from jobwerk.app import create_app
 from jobwerk.core.states import SUCCEEDED
-from jobwerk.modules.temu.jtl import (
-    JtlBackend,
-    JtlDatabase,
-    JtlRest,
-    JtlRestSandbox,
-    JtlWorkerSimulator,
-    create_jtl_engine,
-)
-from jobwerk.modules.temu.jtl._replica import create_customer, set_stock
+from jobwerk.modules.temu.jtl import JtlBackend, JtlDatabase, JtlRest, create_jtl_engine
+from jobwerk.modules.temu.jtl_sandbox import JtlRestSandbox, JtlWorkerSimulator
+from jobwerk.modules.temu.jtl_sandbox._replica import create_customer, set_stock
 from jobwerk.modules.temu.sandbox import ThreadedServer
 from tests.api.conftest import ADMIN, http_client, make_settings
 from tests.modules.temu.test_workflows import Shop, add_instance, open_shop, wait_for_run

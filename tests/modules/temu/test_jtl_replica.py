@@ -17,12 +17,14 @@ from jobwerk.modules.temu.jtl import (
     JtlDatabase,
     JtlError,
     JtlUnavailable,
+    create_jtl_engine,
+    render_order_xml,
+)
+from jobwerk.modules.temu.jtl_sandbox import (
     JtlWorkerSimulator,
     ReplicaArticle,
-    create_jtl_engine,
     create_replica,
     generate_articles,
-    render_order_xml,
 )
 from tests.modules.temu._orders import jtl_order
 

@@ -22,15 +22,17 @@ from jobwerk.modules.temu.jtl import (
     JtlDatabase,
     JtlError,
     JtlRest,
-    JtlRestSandbox,
     JtlUnavailable,
+    create_jtl_engine,
+)
+from jobwerk.modules.temu.jtl._schema import tAuftrag
+from jobwerk.modules.temu.jtl_sandbox import (
+    JtlRestSandbox,
     JtlWorkerSimulator,
     ReplicaArticle,
-    create_jtl_engine,
     create_replica,
     generate_articles,
 )
-from jobwerk.modules.temu.jtl._schema import tAuftrag
 from jobwerk.modules.temu.sandbox import ThreadedServer
 from jobwerk.modules.temu.settings import TemuSettings
 from tests.modules.temu._orders import jtl_order as order

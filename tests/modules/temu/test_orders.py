@@ -10,8 +10,9 @@ from lxml import etree
 from sqlalchemy import select
 
 from jobwerk.core.states import SUCCEEDED
-from jobwerk.modules.temu.jtl import JtlWorkerSimulator, WorkerShipment, create_jtl_engine
-from jobwerk.modules.temu.jtl._replica import create_customer
+from jobwerk.modules.temu.jtl import create_jtl_engine
+from jobwerk.modules.temu.jtl_sandbox import JtlWorkerSimulator, WorkerShipment
+from jobwerk.modules.temu.jtl_sandbox._replica import create_customer
 from jobwerk.modules.temu.models import TemuOrder
 from jobwerk.modules.temu.sandbox._catalog import carriers_for_region
 from jobwerk.modules.temu.settings import TemuSettings

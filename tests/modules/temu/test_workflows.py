@@ -23,15 +23,9 @@ from jobwerk.core.states import FINISHED, SUCCEEDED
 from jobwerk.modules.registry import ensure_default_jobs
 from jobwerk.modules.temu import module as temu_module
 from jobwerk.modules.temu.demo import create_matching_replica
-from jobwerk.modules.temu.jtl import (
-    JtlDatabase,
-    JtlRestSandbox,
-    JtlUnavailable,
-    JtlWorkerSimulator,
-    QueueResult,
-    create_jtl_engine,
-)
-from jobwerk.modules.temu.jtl._replica import create_customer, set_stock
+from jobwerk.modules.temu.jtl import JtlDatabase, JtlUnavailable, QueueResult, create_jtl_engine
+from jobwerk.modules.temu.jtl_sandbox import JtlRestSandbox, JtlWorkerSimulator
+from jobwerk.modules.temu.jtl_sandbox._replica import create_customer, set_stock
 from jobwerk.modules.temu.models import TemuInventory, TemuOrder, TemuShipment
 from jobwerk.modules.temu.sandbox import SandboxServer, Sku, TemuSandbox, ThreadedServer
 from jobwerk.modules.temu.workflows import _jtl

@@ -67,7 +67,7 @@ def wawi_api(
     """Serve the JTL-Wawi REST API over a replica (for the `rest` JTL backend)."""
     import uvicorn
 
-    from jobwerk.modules.temu.jtl import JtlRestSandbox
+    from jobwerk.modules.temu.jtl_sandbox import JtlRestSandbox
 
     if not path.is_file():
         raise typer.BadParameter(f"{path} does not exist; create it with `jobwerk temu replica`")

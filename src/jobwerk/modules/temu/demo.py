@@ -21,7 +21,7 @@ from typing import Any
 import structlog
 
 from jobwerk.config import Settings
-from jobwerk.modules.temu.jtl import JtlWorkerSimulator, ReplicaArticle, create_replica
+from jobwerk.modules.temu.jtl_sandbox import JtlWorkerSimulator, ReplicaArticle, create_replica
 from jobwerk.modules.temu.sandbox import SandboxServer, TemuSandbox
 
 log = structlog.get_logger("jobwerk.temu.demo")

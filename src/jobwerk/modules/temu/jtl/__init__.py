@@ -1,12 +1,6 @@
-"""JTL-Wawi side of the TEMU module: the eazybusiness (`db`) and REST API (`rest`) backends, a
-local replica with a simulated worker, and a REST API sandbox over that replica."""
+"""JTL-Wawi side of the TEMU module: the eazybusiness (`db`) and REST API (`rest`) backends, the
+order XML and the carrier mapping. The simulators to test against are in ``jtl_sandbox``."""
 
-from jobwerk.modules.temu.jtl._adapter import (
-    DEFAULT_PLATFORM,
-    MAX_MARKETPLACE_STOCK,
-    JtlDatabase,
-    create_jtl_engine,
-)
 from jobwerk.modules.temu.jtl._carriers import (
     CarrierMapper,
     CarrierMatch,
@@ -14,17 +8,15 @@ from jobwerk.modules.temu.jtl._carriers import (
     UnmappedCarrier,
     parse_logistics_companies,
 )
+from jobwerk.modules.temu.jtl._database import (
+    DEFAULT_PLATFORM,
+    MAX_MARKETPLACE_STOCK,
+    JtlDatabase,
+    create_jtl_engine,
+)
 from jobwerk.modules.temu.jtl._order import JtlAddress, JtlOrder, JtlOrderLine, LineKind
 from jobwerk.modules.temu.jtl._queries import BATCH_SIZE
-from jobwerk.modules.temu.jtl._replica import (
-    SHIPPING_METHODS,
-    WAREHOUSES,
-    ReplicaArticle,
-    create_replica,
-    generate_articles,
-)
 from jobwerk.modules.temu.jtl._rest import JtlRest
-from jobwerk.modules.temu.jtl._rest_sandbox import JtlRestSandbox
 from jobwerk.modules.temu.jtl._types import (
     Article,
     Customer,
@@ -38,13 +30,6 @@ from jobwerk.modules.temu.jtl._types import (
     ShippingMethod,
     StockLevel,
     TrackingPackage,
-)
-from jobwerk.modules.temu.jtl._worker import (
-    JtlWorkerSimulator,
-    WorkerImport,
-    WorkerPackage,
-    WorkerShipment,
-    tracking_number_for,
 )
 from jobwerk.modules.temu.jtl._xml import (
     XML_ENCODING,
@@ -61,8 +46,6 @@ __all__ = [
     "BATCH_SIZE",
     "DEFAULT_PLATFORM",
     "MAX_MARKETPLACE_STOCK",
-    "SHIPPING_METHODS",
-    "WAREHOUSES",
     "XML_ENCODING",
     "Article",
     "CarrierMapper",
@@ -78,30 +61,21 @@ __all__ = [
     "JtlOrder",
     "JtlOrderLine",
     "JtlRest",
-    "JtlRestSandbox",
     "JtlUnavailable",
-    "JtlWorkerSimulator",
     "JtlXmlInvalid",
     "LineKind",
     "QueueResult",
-    "ReplicaArticle",
     "ShippingMethod",
     "StockLevel",
     "TemuCarrier",
     "TrackingPackage",
     "UnmappedCarrier",
-    "WorkerImport",
-    "WorkerPackage",
-    "WorkerShipment",
     "create_jtl_engine",
-    "create_replica",
-    "generate_articles",
     "is_latin1",
     "order_import_schema",
     "parse_logistics_companies",
     "render_order_documents",
     "render_order_xml",
     "to_latin1",
-    "tracking_number_for",
     "validate_order_xml",
 ]

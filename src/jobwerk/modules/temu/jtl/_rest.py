@@ -17,7 +17,7 @@ from typing import Any, Self, TypeVar
 import httpx
 
 from jobwerk import __version__
-from jobwerk.modules.temu.jtl._adapter import MAX_MARKETPLACE_STOCK
+from jobwerk.modules.temu.jtl._database import MAX_MARKETPLACE_STOCK
 from jobwerk.modules.temu.jtl._order import JtlAddress, JtlOrder, JtlOrderLine
 from jobwerk.modules.temu.jtl._types import (
     ImportState,

@@ -18,8 +18,7 @@ from typing import Any
 from lxml import etree
 from sqlalchemy import Connection, func, insert, select, update
 
-from jobwerk.modules.temu.jtl._adapter import create_jtl_engine
-from jobwerk.modules.temu.jtl._replica import create_customer, refresh_aggregate_stock
+from jobwerk.modules.temu.jtl._database import create_jtl_engine
 from jobwerk.modules.temu.jtl._schema import (
     lvKunde,
     tArtikel,
@@ -34,6 +33,7 @@ from jobwerk.modules.temu.jtl._schema import (
     tVersandPos,
     tXMLBestellImport,
 )
+from jobwerk.modules.temu.jtl_sandbox._replica import create_customer, refresh_aggregate_stock
 
 POSITION_ITEM = 1
 POSITION_SHIPPING = 2

@@ -41,7 +41,7 @@ from jobwerk.modules.temu.jtl._schema import (
     tversandart,
     tversion,
 )
-from jobwerk.modules.temu.jtl._worker import (
+from jobwerk.modules.temu.jtl_sandbox._worker import (
     POSITION_ITEM,
     JtlWorkerSimulator,
     insert_order,

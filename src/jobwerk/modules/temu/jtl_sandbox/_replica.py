@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, text, update
 
-from jobwerk.modules.temu.jtl._adapter import create_jtl_engine
+from jobwerk.modules.temu.jtl._database import create_jtl_engine
 from jobwerk.modules.temu.jtl._schema import (
     TABLES,
     metadata,
