@@ -50,7 +50,7 @@ class InvalidInput(AppError):
             {"loc": [*loc, *error["loc"]], "msg": error["msg"], "type": error["type"]}
             for error in exc.errors(include_url=False, include_context=False, include_input=False)
         ]
-        first = exc.errors(include_url=False)[0]
-        where = ".".join(map(str, first["loc"]))
+        first = errors[0]
+        where = ".".join(map(str, first["loc"][len(loc) :]))
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         return cls(f"{what}: {where + ': ' if where else ''}{first['msg']}{more}", errors)

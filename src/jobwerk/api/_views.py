@@ -61,21 +61,22 @@ def job_read(job: Job, last: Run | None, last_success: datetime | None = None) -
     )
 
 
-async def jobs_with_status(session: AsyncSession) -> list[JobRead]:
-    """Every job with the status of its latest run."""
-    jobs = await service.list_jobs(session)
+async def _with_status(session: AsyncSession, jobs: Sequence[Job]) -> list[JobRead]:
     ids = [job.id for job in jobs]
     latest = await service.last_runs(session, ids)
     successes = await service.last_successes(session, ids)
     return [job_read(job, latest.get(job.id), successes.get(job.id)) for job in jobs]
 
 
+async def jobs_with_status(session: AsyncSession) -> list[JobRead]:
+    """Every job with the status of its latest run."""
+    return await _with_status(session, await service.list_jobs(session))
+
+
 async def job_with_status(session: AsyncSession, job_id: str) -> JobRead:
     """One job with its status. Raises NotFound."""
-    job = await service.get_job(session, job_id)
-    latest = await service.last_runs(session, [job.id])
-    successes = await service.last_successes(session, [job.id])
-    return job_read(job, latest.get(job.id), successes.get(job.id))
+    [read] = await _with_status(session, [await service.get_job(session, job_id)])
+    return read
 
 
 def jobs_update_entry(job: JobRead) -> dict[str, Any]:

@@ -73,6 +73,20 @@ export async function loadWorkflows() {
   return state.workflows;
 }
 
+/** Module instances by id (each with its module_name); empty when they cannot be read. */
+export async function loadInstances() {
+  const instances = new Map();
+  try {
+    const payload = await get("/modules/instances");
+    for (const [module, list] of Object.entries(payload?.modules || {})) {
+      for (const instance of list) instances.set(instance.instance_id, { ...instance, module_name: instance.module_name || module });
+    }
+  } catch {
+    /* without names, ids stand in */
+  }
+  return instances;
+}
+
 /** The id of a run in any of the shapes the API uses. */
 export function runId(run) {
   return run?.run_id ?? run?.id ?? run?.job_id;

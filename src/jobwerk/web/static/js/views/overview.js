@@ -3,7 +3,7 @@
 
 import { get, withQuery } from "../api.js";
 import { badge, definitionList, fmtRelative, fmtTime, h, parseTime, replace } from "../dom.js";
-import { on, runId, state } from "../store.js";
+import { loadInstances, on, runId, state } from "../store.js";
 import { triggerCard } from "./trigger.js";
 
 const HEALTHY = new Set(["ok", "healthy", "up", "connected", "true", "pass"]);
@@ -191,15 +191,6 @@ async function checkedHealth(path) {
   const answer = await optional(path);
   healthCache.set(path, { at: Date.now(), answer });
   return answer;
-}
-
-async function loadInstances() {
-  const payload = await optional("/modules/instances");
-  const instances = new Map();
-  for (const [module, list] of Object.entries(payload?.modules || {})) {
-    for (const instance of list) instances.set(instance.instance_id, { ...instance, module_name: instance.module_name || module });
-  }
-  return instances;
 }
 
 export function renderOverview(main) {

@@ -2,7 +2,7 @@
 
 import { get, withQuery } from "../api.js";
 import { badge, fmtDuration, fmtTime, h, percentOf, progressBar, replace } from "../dom.js";
-import { SUCCEEDED, on, runId, state } from "../store.js";
+import { SUCCEEDED, loadInstances, on, runId, state } from "../store.js";
 
 const PAGE = 25;
 const STATUSES = ["queued", "running", "completed", "completed_with_warnings", "failed", "cancelled"];
@@ -100,14 +100,12 @@ export function renderRuns(main, { params }) {
       loading = false;
     }
   }
-  get("/modules/instances").then((payload) => {
-    for (const list of Object.values(payload?.modules || {})) {
-      for (const instance of list) names.set(instance.instance_id, instance.name);
-    }
+  loadInstances().then((instances) => {
+    for (const [id, instance] of instances) names.set(id, instance.name);
     const choice = form.querySelector("#runs-instance");
     for (const option of choice.options) if (names.has(option.value)) option.textContent = names.get(option.value);
     load();
-  }).catch(() => load());
+  });
   let timer = null;
   const refreshSoon = () => {
     clearTimeout(timer);
