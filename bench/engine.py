@@ -26,7 +26,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from jobwerk.config import Settings
-from jobwerk.core import service
+from jobwerk.core import run_service
 from jobwerk.core.context import StepContext
 from jobwerk.core.runtime import Runtime
 from jobwerk.core.workflow import Workflow
@@ -50,7 +50,7 @@ for _name in ("one", "two", "three", "four", "five"):
 
 async def _enqueue(runtime: Runtime) -> tuple[str, datetime]:
     async with runtime.transaction() as session:
-        run = await service.enqueue_run(session, runtime.workflows, "bench.noop")
+        run = await run_service.enqueue_run(session, runtime.workflows, "bench.noop")
     return run.id, run.created_at
 
 

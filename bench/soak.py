@@ -47,7 +47,7 @@ from sqlalchemy import create_engine, text
 from _soak_load import run_load
 from api import free_port, percentile
 from jobwerk.config import Settings
-from jobwerk.core import service
+from jobwerk.core import job_service
 from jobwerk.core.instances import create_instance
 from jobwerk.core.runtime import Runtime
 from jobwerk.modules.registry import ensure_default_jobs
@@ -255,7 +255,7 @@ class Soak:
             created = await ensure_default_jobs(runtime, temu, instance)
             async with runtime.transaction() as session:
                 for job_id in created:
-                    await service.set_schedule(session, job_id, interval_minutes=1)
+                    await job_service.set_schedule(session, job_id, interval_minutes=1)
             return instance.id
         finally:
             await runtime.db.dispose()

@@ -37,7 +37,7 @@ import psutil
 from sqlalchemy import select
 
 from jobwerk.config import Settings
-from jobwerk.core import service
+from jobwerk.core import run_service
 from jobwerk.core.instances import create_instance
 from jobwerk.core.runtime import Runtime
 from jobwerk.core.states import FINISHED
@@ -124,7 +124,7 @@ class RssSampler:
 
 async def steps_of(runtime: Runtime, run_id: str) -> dict[str, tuple[datetime, datetime]]:
     async with runtime.db.session() as session:
-        run = await service.get_run(session, run_id, with_steps=True)
+        run = await run_service.get_run(session, run_id, with_steps=True)
         return {
             step.name: (_utc(step.started_at), _utc(step.finished_at))
             for step in run.steps
@@ -142,13 +142,13 @@ def seconds(window: tuple[datetime, datetime]) -> float:
 
 async def run_workflow(runtime: Runtime, workflow: str, instance: str, **params: Any) -> Any:
     async with runtime.transaction() as session:
-        run = await service.enqueue_run(
+        run = await run_service.enqueue_run(
             session, runtime.workflows, workflow, params, instance_id=instance
         )
     while True:
         await asyncio.sleep(0.2)
         async with runtime.db.session() as session:
-            current = await service.get_run(session, run.id)
+            current = await run_service.get_run(session, run.id)
             if current.status in FINISHED:
                 if current.status != "completed":
                     raise SystemExit(f"{workflow} {current.status}: {current.error}")

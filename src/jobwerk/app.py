@@ -26,7 +26,6 @@ from jobwerk.api._cache import RunPages
 from jobwerk.api._hub import JobsHub
 from jobwerk.api._system import module_check_cache
 from jobwerk.api.apidocs import mount_api_docs
-from jobwerk.api.deps import CSRF_HEADER, key_cache, require
 from jobwerk.api.metrics import Metrics
 from jobwerk.api.middleware import (
     MUTATING,
@@ -45,6 +44,7 @@ from jobwerk.core.runtime import Runtime
 from jobwerk.errors import AppError, InvalidInput
 from jobwerk.manager.router import include_manager
 from jobwerk.modules.registry import ModuleRegistry
+from jobwerk.sdk.deps import CSRF_HEADER, key_cache, require
 from jobwerk.web import INDEX_HTML, dashboard_page, mount_dashboard, wants_html
 
 log = structlog.get_logger("jobwerk.app")

@@ -8,8 +8,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from jobwerk.api._cache import ExpiringCache, RunPages
+from jobwerk.api._cache import RunPages
 from jobwerk.core import events
+from jobwerk.core.cache import ExpiringCache
 from jobwerk.core.events import EventBus
 from jobwerk.core.runtime import Runtime
 from jobwerk.storage.models import Run

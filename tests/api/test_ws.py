@@ -19,10 +19,10 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from jobwerk.api import ws
-from jobwerk.api.deps import SESSION_COOKIE
 from jobwerk.config import Settings
 from jobwerk.core import events
 from jobwerk.core.runtime import Runtime
+from jobwerk.sdk.deps import SESSION_COOKIE
 from tests.api.conftest import ADMIN, STATIC_KEY, wait_for_run
 from tests.api.test_auth import login
 

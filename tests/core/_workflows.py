@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from jobwerk.core import service
+from jobwerk.core import run_service
 from jobwerk.core.context import StepContext
 from jobwerk.core.runtime import Runtime
 from jobwerk.core.states import FINISHED, RunStatus
@@ -99,7 +99,7 @@ TEST_WORKFLOWS = (flaky, loop, slow, resume, noop)
 
 async def start(runtime: Runtime, workflow: str, **params: Any) -> str:
     async with runtime.transaction() as session:
-        run = await service.enqueue_run(session, runtime.workflows, workflow, params)
+        run = await run_service.enqueue_run(session, runtime.workflows, workflow, params)
     return run.id
 
 
@@ -109,7 +109,7 @@ async def wait_for(runtime: Runtime, run_id: str, *states: RunStatus, within: fl
     async with asyncio.timeout(within):
         while True:
             async with runtime.db.session() as session:
-                run = await service.get_run(session, run_id, with_steps=True)
+                run = await run_service.get_run(session, run_id, with_steps=True)
             if run.status in wanted:
                 return run
             await asyncio.sleep(0.02)

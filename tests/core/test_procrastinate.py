@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from jobwerk.config import Settings
-from jobwerk.core import instances, service
+from jobwerk.core import instances, run_service
 from jobwerk.core.executors._procrastinate import TASK, install_schema
 from jobwerk.core.runtime import Runtime
 from jobwerk.modules.demo import module as demo_module
@@ -63,7 +63,7 @@ async def workers(queue_settings: Settings) -> AsyncIterator[list[Runtime]]:
 
 async def enqueue(runtime: Runtime, workflow: str, instance_id: str | None, **params: Any) -> str:
     async with runtime.transaction() as session:
-        run = await service.enqueue_run(
+        run = await run_service.enqueue_run(
             session, runtime.workflows, workflow, params, instance_id=instance_id
         )
     return run.id
@@ -136,7 +136,7 @@ async def test_the_job_of_a_dead_worker_stops_holding_its_instance(
     try:
         assert (await wait_for(runtime, waiting)).status == "completed"
         async with runtime.db.session() as session:
-            run = await service.get_run(session, dead.id)
+            run = await run_service.get_run(session, dead.id)
             jobs = (await session.execute(text("SELECT status FROM procrastinate_jobs"))).all()
     finally:
         await runtime.stop()

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from jobwerk.config import Settings
-from jobwerk.core import instances, service
+from jobwerk.core import instances, job_service, run_service
 from jobwerk.core.executors._base import recover_interrupted
 from jobwerk.core.runner import RunExecution
 from jobwerk.core.runtime import Runtime
@@ -74,7 +74,7 @@ async def test_cancel_stops_a_running_step_between_units_of_work(runtime: Runtim
     run_id = await start(runtime, "test.loop", units=10_000, pause=0.005)
     await wait_for(runtime, run_id, RunStatus.RUNNING)
     async with runtime.transaction() as session:
-        await service.cancel_run(session, run_id)
+        await run_service.cancel_run(session, run_id)
     run = await wait_for(runtime, run_id, within=5)
     assert run.status == "cancelled"
     assert run.steps[0].status == "cancelled"
@@ -88,7 +88,7 @@ async def test_a_step_ignoring_cancel_is_stopped_after_the_grace_period(
     run_id = await start(runtime, "test.loop", units=10_000, pause=0.005, ignore_cancel=True)
     await wait_for(runtime, run_id, RunStatus.RUNNING)
     async with runtime.transaction() as session:
-        await service.cancel_run(session, run_id)
+        await run_service.cancel_run(session, run_id)
     run = await wait_for(runtime, run_id, within=5)
     assert run.status == "cancelled"
 
@@ -97,11 +97,11 @@ async def test_a_queued_run_is_cancelled_at_once(runtime: Runtime) -> None:
     await runtime.executor.stop()
     run_id = await start(runtime, "test.noop")
     async with runtime.transaction() as session:
-        run = await service.cancel_run(session, run_id)
+        run = await run_service.cancel_run(session, run_id)
     assert run.status == "cancelled"
     async with runtime.transaction() as session:
         with pytest.raises(Conflict, match="already finished"):
-            await service.cancel_run(session, run_id)
+            await run_service.cancel_run(session, run_id)
 
 
 async def test_a_retry_is_a_new_linked_run_that_skips_completed_steps(
@@ -112,7 +112,7 @@ async def test_a_retry_is_a_new_linked_run_that_skips_completed_steps(
     )
     assert failed.status == "failed"
     async with runtime.transaction() as session:
-        retry = await service.retry_run(session, runtime.workflows, failed.id)
+        retry = await run_service.retry_run(session, runtime.workflows, failed.id)
     run = await wait_for(runtime, retry.id)
     assert run.status == "completed"
     assert run.retry_of_run_id == failed.id
@@ -125,12 +125,12 @@ async def test_only_failed_or_cancelled_runs_can_be_retried(runtime: Runtime) ->
     run = await wait_for(runtime, await start(runtime, "test.noop"))
     async with runtime.transaction() as session:
         with pytest.raises(Conflict, match="only failed or cancelled"):
-            await service.retry_run(session, runtime.workflows, run.id)
+            await run_service.retry_run(session, runtime.workflows, run.id)
 
 
 async def test_a_job_runs_once_at_a_time(runtime: Runtime) -> None:
     async with runtime.transaction() as session:
-        await service.save_job(
+        await job_service.save_job(
             session,
             runtime.workflows,
             "looping",
@@ -138,29 +138,31 @@ async def test_a_job_runs_once_at_a_time(runtime: Runtime) -> None:
             params={"units": 10_000, "pause": 0.005},
         )
     async with runtime.transaction() as session:
-        first = await service.trigger_job(session, runtime.workflows, "looping")
+        first = await job_service.trigger_job(session, runtime.workflows, "looping")
     async with runtime.transaction() as session:
         with pytest.raises(Conflict, match="already has a queued or running run"):
-            await service.trigger_job(session, runtime.workflows, "looping")
+            await job_service.trigger_job(session, runtime.workflows, "looping")
     async with runtime.transaction() as session:
-        await service.cancel_run(session, first.id)
+        await run_service.cancel_run(session, first.id)
     await wait_for(runtime, first.id)
     async with runtime.transaction() as session:
-        second = await service.trigger_job(session, runtime.workflows, "looping", {"units": 1})
+        second = await job_service.trigger_job(session, runtime.workflows, "looping", {"units": 1})
     assert (await wait_for(runtime, second.id)).status == "completed"
 
 
 async def test_triggering_checks_the_job_and_its_parameters(runtime: Runtime) -> None:
     async with runtime.transaction() as session:
-        await service.save_job(session, runtime.workflows, "demo", "demo.example", enabled=False)
+        await job_service.save_job(
+            session, runtime.workflows, "demo", "demo.example", enabled=False
+        )
     async with runtime.transaction() as session:
         with pytest.raises(NotFound):
-            await service.trigger_job(session, runtime.workflows, "missing")
+            await job_service.trigger_job(session, runtime.workflows, "missing")
         with pytest.raises(Locked, match="disabled"):
-            await service.trigger_job(session, runtime.workflows, "demo")
-        await service.set_enabled(session, "demo", True)
+            await job_service.trigger_job(session, runtime.workflows, "demo")
+        await job_service.set_enabled(session, "demo", True)
         with pytest.raises(InvalidInput) as error:
-            await service.trigger_job(session, runtime.workflows, "demo", {"items": "many"})
+            await job_service.trigger_job(session, runtime.workflows, "demo", {"items": "many"})
     assert error.value.errors[0]["loc"] == ["params", "items"]
 
 
@@ -191,7 +193,7 @@ async def test_a_run_left_running_by_a_dead_process_becomes_interrupted(
     interrupted = await recover_interrupted(runtime.env, stale_after_seconds=0)
     assert interrupted == [alive.id]
     async with runtime.db.session() as session:
-        run = await service.get_run(session, dead.id)
+        run = await run_service.get_run(session, dead.id)
     assert (run.status, run.reason) == ("failed", "interrupted")
 
 
@@ -200,7 +202,7 @@ async def test_stopping_the_executor_interrupts_running_runs(runtime: Runtime) -
     await wait_for(runtime, run_id, RunStatus.RUNNING)
     await runtime.executor.stop()
     async with runtime.db.session() as session:
-        run = await service.get_run(session, run_id)
+        run = await run_service.get_run(session, run_id)
     assert (run.status, run.reason) == ("failed", "interrupted")
 
 
@@ -220,7 +222,7 @@ async def test_stopping_the_executor_while_a_run_records_its_end_still_records_i
     await asyncio.wait_for(finishing.wait(), 10)
     await runtime.executor.stop()
     async with runtime.db.session() as session:
-        assert (await service.get_run(session, run_id)).status == "completed"
+        assert (await run_service.get_run(session, run_id)).status == "completed"
 
 
 async def test_a_process_told_not_to_execute_leaves_runs_to_the_others(
@@ -239,7 +241,7 @@ async def test_a_process_told_not_to_execute_leaves_runs_to_the_others(
         run_id = await start(api_only, "test.noop")
         await asyncio.sleep(0.5)  # ten of its poll intervals
         async with api_only.db.session() as session:
-            assert (await service.get_run(session, run_id)).status == "queued"
+            assert (await run_service.get_run(session, run_id)).status == "queued"
         await worker.start(scheduler=False)
         assert (await wait_for(worker, run_id)).status == "completed"
     finally:
@@ -279,7 +281,7 @@ async def test_a_failure_outside_the_steps_fails_the_run_instead_of_leaving_it_r
     runtime.env.load_instance = sealed_vault
     async with runtime.transaction() as session:
         shop = await instances.create_instance(session, runtime.box, "demo", None, "shop", {})
-        queued = await service.enqueue_run(
+        queued = await run_service.enqueue_run(
             session, runtime.workflows, "test.noop", instance_id=shop.id
         )
     run = await wait_for(runtime, queued.id)

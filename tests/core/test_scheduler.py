@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from jobwerk.config import Settings
-from jobwerk.core import service
+from jobwerk.core import job_service, run_service
 from jobwerk.core.runtime import Runtime
 from jobwerk.core.scheduler import fire_due_jobs, make_trigger, upcoming_fires
 from jobwerk.errors import InvalidInput
@@ -121,7 +121,7 @@ def test_invalid_schedules_are_refused_with_the_field_named(
 
 async def _job(runtime: Runtime, **schedule: object) -> Job:
     async with runtime.transaction() as session:
-        return await service.save_job(
+        return await job_service.save_job(
             session,
             runtime.workflows,
             "tick",
@@ -140,8 +140,8 @@ async def test_missed_fires_coalesce_into_one_run(runtime: Runtime) -> None:
     created = await fire_due_jobs(runtime.db, utcnow())
     assert len(created) == 1
     async with runtime.db.session() as session:
-        run = await service.get_run(session, created[0])
-        job = await service.get_job(session, "tick")
+        run = await run_service.get_run(session, created[0])
+        job = await job_service.get_job(session, "tick")
     assert run.trigger == "schedule" and run.fire_at is not None
     assert utcnow() - run.fire_at < timedelta(minutes=1)
     assert job.next_run_at is not None and job.next_run_at > utcnow()
@@ -152,7 +152,7 @@ async def test_a_stored_schedule_no_longer_valid_stops_only_its_job(runtime: Run
     await runtime.executor.stop()
     await _job(runtime, interval_minutes=1)
     async with runtime.transaction() as session:
-        await service.save_job(
+        await job_service.save_job(
             session, runtime.workflows, "old", "demo.example", params={"items": 1}, cron="0 9 * * 1"
         )
         # weekday 8 was read as Sunday before; now it is refused
@@ -161,7 +161,7 @@ async def test_a_stored_schedule_no_longer_valid_stops_only_its_job(runtime: Run
     created = await fire_due_jobs(runtime.db, utcnow())
     async with runtime.db.session() as session:
         runs = (await session.scalars(select(Run.job_id))).all()
-        old = await service.get_job(session, "old")
+        old = await job_service.get_job(session, "old")
     assert len(created) == 1 and runs == ["tick"]
     assert old.next_run_at is None
 
@@ -183,11 +183,11 @@ async def test_disabled_jobs_do_not_fire_and_schedule_changes_apply_at_once(
     job = await _job(runtime, cron="*/5 * * * *")
     assert job.next_run_at is not None and job.next_run_at.minute % 5 == 0
     async with runtime.transaction() as session:
-        job = await service.set_enabled(session, "tick", False)
+        job = await job_service.set_enabled(session, "tick", False)
     assert job.next_run_at is None
     async with runtime.transaction() as session:
-        job = await service.set_enabled(session, "tick", True)
-        job = await service.set_schedule(session, "tick", interval_minutes=0.01)
+        job = await job_service.set_enabled(session, "tick", True)
+        job = await job_service.set_schedule(session, "tick", interval_minutes=0.01)
     assert job.next_run_at is not None
     assert await fire_due_jobs(runtime.db, job.next_run_at - timedelta(seconds=0.1)) == []
     created = await fire_due_jobs(runtime.db, job.next_run_at)  # its time, not a sleep
@@ -206,7 +206,7 @@ async def test_two_processes_on_one_database_never_fire_twice(
 
     runtime.workflows.register(demo_module.workflows()[0])
     async with runtime.transaction() as session:
-        await service.save_job(
+        await job_service.save_job(
             session,
             runtime.workflows,
             "tick",

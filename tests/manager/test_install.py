@@ -8,7 +8,7 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from jobwerk.core import service
+from jobwerk.core import run_service
 from jobwerk.core.runtime import Runtime
 from tests.api.conftest import ADMIN, wait_for_run
 from tests.manager._helpers import NAME, add_repository, operate
@@ -49,7 +49,9 @@ async def test_install_run_instances_and_uninstall(
     assert unknown.status_code == 404
 
     async with runtime.transaction() as session:
-        run = await service.enqueue_run(session, runtime.workflows, f"{NAME}.hello", {"name": "x"})
+        run = await run_service.enqueue_run(
+            session, runtime.workflows, f"{NAME}.hello", {"name": "x"}
+        )
     finished = await wait_for_run(client, run.id)
     assert finished["status"] == "completed", finished
     async with runtime.db.session() as session:
@@ -116,7 +118,9 @@ async def test_install_run_instances_and_uninstall(
     refused = await client.delete(f"/repository/uninstall/{NAME}", headers=ADMIN)
     assert refused.status_code == 409 and "instance" in refused.json()["detail"]
     async with runtime.transaction() as session:
-        slow = await service.enqueue_run(session, runtime.workflows, f"{NAME}.hello", {"delay": 30})
+        slow = await run_service.enqueue_run(
+            session, runtime.workflows, f"{NAME}.hello", {"delay": 30}
+        )
     await wait_for_run(client, slow.id, until=("running",))
     refused = await client.delete(f"/repository/uninstall/{NAME}?force=true", headers=ADMIN)
     assert refused.status_code == 409 and "running run" in refused.json()["detail"]

@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from jobwerk.app import create_app
 from jobwerk.config import Settings
-from jobwerk.core import service
+from jobwerk.core import run_service
 from jobwerk.core.runtime import Runtime
 from tests.api.conftest import ADMIN, http_client, wait_for_run
 from tests.manager._helpers import NAME, add_repository, operate, wait_operation
@@ -20,7 +20,7 @@ from tests.manager._modules import Catalog
 
 async def _run_hello(client: httpx.AsyncClient, runtime: Runtime) -> str:
     async with runtime.transaction() as session:
-        run = await service.enqueue_run(session, runtime.workflows, f"{NAME}.hello")
+        run = await run_service.enqueue_run(session, runtime.workflows, f"{NAME}.hello")
     finished = await wait_for_run(client, run.id)
     assert finished["status"] == "completed", finished
     version: str = finished["result"]["version"]

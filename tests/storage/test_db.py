@@ -12,7 +12,7 @@ from sqlalchemy import event, inspect, text
 from sqlalchemy.exc import IntegrityError, InvalidRequestError
 
 from jobwerk.config import Settings
-from jobwerk.core import service
+from jobwerk.core import run_service
 from jobwerk.storage.db import Database, DatabaseUnavailable, current_revision, upgrade_database
 from jobwerk.storage.models import Instance, Job, Run
 
@@ -127,11 +127,11 @@ async def test_a_runs_page_and_its_total_come_from_one_read(db: Database) -> Non
             for i, status in enumerate(["completed", "failed", "completed"])
         )
     async with db.read() as session:
-        rows, total = await service.list_run_rows(
-            session, service.RunFilter(status=["completed"], limit=1)
+        rows, total = await run_service.list_run_rows(
+            session, run_service.RunFilter(status=["completed"], limit=1)
         )
         assert (total, [row.created_at for row in rows]) == (2, [start + timedelta(minutes=2)])
-        rows, total = await service.list_run_rows(session, service.RunFilter(offset=5))
+        rows, total = await run_service.list_run_rows(session, run_service.RunFilter(offset=5))
         assert (rows, total) == ([], 3)
 
 

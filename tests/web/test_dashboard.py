@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Locator, expect
 
-from jobwerk.core import instances, service
+from jobwerk.core import instances, job_service, run_service
 from jobwerk.manager import repositories
 from tests.manager._helpers import NAME
 from tests.manager._modules import Catalog
@@ -77,9 +77,11 @@ def _start(web: Session, params: dict[str, Any], *, job: str | None = "demo_exam
     async def start() -> str:
         async with runtime.transaction() as session:
             if job is None:
-                run = await service.enqueue_run(session, runtime.workflows, "demo.example", params)
+                run = await run_service.enqueue_run(
+                    session, runtime.workflows, "demo.example", params
+                )
             else:
-                run = await service.trigger_job(session, runtime.workflows, job, params)
+                run = await job_service.trigger_job(session, runtime.workflows, job, params)
             return run.id
 
     return web.server.call(start())
@@ -262,7 +264,7 @@ def test_reconnects_with_backoff_and_resyncs(web: Session) -> None:
         for client in list(hub.clients):
             client.stop()
         async with runtime.transaction() as session:
-            await service.set_enabled(session, "demo_example", False)
+            await job_service.set_enabled(session, "demo_example", False)
 
     web.server.call(drop_clients_and_disable())
     card = page.locator("[data-job=demo_example]")
@@ -272,7 +274,7 @@ def test_reconnects_with_backoff_and_resyncs(web: Session) -> None:
 
     async def enable() -> None:
         async with runtime.transaction() as session:
-            await service.set_enabled(session, "demo_example", True)
+            await job_service.set_enabled(session, "demo_example", True)
 
     web.server.call(enable())
     expect(card.get_by_role("switch", name="Enabled")).to_be_checked()

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from jobwerk.core import service
+from jobwerk.core import run_service
 from jobwerk.core.states import FINISHED
 from tests.web.conftest import Session
 
@@ -33,8 +33,8 @@ def _finished_temu_run(shop: Session) -> dict[str, Any]:
 
     async def latest() -> dict[str, Any] | None:
         async with runtime.db.session() as session:
-            runs, _ = await service.list_runs(
-                session, service.RunFilter(status=tuple(FINISHED), workflow="temu.sync_orders")
+            runs, _ = await run_service.list_runs(
+                session, run_service.RunFilter(status=tuple(FINISHED), workflow="temu.sync_orders")
             )
             return {"id": runs[0].id, "status": runs[0].status} if runs else None
 

@@ -13,7 +13,6 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jobwerk import __version__
-from jobwerk.api._cache import ExpiringCache
 from jobwerk.api.schemas.system import (
     HealthRead,
     JobStats,
@@ -21,6 +20,7 @@ from jobwerk.api.schemas.system import (
     ResourceStats,
     StatsRead,
 )
+from jobwerk.core.cache import ExpiringCache
 from jobwerk.core.instances import primary_instance
 from jobwerk.core.runtime import Runtime
 from jobwerk.errors import NotFound

@@ -19,7 +19,7 @@ from jobwerk.api.schemas.runs import (
     RunRead,
     StepRead,
 )
-from jobwerk.core import service
+from jobwerk.core import job_service, run_service
 from jobwerk.core.workflow import WorkflowRegistry
 from jobwerk.storage.models import Job, LogEntry, Run
 
@@ -37,7 +37,7 @@ def job_status(job: Job, last: Run | None, last_success: datetime | None) -> Job
     return JobStatusRead(
         status=JOB_STATES.get(last.status, "idle") if last else "idle",
         last_run=(last.started_at or last.created_at) if last else None,
-        next_run=service.next_run_of(job),
+        next_run=job_service.next_run_of(job),
         last_error=last.error if last else None,
         last_duration=last.duration_seconds if last else None,
         last_run_id=last.id if last else None,
@@ -63,19 +63,19 @@ def job_read(job: Job, last: Run | None, last_success: datetime | None = None) -
 
 async def _with_status(session: AsyncSession, jobs: Sequence[Job]) -> list[JobRead]:
     ids = [job.id for job in jobs]
-    latest = await service.last_runs(session, ids)
-    successes = await service.last_successes(session, ids)
+    latest = await job_service.last_runs(session, ids)
+    successes = await job_service.last_successes(session, ids)
     return [job_read(job, latest.get(job.id), successes.get(job.id)) for job in jobs]
 
 
 async def jobs_with_status(session: AsyncSession) -> list[JobRead]:
     """Every job with the status of its latest run."""
-    return await _with_status(session, await service.list_jobs(session))
+    return await _with_status(session, await job_service.list_jobs(session))
 
 
 async def job_with_status(session: AsyncSession, job_id: str) -> JobRead:
     """One job with its status. Raises NotFound."""
-    [read] = await _with_status(session, [await service.get_job(session, job_id)])
+    [read] = await _with_status(session, [await job_service.get_job(session, job_id)])
     return read
 
 
@@ -96,7 +96,7 @@ def jobs_update_entry(job: JobRead) -> dict[str, Any]:
 
 
 def _api_fields(fields: dict[str, Any]) -> dict[str, Any]:
-    """``RunRead``'s fields from the values of ``service.RUN_LIST_NAMES``."""
+    """``RunRead``'s fields from the values of ``run_service.RUN_LIST_NAMES``."""
     fields["retry_of"] = fields.pop("retry_of_run_id")
     started, finished = fields["started_at"], fields["finished_at"]
     fields["duration_seconds"] = (
@@ -106,7 +106,7 @@ def _api_fields(fields: dict[str, Any]) -> dict[str, Any]:
 
 
 def _run_fields(run: Run) -> dict[str, Any]:
-    return _api_fields({name: getattr(run, name) for name in service.RUN_LIST_NAMES})
+    return _api_fields({name: getattr(run, name) for name in run_service.RUN_LIST_NAMES})
 
 
 def run_read(run: Run) -> RunRead:
@@ -114,12 +114,12 @@ def run_read(run: Run) -> RunRead:
 
 
 def run_list(rows: Sequence[Row[Any]], pagination: Pagination) -> RunList:
-    """A page of ``service.RUN_LIST_COLUMNS`` rows, validated in one call rather than per run.
+    """A page of ``run_service.RUN_LIST_COLUMNS`` rows, validated in one call rather than per run.
 
     Rows are read by position (a ``Row``'s attribute lookup costs several times more); the
     page's trailing ``total`` column is left out.
     """
-    jobs = [_api_fields(dict(zip(service.RUN_LIST_NAMES, row, strict=False))) for row in rows]
+    jobs = [_api_fields(dict(zip(run_service.RUN_LIST_NAMES, row, strict=False))) for row in rows]
     return RunList.model_validate({"jobs": jobs, "pagination": pagination})
 
 

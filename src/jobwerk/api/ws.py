@@ -17,13 +17,13 @@ from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
 
 from jobwerk.api import _views
 from jobwerk.api._hub import CLOSE_TOO_SLOW, JobsHub, receive_until_closed
-from jobwerk.api.deps import authenticate, get_runtime, same_origin
 from jobwerk.api.metrics import Metrics
-from jobwerk.core import service
+from jobwerk.core import run_service
 from jobwerk.core.auth import Principal
 from jobwerk.core.events import Event, Subscription
 from jobwerk.core.states import FINISHED, SUCCEEDED
 from jobwerk.errors import AppError
+from jobwerk.sdk.deps import authenticate, get_runtime, same_origin
 
 log = structlog.get_logger("jobwerk.ws")
 router = APIRouter(tags=["live"])
@@ -90,7 +90,7 @@ async def _current(websocket: WebSocket, run_id: str) -> dict[str, Any]:
     prefix."""
     runtime = get_runtime(websocket)
     async with runtime.db.session() as session:
-        run = await service.get_run(session, run_id, with_steps=True)
+        run = await run_service.get_run(session, run_id, with_steps=True)
         return _views.run_detail(run, runtime.workflows).model_dump(mode="json")
 
 

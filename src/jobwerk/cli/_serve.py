@@ -17,7 +17,8 @@ import uvicorn
 from fastapi import FastAPI
 
 from jobwerk.app import create_app
-from jobwerk.cli._common import console, errors, run, settings, with_runtime
+from jobwerk.cli._output import console, errors
+from jobwerk.cli._runtime import run, settings, with_runtime
 from jobwerk.config import Settings
 from jobwerk.core import auth
 from jobwerk.core.runtime import Runtime

@@ -8,8 +8,8 @@ from typing import Any
 from rich.live import Live
 from rich.table import Table
 
-from jobwerk.cli._common import console
-from jobwerk.core import service
+from jobwerk.cli._output import console
+from jobwerk.core import run_service
 from jobwerk.core.runtime import Runtime
 from jobwerk.core.states import RunStatus
 from jobwerk.storage.models import Run
@@ -54,7 +54,7 @@ async def watch_run(runtime: Runtime, run_id: str, *, quiet: bool = False) -> di
         with Live(console=console, transient=quiet, auto_refresh=False) as live:
             while True:
                 async with runtime.db.session() as session:
-                    run = await service.get_run(session, run_id, with_steps=True)
+                    run = await run_service.get_run(session, run_id, with_steps=True)
                 if not quiet:
                     live.update(_render(run), refresh=True)
                 if RunStatus(run.status).finished:

@@ -6,10 +6,11 @@ import asyncio
 import contextlib
 import signal
 
-from jobwerk.cli._common import console, run, settings
+from jobwerk.cli._output import console
+from jobwerk.cli._runtime import run, settings
 from jobwerk.config import Settings
 from jobwerk.core.runtime import Runtime
-from jobwerk.manager.service import ModuleManager
+from jobwerk.manager.module_manager import ModuleManager
 from jobwerk.modules.registry import ModuleRegistry
 
 

@@ -6,7 +6,8 @@ import asyncio
 
 import typer
 
-from jobwerk.cli._common import console, settings
+from jobwerk.cli._output import console
+from jobwerk.cli._runtime import settings
 from jobwerk.storage.db import current_revision, upgrade_database
 
 app = typer.Typer(no_args_is_help=True)

@@ -8,13 +8,14 @@ from typing import Annotated, Any
 
 import typer
 
-from jobwerk.cli._common import JsonOption, console, print_json, run, table, with_runtime
+from jobwerk.cli._output import JsonOption, console, print_json, table
+from jobwerk.cli._runtime import run, with_runtime
 from jobwerk.cli.modules import finish, with_manager
-from jobwerk.core import instances as service
+from jobwerk.core import instances
 from jobwerk.core.runtime import Runtime
 from jobwerk.errors import InvalidInput, NotFound
 from jobwerk.manager import instances as manager_instances
-from jobwerk.manager.service import ModuleManager
+from jobwerk.manager.module_manager import ModuleManager
 from jobwerk.modules.registry import ensure_default_jobs
 from jobwerk.storage.models import Instance
 
@@ -41,7 +42,7 @@ def list_instances(
 
     async def action(runtime: Runtime) -> list[dict[str, Any]]:
         async with runtime.db.session() as session:
-            return [instance_dict(i) for i in await service.list_instances(session, module)]
+            return [instance_dict(i) for i in await instances.list_instances(session, module)]
 
     rows = run(with_runtime(action))
     if as_json:
@@ -79,7 +80,7 @@ def create(
         if not isinstance(values, dict):
             raise InvalidInput("--settings must be a JSON object")
         async with runtime.transaction() as session:
-            instance = await service.create_instance(
+            instance = await instances.create_instance(
                 session,
                 runtime.box,
                 module,
@@ -107,9 +108,9 @@ def set_primary(instance_id: str, as_json: bool = JsonOption) -> None:
     """Make an instance the primary one of its module."""
 
     async def action(runtime: Runtime) -> dict[str, Any]:
-        service.check_instance_id(instance_id)
+        instances.check_instance_id(instance_id)
         async with runtime.transaction() as session:
-            return instance_dict(await service.set_primary(session, instance_id))
+            return instance_dict(await instances.set_primary(session, instance_id))
 
     data = run(with_runtime(action))
     if as_json:
@@ -134,9 +135,9 @@ def parse_pairs(pairs: list[str]) -> dict[str, Any]:
 
 
 async def _module_of(manager: ModuleManager, instance_id: str) -> str:
-    service.check_instance_id(instance_id)
+    instances.check_instance_id(instance_id)
     async with manager.runtime.db.session() as session:
-        return (await service.get_instance(session, instance_id)).module
+        return (await instances.get_instance(session, instance_id)).module
 
 
 def _print_instance(data: dict[str, Any], as_json: bool) -> None:

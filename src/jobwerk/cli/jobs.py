@@ -7,18 +7,10 @@ from typing import Annotated, Any
 
 import typer
 
-from jobwerk.cli._common import (
-    JsonOption,
-    cli_actor,
-    console,
-    print_json,
-    run,
-    table,
-    when,
-    with_runtime,
-)
+from jobwerk.cli._output import JsonOption, console, print_json, table, when
+from jobwerk.cli._runtime import cli_actor, run, with_runtime
 from jobwerk.cli._watch import watch_run
-from jobwerk.core import service
+from jobwerk.core import job_service
 from jobwerk.core.runtime import Runtime
 from jobwerk.core.states import SUCCEEDED
 from jobwerk.errors import InvalidInput
@@ -63,7 +55,7 @@ def list_jobs(as_json: bool = JsonOption) -> None:
 
     async def action(runtime: Runtime) -> list[dict[str, Any]]:
         async with runtime.db.session() as session:
-            return [job_dict(job) for job in await service.list_jobs(session)]
+            return [job_dict(job) for job in await job_service.list_jobs(session)]
 
     jobs = run(with_runtime(action))
     if as_json:
@@ -98,7 +90,7 @@ def run_job(
 
     async def action(runtime: Runtime) -> dict[str, Any]:
         async with runtime.transaction() as session:
-            new_run = await service.trigger_job(
+            new_run = await job_service.trigger_job(
                 session,
                 runtime.workflows,
                 job_id,
@@ -122,7 +114,7 @@ def run_job(
 def _set_enabled(job_id: str, enabled: bool, as_json: bool) -> None:
     async def action(runtime: Runtime) -> dict[str, Any]:
         async with runtime.transaction() as session:
-            return job_dict(await service.set_enabled(session, job_id, enabled))
+            return job_dict(await job_service.set_enabled(session, job_id, enabled))
 
     job = run(with_runtime(action))
     if as_json:
@@ -158,7 +150,7 @@ def schedule(
 
     async def action(runtime: Runtime) -> dict[str, Any]:
         async with runtime.transaction() as session:
-            job = await service.set_schedule(
+            job = await job_service.set_schedule(
                 session, job_id, interval_minutes=interval, cron=cron, timezone=timezone
             )
             return job_dict(job)

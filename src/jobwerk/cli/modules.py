@@ -11,10 +11,11 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from jobwerk.cli._common import JsonOption, console, errors, print_json, run, settings, table
+from jobwerk.cli._output import JsonOption, console, errors, print_json, table
+from jobwerk.cli._runtime import run, settings
 from jobwerk.core.runtime import Runtime
 from jobwerk.manager import views
-from jobwerk.manager.service import ModuleManager
+from jobwerk.manager.module_manager import ModuleManager
 from jobwerk.modules.registry import ModuleRegistry
 
 T = TypeVar("T")

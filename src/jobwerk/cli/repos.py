@@ -6,10 +6,11 @@ from typing import Annotated, Any
 
 import typer
 
-from jobwerk.cli._common import JsonOption, console, print_json, run, table
+from jobwerk.cli._output import JsonOption, console, print_json, table
+from jobwerk.cli._runtime import run
 from jobwerk.cli.modules import with_manager
 from jobwerk.manager import repositories, views
-from jobwerk.manager.service import ModuleManager
+from jobwerk.manager.module_manager import ModuleManager
 
 app = typer.Typer(no_args_is_help=True)
 

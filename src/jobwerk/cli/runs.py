@@ -7,17 +7,9 @@ from typing import Annotated, Any
 
 import typer
 
-from jobwerk.cli._common import (
-    JsonOption,
-    cli_actor,
-    console,
-    print_json,
-    run,
-    table,
-    when,
-    with_runtime,
-)
-from jobwerk.core import exports, service
+from jobwerk.cli._output import JsonOption, console, print_json, table, when
+from jobwerk.cli._runtime import cli_actor, run, with_runtime
+from jobwerk.core import exports, run_service
 from jobwerk.core.runtime import Runtime
 from jobwerk.core.states import RunStatus
 from jobwerk.storage.models import Run
@@ -72,11 +64,11 @@ def list_runs(
     as_json: bool = JsonOption,
 ) -> None:
     """Show the newest runs."""
-    query = service.RunFilter(tuple(status or ()), workflow, instance, None, since, limit)
+    query = run_service.RunFilter(tuple(status or ()), workflow, instance, None, since, limit)
 
     async def action(runtime: Runtime) -> list[dict[str, Any]]:
         async with runtime.db.session() as session:
-            rows, _ = await service.list_runs(session, query)
+            rows, _ = await run_service.list_runs(session, query)
             return [run_dict(row) for row in rows]
 
     runs = run(with_runtime(action))
@@ -106,7 +98,7 @@ def show(run_id: str, as_json: bool = JsonOption) -> None:
 
     async def action(runtime: Runtime) -> dict[str, Any]:
         async with runtime.db.session() as session:
-            return run_dict(await service.get_run(session, run_id, with_steps=True), steps=True)
+            return run_dict(await run_service.get_run(session, run_id, with_steps=True), steps=True)
 
     data = run(with_runtime(action))
     if as_json:
@@ -156,7 +148,7 @@ def logs(
 
     async def action(runtime: Runtime) -> list[dict[str, Any]]:
         async with runtime.db.session() as session:
-            rows, _ = await service.list_logs(
+            rows, _ = await run_service.list_logs(
                 session, run_id, level=level, step=step, text=text, limit=limit
             )
             return [
@@ -189,7 +181,7 @@ def cancel(run_id: str, as_json: bool = JsonOption) -> None:
 
     async def action(runtime: Runtime) -> dict[str, Any]:
         async with runtime.transaction() as session:
-            return run_dict(await service.cancel_run(session, run_id))
+            return run_dict(await run_service.cancel_run(session, run_id))
 
     data = run(with_runtime(action))
     if as_json:
@@ -224,7 +216,9 @@ def retry(run_id: str, as_json: bool = JsonOption) -> None:
     async def action(runtime: Runtime) -> dict[str, Any]:
         async with runtime.transaction() as session:
             return run_dict(
-                await service.retry_run(session, runtime.workflows, run_id, started_by=cli_actor())
+                await run_service.retry_run(
+                    session, runtime.workflows, run_id, started_by=cli_actor()
+                )
             )
 
     data = run(with_runtime(action))

@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from jobwerk.cli._common import JsonOption, console, print_json, run, table, when, with_runtime
+from jobwerk.cli._output import JsonOption, console, print_json, table, when
+from jobwerk.cli._runtime import run, with_runtime
 from jobwerk.core import auth
 from jobwerk.core.auth import Role
 from jobwerk.core.runtime import Runtime

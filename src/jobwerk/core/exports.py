@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jobwerk.core import service
+from jobwerk.core import run_service
 from jobwerk.core.context import run_export_dir
 from jobwerk.core.runtime import Runtime
 from jobwerk.core.states import ACTIVE
@@ -140,7 +140,7 @@ async def run_exports(
     session: AsyncSession, data_dir: Path, run_id: str
 ) -> tuple[Run, list[ExportEntry]]:
     """A run (by id or unique prefix) and its export files. Raises NotFound."""
-    run = await service.get_run(session, run_id)
+    run = await run_service.get_run(session, run_id)
     return run, await asyncio.to_thread(list_exports, data_dir, run)
 
 
@@ -152,7 +152,7 @@ async def export_download(
     Raises:
         NotFound: unknown run or file. Forbidden: the name leaves the run's export folder.
     """
-    run = await service.get_run(session, run_id)
+    run = await run_service.get_run(session, run_id)
     return export_file(data_dir, run.id, filename), content_type_of(filename, run)
 
 
@@ -163,7 +163,7 @@ async def remove_exports(runtime: Runtime, run_id: str) -> tuple[int, int]:
         NotFound: unknown run. Conflict: the run is still writing (cancel it first).
     """
     async with runtime.transaction() as session:
-        run = await service.get_run(session, run_id)
+        run = await run_service.get_run(session, run_id)
         if run.status in ACTIVE:
             raise Conflict(f"Run '{run.id}' is {run.status}; cancel it first")
         counts = await asyncio.to_thread(delete_exports, runtime.settings.data_dir, run)
@@ -182,13 +182,13 @@ async def cancel_or_delete_run(runtime: Runtime, run_id: str) -> tuple[str, str,
         NotFound: unknown run. Conflict: the run finished while it was being cancelled.
     """
     async with runtime.transaction() as session:
-        run = await service.get_run(session, run_id)
+        run = await run_service.get_run(session, run_id)
         run_id = run.id
         if run.status in ACTIVE:
-            run = await service.cancel_run(session, run_id)
+            run = await run_service.cancel_run(session, run_id)
             action, status = "cancelled", run.status
         else:
-            await service.delete_run(session, run_id)
+            await run_service.delete_run(session, run_id)
             action, status = "deleted", None
     if action == "cancelled":
         runtime.executor.cancel(run_id)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from jobwerk.errors import AppError
 
 if TYPE_CHECKING:
-    from jobwerk.manager.service import ModuleManager
+    from jobwerk.manager.module_manager import ModuleManager
 
 INSTALL_STEPS = [
     ("download", "Download the archive"),

@@ -19,7 +19,7 @@ from jobwerk.storage.models import Instance, Job, Run
 
 if TYPE_CHECKING:
     from jobwerk.manager._context import Context
-    from jobwerk.manager.service import ModuleManager
+    from jobwerk.manager.module_manager import ModuleManager
 
 
 def instance_status(instance: Instance, jobs: list[Job], loaded: bool) -> str:

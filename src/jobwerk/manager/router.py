@@ -10,12 +10,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response, WebSocket
 from fastapi.responses import JSONResponse
 
-from jobwerk.api.deps import AdminDep, SessionDep, ViewerDep
 from jobwerk.api.schemas.common import AUTH, responses
 from jobwerk.core.runtime import Runtime
 from jobwerk.errors import AppError, Conflict
 from jobwerk.manager import _stream, instances, operations, repositories, views
 from jobwerk.manager._safety import check_module_name
+from jobwerk.manager.module_manager import ModuleManager
 from jobwerk.manager.schemas import (
     CancelRead,
     CatalogRead,
@@ -33,8 +33,8 @@ from jobwerk.manager.schemas import (
     StatusRead,
     UpdateRequest,
 )
-from jobwerk.manager.service import ModuleManager
 from jobwerk.modules.registry import ModuleRegistry
+from jobwerk.sdk.deps import AdminDep, SessionDep, ViewerDep
 
 repository_router = APIRouter(prefix="/repository", tags=["module manager"])
 modules_router = APIRouter(prefix="/modules", tags=["module manager"])

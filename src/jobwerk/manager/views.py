@@ -14,7 +14,7 @@ from jobwerk.core import instances as core
 from jobwerk.manager import instances, repositories
 from jobwerk.manager._safety import check_module_name, check_repository_id
 from jobwerk.manager.models import ModuleOperation
-from jobwerk.manager.service import ModuleManager
+from jobwerk.manager.module_manager import ModuleManager
 from jobwerk.storage.models import Instance
 
 

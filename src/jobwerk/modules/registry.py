@@ -9,7 +9,7 @@ from typing import Any
 import structlog
 from sqlalchemy import select
 
-from jobwerk.core import service
+from jobwerk.core import job_service
 from jobwerk.core.runtime import Runtime
 from jobwerk.modules.base import CONTRACT_VERSION, Module
 from jobwerk.storage.models import Instance, Job
@@ -142,7 +142,7 @@ async def ensure_default_jobs(
             for spec in module.default_jobs(target):
                 if await session.get(Job, spec.id) is not None:
                     continue
-                await service.save_job(
+                await job_service.save_job(
                     session,
                     runtime.workflows,
                     spec.id,

@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 from jobwerk import cli
 from jobwerk.app import create_app
 from jobwerk.config import Settings, load_settings
-from jobwerk.core import service
+from jobwerk.core import job_service
 from jobwerk.core.runtime import Runtime
 from jobwerk.modules.docs import _crawl
 from jobwerk.modules.docs import module as docs_module
@@ -453,7 +453,7 @@ def test_a_stored_credential_works_outside_the_server(
                 stored = await create_credential(session, runtime.box, data)
                 await session.flush()
                 params = {"url": protected_url, "credential_id": stored.id, "options": FAST}
-                await service.save_job(
+                await job_service.save_job(
                     session, runtime.workflows, "intranet_docs", "docs.scrape", params=params
                 )
         finally:

@@ -4,15 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request, Response
 
-from jobwerk.api.deps import (
-    CSRF_COOKIE,
-    SESSION_COOKIE,
-    AdminDep,
-    PrincipalDep,
-    RuntimeDep,
-    SessionDep,
-    ViewerDep,
-)
 from jobwerk.api.schemas.auth import (
     KeyCreate,
     KeyCreated,
@@ -27,6 +18,15 @@ from jobwerk.api.schemas.common import AUTH, responses
 from jobwerk.core import auth
 from jobwerk.core.auth import Role
 from jobwerk.core.login import LoginThrottle
+from jobwerk.sdk.deps import (
+    CSRF_COOKIE,
+    SESSION_COOKIE,
+    AdminDep,
+    PrincipalDep,
+    RuntimeDep,
+    SessionDep,
+    ViewerDep,
+)
 from jobwerk.storage.auth_models import ApiKey, User
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"], responses=responses(400, 413, 429))

@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from fastapi.responses import FileResponse
 
-from jobwerk.api.deps import OperatorDep, RuntimeDep, SessionDep, ViewerDep
 from jobwerk.api.schemas.common import AUTH, responses
 from jobwerk.api.schemas.exports import (
     EXPORTS_URL,
@@ -17,6 +16,7 @@ from jobwerk.api.schemas.exports import (
     ExportsDeleted,
 )
 from jobwerk.core import exports
+from jobwerk.sdk.deps import OperatorDep, RuntimeDep, SessionDep, ViewerDep
 
 router = APIRouter(prefix=EXPORTS_URL, tags=["exports"], responses=AUTH)
 RunId = Annotated[str, Path(max_length=64, description="Run id (seed 003: job id)")]

@@ -7,11 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Request
 
 from jobwerk.api import _views
-from jobwerk.api.deps import AdminDep, OperatorDep, RuntimeDep, SessionDep, ViewerDep, request_id
 from jobwerk.api.schemas.common import AUTH, responses
 from jobwerk.api.schemas.jobs import JobRead, ScheduleUpdate, TriggerRead
-from jobwerk.core import service
+from jobwerk.core import job_service
 from jobwerk.errors import InvalidInput
+from jobwerk.sdk.deps import AdminDep, OperatorDep, RuntimeDep, SessionDep, ViewerDep, request_id
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"], responses=AUTH)
 RESERVED_QUERY = frozenset({"api_key"})
@@ -74,7 +74,7 @@ async def run_now(
     body = params or {}
     try:
         async with runtime.transaction() as session:
-            run = await service.trigger_job(
+            run = await job_service.trigger_job(
                 session,
                 runtime.workflows,
                 job_id,
@@ -97,7 +97,7 @@ async def set_schedule(
     job_id: str, body: ScheduleUpdate, runtime: RuntimeDep, _: AdminDep
 ) -> JobRead:
     async with runtime.transaction() as session:
-        await service.set_schedule(
+        await job_service.set_schedule(
             session,
             job_id,
             interval_minutes=body.interval_minutes,
@@ -121,6 +121,6 @@ async def toggle(
     enabled: Annotated[bool | None, Query(description="Set instead of flipping")] = None,
 ) -> JobRead:
     async with runtime.transaction() as session:
-        await service.set_enabled(session, job_id, enabled)
+        await job_service.set_enabled(session, job_id, enabled)
     async with runtime.db.session() as session:
         return await _views.job_with_status(session, job_id)

@@ -10,18 +10,18 @@ from pydantic import BeforeValidator
 
 from jobwerk.api import _views
 from jobwerk.api._cache import RunPages
-from jobwerk.api.deps import (
+from jobwerk.api.schemas.common import AUTH, page, responses
+from jobwerk.api.schemas.runs import LogList, RunDeleted, RunDetailRead, RunList, RunRead
+from jobwerk.core import exports, run_service
+from jobwerk.core.states import RunStatus
+from jobwerk.errors import InvalidInput
+from jobwerk.sdk.deps import (
     OperatorDep,
     RuntimeDep,
     SessionDep,
     ViewerDep,
     request_id,
 )
-from jobwerk.api.schemas.common import AUTH, page, responses
-from jobwerk.api.schemas.runs import LogList, RunDeleted, RunDetailRead, RunList, RunRead
-from jobwerk.core import exports, service
-from jobwerk.core.states import RunStatus
-from jobwerk.errors import InvalidInput
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["runs"], responses=AUTH)
 MAX_OFFSET = 10_000_000
@@ -72,7 +72,7 @@ async def list_runs(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> Response:
-    query = service.RunFilter(
+    query = run_service.RunFilter(
         status=tuple(state.value for state in status or ()),
         workflow=workflow,
         instance_id=instance,
@@ -84,7 +84,7 @@ async def list_runs(
 
     async def load() -> bytes:
         async with runtime.db.read() as session:
-            rows, total = await service.list_run_rows(session, query)
+            rows, total = await run_service.list_run_rows(session, query)
         listed = _views.run_list(rows, page(total, limit, offset, len(rows)))
         return listed.model_dump_json().encode()
 
@@ -100,7 +100,7 @@ async def list_runs(
 async def get_run(
     run_id: str, session: SessionDep, runtime: RuntimeDep, _: ViewerDep
 ) -> RunDetailRead:
-    run = await service.get_run(session, run_id, with_steps=True)
+    run = await run_service.get_run(session, run_id, with_steps=True)
     return _views.run_detail(run, runtime.workflows)
 
 
@@ -125,7 +125,7 @@ async def retry_run(
     run_id: str, request: Request, runtime: RuntimeDep, caller: OperatorDep
 ) -> RunRead:
     async with runtime.transaction() as session:
-        run = await service.retry_run(
+        run = await run_service.retry_run(
             session,
             runtime.workflows,
             run_id,
@@ -149,7 +149,7 @@ async def list_logs(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> LogList:
-    rows, total = await service.list_logs(
+    rows, total = await run_service.list_logs(
         session,
         run_id,
         level=level,

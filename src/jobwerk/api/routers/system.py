@@ -10,10 +10,10 @@ from fastapi.responses import Response
 
 from jobwerk import __version__
 from jobwerk.api import _system
-from jobwerk.api.deps import RuntimeDep, SessionDep, ViewerDep, authenticate
 from jobwerk.api.metrics import Metrics
 from jobwerk.api.schemas.common import AUTH
 from jobwerk.api.schemas.system import HealthRead, LivenessRead, PingRead, StatsRead, VersionRead
+from jobwerk.sdk.deps import RuntimeDep, SessionDep, ViewerDep, authenticate
 
 router = APIRouter(tags=["system"])
 PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8"

@@ -7,11 +7,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 
-from jobwerk.api.deps import AdminDep, OperatorDep, RuntimeDep, SessionDep, ViewerDep, request_id
 from jobwerk.api.schemas.common import AUTH, responses
+from jobwerk.sdk.deps import AdminDep, OperatorDep, RuntimeDep, SessionDep, ViewerDep, request_id
 
+from . import actions
 from . import credentials as creds
-from . import service
 from .schemas import (
     ConversionCreate,
     ConversionRead,
@@ -39,7 +39,7 @@ RunId = Annotated[str, Path(max_length=64, description="Run id (seed 003: job id
 async def start_scrape(
     body: ScrapeRequest, request: Request, runtime: RuntimeDep, caller: OperatorDep
 ) -> ScrapeJobCreated:
-    run = await service.start_scrape(runtime, body, request_id(request), caller.actor)
+    run = await actions.start_scrape(runtime, body, request_id(request), caller.actor)
     return ScrapeJobCreated(
         job_id=run.id,
         status_url=f"/api/v1/jobs/{run.id}",
@@ -56,21 +56,21 @@ async def start_scrape(
     responses=responses(404, 413, 422),
 )
 async def scrape_sync(body: ScrapeRequest, runtime: RuntimeDep, _: OperatorDep) -> SyncScrapeRead:
-    return await service.scrape_now(runtime, body)
+    return await actions.scrape_now(runtime, body)
 
 
 @scrape_router.post(
     "/validate", summary="Check a URL and options before scraping", responses=responses(404, 422)
 )
 async def validate(body: ScrapeRequest, runtime: RuntimeDep, _: OperatorDep) -> ValidationReport:
-    return await service.check_target(runtime, body)
+    return await actions.check_target(runtime, body)
 
 
 @scrape_router.post(
     "/estimate", summary="Estimate pages and duration", responses=responses(404, 422)
 )
 async def estimate(body: ScrapeRequest, runtime: RuntimeDep, _: OperatorDep) -> Estimate:
-    return await service.estimate(runtime, body)
+    return await actions.estimate(runtime, body)
 
 
 @exports_router.get(
@@ -79,7 +79,7 @@ async def estimate(body: ScrapeRequest, runtime: RuntimeDep, _: OperatorDep) -> 
 async def get_conversion(
     conversion_id: RunId, session: SessionDep, runtime: RuntimeDep, _: ViewerDep
 ) -> ConversionRead:
-    return await service.conversion(session, runtime.settings.data_dir, conversion_id)
+    return await actions.conversion(session, runtime.settings.data_dir, conversion_id)
 
 
 @exports_router.post(
@@ -97,10 +97,10 @@ async def convert_export(
     runtime: RuntimeDep,
     caller: OperatorDep,
 ) -> ConversionRead:
-    run = await service.start_conversion(
+    run = await actions.start_conversion(
         runtime, job_id, body.target_format, body.source, request_id(request), caller.actor
     )
-    return await service.conversion(session, runtime.settings.data_dir, run.id)
+    return await actions.conversion(session, runtime.settings.data_dir, run.id)
 
 
 @credentials_router.post(

@@ -70,7 +70,7 @@ class TemuModule(Module):
 
     async def health(self, runtime: Runtime, instance: Instance | None) -> dict[str, Any]:
         from jobwerk.core.instances import instance_config
-        from jobwerk.modules.temu.workflows._common import check_connections
+        from jobwerk.modules.temu.workflows._shop import check_connections
 
         if instance is None:
             return {}

@@ -148,7 +148,7 @@ def demo_settings(world: DemoWorld) -> dict[str, Any]:
 async def _prepare_instance(settings: Settings, world: DemoWorld) -> None:
     from sqlalchemy import select
 
-    from jobwerk.core import service
+    from jobwerk.core import job_service
     from jobwerk.core.instances import create_instance, update_settings
     from jobwerk.core.runtime import Runtime
     from jobwerk.errors import AppError
@@ -176,11 +176,15 @@ async def _prepare_instance(settings: Settings, world: DemoWorld) -> None:
         created = await ensure_default_jobs(runtime, module, instance)
         async with runtime.transaction() as session:
             for job_id in created:
-                await service.set_schedule(session, job_id, interval_minutes=DEMO_INTERVAL_MINUTES)
+                await job_service.set_schedule(
+                    session, job_id, interval_minutes=DEMO_INTERVAL_MINUTES
+                )
             # A first run of each job right away (the server's executor picks queued runs up).
             for job_id in job_ids(instance):
                 with contextlib.suppress(AppError):
-                    await service.trigger_job(session, runtime.workflows, job_id, trigger="demo")
+                    await job_service.trigger_job(
+                        session, runtime.workflows, job_id, trigger="demo"
+                    )
         log.info("TEMU demo instance ready", instance=instance.id, jobs=list(job_ids(instance)))
     finally:
         await runtime.db.dispose()

@@ -11,9 +11,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
-from jobwerk.api.deps import OperatorDep, RuntimeDep, SessionDep, request_id
 from jobwerk.api.schemas.common import AUTH, responses
-from jobwerk.core import service
+from jobwerk.core import job_service, run_service
 from jobwerk.core.auth import Principal
 from jobwerk.core.instances import get_instance, instance_config, primary_instance
 from jobwerk.core.runtime import Runtime
@@ -21,7 +20,8 @@ from jobwerk.errors import NotFound
 from jobwerk.modules.temu import store
 from jobwerk.modules.temu.settings import TemuSettings
 from jobwerk.modules.temu.workflows import sync_inventory, sync_orders
-from jobwerk.modules.temu.workflows._common import check_connections, token_expiry
+from jobwerk.modules.temu.workflows._shop import check_connections, token_expiry
+from jobwerk.sdk.deps import OperatorDep, RuntimeDep, SessionDep, request_id
 from jobwerk.storage.models import Instance, Job
 
 router = APIRouter(prefix="/api/temu", tags=["temu"], responses=AUTH)
@@ -104,7 +104,7 @@ async def _health(runtime: Runtime, session: Any, instance_id: str | None) -> di
 
 async def _info(session: Any, instance_id: str | None) -> dict[str, Any]:
     instance = await _instance(session, instance_id)
-    jobs = await service.list_jobs(session, instance.id)
+    jobs = await job_service.list_jobs(session, instance.id)
     return {
         "module": "temu",
         "instance": _ref(instance),
@@ -157,7 +157,7 @@ async def _trigger(
         job_id = orders_job if workflow == sync_orders.name else inventory_job
         job = await session.get(Job, job_id)
         if job is not None and job.instance_id == instance.id and job.workflow == workflow:
-            run = await service.trigger_job(
+            run = await job_service.trigger_job(
                 session,
                 runtime.workflows,
                 job_id,
@@ -167,7 +167,7 @@ async def _trigger(
                 request_id=request_id(request),
             )
         else:
-            run = await service.enqueue_run(
+            run = await run_service.enqueue_run(
                 session,
                 runtime.workflows,
                 workflow,

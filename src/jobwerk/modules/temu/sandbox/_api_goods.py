@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._common import SandboxError
 from ._data import Sku
+from ._envelope import SandboxError
 from ._state import SandboxState
 
 __all__ = ["GOODS_HANDLERS", "render_sku"]

@@ -7,8 +7,8 @@ from collections import defaultdict
 from typing import Any
 
 from ._catalog import carriers_for_region
-from ._common import SandboxError
 from ._data import Carrier, OrderLine, ParentOrder, TokenGrant
+from ._envelope import SandboxError
 from ._state import SandboxState
 
 __all__ = ["LOGISTICS_HANDLERS", "token_info"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from ._common import SandboxError
 from ._data import OrderLine, ParentOrder
+from ._envelope import SandboxError
 from ._state import SandboxState
 
 __all__ = ["ORDER_HANDLERS", "render_order"]

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ._common import SandboxConfig
+from ._config import SandboxConfig
 from ._faults import Fault
 from ._sandbox import TemuSandbox
 

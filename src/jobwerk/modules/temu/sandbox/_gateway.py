@@ -7,8 +7,9 @@ from typing import Any
 
 from jobwerk.modules.temu.client import sign_request
 
-from ._common import ALL_API_TYPES, RETIRED_API_TYPES, SandboxError
+from ._config import ALL_API_TYPES, RETIRED_API_TYPES
 from ._data import TokenGrant
+from ._envelope import SandboxError
 from ._state import SandboxState
 
 __all__ = ["check_envelope"]

@@ -14,8 +14,9 @@ from jobwerk.modules.temu.client import TokenBucket
 from ._api_goods import GOODS_HANDLERS, render_sku
 from ._api_logistics import LOGISTICS_HANDLERS, token_info
 from ._api_orders import ORDER_HANDLERS, render_order
-from ._common import SandboxConfig, SandboxError, envelope_error, envelope_ok
+from ._config import SandboxConfig
 from ._data import ParentOrder, TokenGrant
+from ._envelope import SandboxError, envelope_error, envelope_ok
 from ._faults import Fault, FaultPlan
 from ._gateway import check_envelope
 from ._state import SandboxState

@@ -9,7 +9,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from ._catalog import carriers_for_region
-from ._common import ALL_API_TYPES, AMOUNT_API, SandboxConfig
+from ._config import ALL_API_TYPES, AMOUNT_API, SandboxConfig
 from ._data import OrderLine, ParentOrder, Shipment, Sku, TokenGrant, Warehouse
 from ._seed import DAY, generate_skus, make_order, pick_status
 

@@ -19,7 +19,7 @@ from jobwerk.modules.temu.client import (
 )
 from jobwerk.modules.temu.models import TemuOrder, TemuProduct
 from jobwerk.modules.temu.store import chunks
-from jobwerk.modules.temu.workflows import _common as common
+from jobwerk.modules.temu.workflows import _shop as shop
 
 DETAIL_CONCURRENCY = 8
 SKU_ID_BATCH = 100
@@ -44,7 +44,7 @@ async def needing_details(
         if o.parent_order_map.parent_order_status == OrderStatus.UN_SHIPPING
     ]
     done: set[str] = set()
-    async with common.database(ctx).session() as session:
+    async with shop.database(ctx).session() as session:
         waiting = await session.execute(
             select(TemuOrder.parent_order_sn, TemuOrder.shipping_info).where(
                 TemuOrder.instance_id == owner,
@@ -114,12 +114,12 @@ async def fetch_details(
             ctx.progress(done, len(numbers), message="reading shipping info and amounts")
 
     for part in chunks(numbers, 200):
-        await common.run_all(one(sn) for sn in part)
+        await shop.run_all(one(sn) for sn in part)
     ctx.count("orders_refused", len(found["refusal"]))
     refused = [
         f"TEMU refused order {sn}: [{r['code']}] {r['message']}" for sn, r in found["refusal"]
     ]
-    common.warn_summary(ctx, refused, "orders TEMU refused (see held_orders)")
+    shop.warn_summary(ctx, refused, "orders TEMU refused (see held_orders)")
     return found
 
 
@@ -138,7 +138,7 @@ async def sku_prices(
         if order.parent_order_map.parent_order_sn in wanted
         for line in order.order_list
     }
-    async with common.database(ctx).session() as session:
+    async with shop.database(ctx).session() as session:
         known = set(
             await session.scalars(
                 select(TemuProduct.sku_id).where(

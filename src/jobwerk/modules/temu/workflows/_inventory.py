@@ -18,7 +18,7 @@ from jobwerk.modules.temu.client import OrderStatus, SkuStatus, TemuClient
 from jobwerk.modules.temu.jtl import ImportState, JtlBackend
 from jobwerk.modules.temu.models import TemuInventory, TemuOrder, TemuOrderLine, TemuProduct
 from jobwerk.modules.temu.store import chunks, forget_raw, has_products, raw_payloads, save_raw
-from jobwerk.modules.temu.workflows import _common as common
+from jobwerk.modules.temu.workflows import _shop as shop
 from jobwerk.modules.temu.workflows._push import push_stock
 from jobwerk.storage.db import Database
 from jobwerk.storage.models import utcnow
@@ -54,8 +54,8 @@ def _key(sku: str | None) -> str:
 
 @sync_inventory.step("api_to_json", title="TEMU SKU lists → raw responses", timeout=3600, retries=2)
 async def fetch_skus(ctx: StepContext[SyncInventoryParams]) -> dict[str, Any]:
-    settings, owner = common.settings_of(ctx), common.instance_id(ctx)
-    db = common.database(ctx)
+    settings, owner = shop.settings_of(ctx), shop.instance_id(ctx)
+    db = shop.database(ctx)
     if ctx.params.mode == "quick":
         async with db.session() as session:
             if await has_products(session, owner):
@@ -63,7 +63,7 @@ async def fetch_skus(ctx: StepContext[SyncInventoryParams]) -> dict[str, Any]:
         ctx.info("no TEMU products stored yet: reading the SKU list once")
     pages: list[tuple[str, Any]] = []
     seen = 0
-    async with common.temu_session(ctx, settings) as client:
+    async with shop.temu_session(ctx, settings) as client:
         for status in (SkuStatus.ACTIVE, SkuStatus.INACTIVE):
             seen = await _read_status(ctx, client, status, pages, seen)
     async with db.write() as session:
@@ -98,8 +98,8 @@ async def import_products(ctx: StepContext[SyncInventoryParams]) -> dict[str, An
     fetched = ctx.outputs["api_to_json"]
     if fetched.get("skipped"):
         return {"skipped": True}
-    owner = common.instance_id(ctx)
-    db = common.database(ctx)
+    owner = shop.instance_id(ctx)
+    db = shop.database(ctx)
     async with db.session() as session:
         pages = await raw_payloads(session, owner, fetched["run_id"], "sku_page")
     listed = {int(s["skuId"]): s for page in pages.values() for s in page}
@@ -187,8 +187,8 @@ async def _save_products(
     "jtl_to_inventory", title="JTL stock → inventory deltas", timeout=3600, retries=2
 )
 async def compare_stock(ctx: StepContext[SyncInventoryParams]) -> dict[str, Any]:
-    settings, owner = common.settings_of(ctx), common.instance_id(ctx)
-    db = common.database(ctx)
+    settings, owner = shop.settings_of(ctx), shop.instance_id(ctx)
+    db = shop.database(ctx)
     async with db.session() as session:
         rows = await session.execute(
             select(
@@ -207,8 +207,8 @@ async def compare_stock(ctx: StepContext[SyncInventoryParams]) -> dict[str, Any]
         return {"compared": 0, "deltas": 0}
     changes: list[dict[str, Any]] = []
     found = 0
-    async with common.make_jtl(settings) as jtl:
-        with common.failures_as_retry():
+    async with shop.make_jtl(settings) as jtl:
+        with shop.failures_as_retry():
             held = await _held_by_temu(db, owner, jtl, settings.jtl_backend == "db")
             async for page in jtl.read_all_stock():
                 ctx.check_cancelled()

@@ -22,7 +22,7 @@ from jobwerk.modules.temu.mapping import OrderHeld, OrderNotImportable, map_orde
 from jobwerk.modules.temu.models import TemuOrder, TemuOrderLine, TemuProduct, TemuShipment
 from jobwerk.modules.temu.settings import TemuSettings
 from jobwerk.modules.temu.store import chunks, held_orders, raw_payloads
-from jobwerk.modules.temu.workflows import _common as common
+from jobwerk.modules.temu.workflows import _shop as shop
 from jobwerk.storage.db import Database
 from jobwerk.storage.models import utcnow
 
@@ -35,8 +35,8 @@ _NOT_YET = "shipping address not available yet"
 
 async def queue_orders(ctx: StepContext[Any]) -> dict[str, Any]:
     """Map each new order to JTL's import XML and queue it once per TEMU parent order number."""
-    settings, owner = common.settings_of(ctx), common.instance_id(ctx)
-    db = common.database(ctx)
+    settings, owner = shop.settings_of(ctx), shop.instance_id(ctx)
+    db = shop.database(ctx)
     async with db.session() as session:
         pending = list(
             await session.scalars(
@@ -55,8 +55,8 @@ async def queue_orders(ctx: StepContext[Any]) -> dict[str, Any]:
     queued: list[JtlOrder] = []
     warnings: list[str] = []
     counts = {"queued": 0, "already_in_jtl": 0, "not_importable": 0, "waiting": 0, "held": 0}
-    async with common.make_jtl(settings) as jtl:
-        with common.failures_as_retry():
+    async with shop.make_jtl(settings) as jtl:
+        with shop.failures_as_retry():
             for done, part in enumerate(chunks(pending, BATCH)):
                 ctx.check_cancelled()
                 async with db.session() as session:
@@ -79,7 +79,7 @@ async def queue_orders(ctx: StepContext[Any]) -> dict[str, Any]:
                 ctx.progress(min((done + 1) * BATCH, len(pending)), len(pending))
     for name, value in counts.items():
         ctx.count(name, value)
-    common.warn_summary(ctx, warnings, "order warnings (see the XML export)")
+    shop.warn_summary(ctx, warnings, "order warnings (see the XML export)")
     async with db.session() as session:
         ctx.result["held_orders"] = await held_orders(session, owner)
     # What JTL's Latin-1 import got transliterated, next to the buyer's own script.
@@ -105,10 +105,10 @@ async def _queue_batch(
     counts: dict[str, int],
 ) -> None:
     """Queue the batch's orders in JTL (one transaction); collects queued orders and changes."""
-    mapping = common.settings_of(ctx).mapping()
+    mapping = shop.settings_of(ctx).mapping()
     queued, warnings, changes = collected
     mapped: list[tuple[TemuOrder, JtlOrder]] = []
-    customers = _Customers(common.settings_of(ctx), jtl)
+    customers = _Customers(shop.settings_of(ctx), jtl)
     for order in orders:
         try:
             jtl_order = map_order(
@@ -198,7 +198,7 @@ async def _sku_lookup(
     )
     rows = await session.execute(
         select(TemuProduct.sku_id, TemuProduct.sku_sn, TemuProduct.price).where(
-            TemuProduct.instance_id == common.instance_id(ctx), TemuProduct.sku_id.in_(sku_ids)
+            TemuProduct.instance_id == shop.instance_id(ctx), TemuProduct.sku_id.in_(sku_ids)
         )
     )
     found = {sku_id: (sku_sn, price) for sku_id, sku_sn, price in rows}
@@ -220,8 +220,8 @@ async def _sku_lookup(
 
 async def read_tracking(ctx: StepContext[Any]) -> dict[str, Any]:
     """Tracking numbers of orders JTL shipped; import failures are reported."""
-    settings, owner = common.settings_of(ctx), common.instance_id(ctx)
-    db = common.database(ctx)
+    settings, owner = shop.settings_of(ctx), shop.instance_id(ctx)
+    db = shop.database(ctx)
     async with db.session() as session:
         numbers = list(
             await session.scalars(
@@ -238,8 +238,8 @@ async def read_tracking(ctx: StepContext[Any]) -> dict[str, Any]:
         "shipped": 0, "packages": 0, "failed_imports": 0, "waiting": 0, "waiting_for_tracking": 0
     }  # fmt: skip
     warnings: list[str] = []
-    async with common.make_jtl(settings) as jtl:
-        with common.failures_as_retry():
+    async with shop.make_jtl(settings) as jtl:
+        with shop.failures_as_retry():
             if cancelled:
                 await _cancel_in_jtl(db, owner, jtl, cancelled, (counts, warnings))
             tracking = await jtl.read_tracking(numbers)
@@ -257,7 +257,7 @@ async def read_tracking(ctx: StepContext[Any]) -> dict[str, Any]:
             await _store_packages(session, owner, number, packages, counts, warnings)
     for name, value in counts.items():
         ctx.count(name, value)
-    common.warn_summary(ctx, warnings, "tracking warnings")
+    shop.warn_summary(ctx, warnings, "tracking warnings")
     return counts
 
 

@@ -26,7 +26,7 @@ from jobwerk.modules.temu.store import (
     save_raw,
     write_cursor,
 )
-from jobwerk.modules.temu.workflows import _common as common
+from jobwerk.modules.temu.workflows import _shop as shop
 from jobwerk.modules.temu.workflows._details import (
     fetch_details,
     merged,
@@ -83,10 +83,10 @@ sync_orders = Workflow(
 
 @sync_orders.step("api_to_json", title="TEMU orders → raw responses", timeout=3600, retries=2)
 async def fetch_orders(ctx: StepContext[SyncOrdersParams]) -> dict[str, Any]:
-    settings, owner = common.settings_of(ctx), common.instance_id(ctx)
+    settings, owner = shop.settings_of(ctx), shop.instance_id(ctx)
     now = int(time.time())
     window = TimeWindow(now - ctx.params.days_back * DAY, now + SKEW)
-    async with common.database(ctx).session() as session:
+    async with shop.database(ctx).session() as session:
         since = (await read_cursor(session, owner, CURSOR)).get("listed_from")
     created: TimeWindow | None = window
     changed = None
@@ -94,7 +94,7 @@ async def fetch_orders(ctx: StepContext[SyncOrdersParams]) -> dict[str, Any]:
         # After the first sync every change counts, whatever the order's age: a cancellation
         # of an order created weeks ago must still be seen.
         created, changed = None, TimeWindow(int(since) - SKEW, window.end)
-    async with common.temu_session(ctx, settings) as client:
+    async with shop.temu_session(ctx, settings) as client:
         ctx.progress(0, None, message="reading the order list")
         orders = await client.list_all_orders(
             parent_order_status=ctx.params.parent_order_status, created=created, updated=changed
@@ -109,7 +109,7 @@ async def fetch_orders(ctx: StepContext[SyncOrdersParams]) -> dict[str, Any]:
         details = await fetch_details(ctx, client, wanted)
         unpriced = set(wanted) - {sn for sn, _ in details["amount"]}
         details["sku_price"] = await sku_prices(ctx, client, owner, orders, unpriced)
-    db = common.database(ctx)
+    db = shop.database(ctx)
     async with db.write() as session:
         await forget_raw(session, owner, ctx.run_id, RAW_KINDS)
     order_rows = [
@@ -124,9 +124,9 @@ async def fetch_orders(ctx: StepContext[SyncOrdersParams]) -> dict[str, Any]:
 
 @sync_orders.step("json_to_db", title="Raw responses → database", timeout=3600)
 async def import_orders(ctx: StepContext[SyncOrdersParams]) -> dict[str, Any]:
-    owner = common.instance_id(ctx)
+    owner = shop.instance_id(ctx)
     source_run = ctx.outputs["api_to_json"]["run_id"]
-    db = common.database(ctx)
+    db = shop.database(ctx)
     async with db.session() as session:
         orders = await raw_payloads(session, owner, source_run, "order")
         infos = await raw_payloads(session, owner, source_run, "shipping_info")

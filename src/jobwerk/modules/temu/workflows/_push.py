@@ -16,7 +16,7 @@ from jobwerk.core.context import StepContext
 from jobwerk.modules.temu.client import BusinessError, TemuClient
 from jobwerk.modules.temu.models import TemuInventory
 from jobwerk.modules.temu.store import chunks
-from jobwerk.modules.temu.workflows import _common as common
+from jobwerk.modules.temu.workflows import _shop as shop
 from jobwerk.storage.db import Database
 from jobwerk.storage.models import utcnow
 
@@ -38,8 +38,8 @@ class Push:
 
 async def push_stock(ctx: StepContext[Any]) -> dict[str, Any]:
     """Send each changed SKU's stock to TEMU, one stock edit per goods."""
-    settings, owner = common.settings_of(ctx), common.instance_id(ctx)
-    db = common.database(ctx)
+    settings, owner = shop.settings_of(ctx), shop.instance_id(ctx)
+    db = shop.database(ctx)
     async with db.session() as session:
         rows = await session.execute(
             select(
@@ -60,7 +60,7 @@ async def push_stock(ctx: StepContext[Any]) -> dict[str, Any]:
     warnings: list[str] = []
     goods = sorted(by_goods)
     if goods:
-        async with common.temu_session(ctx, settings) as client:
+        async with shop.temu_session(ctx, settings) as client:
             for done, part in enumerate(chunks(goods, EDIT_BATCH)):
                 ctx.check_cancelled()
                 batch = {g: by_goods[g] for g in part}
@@ -70,7 +70,7 @@ async def push_stock(ctx: StepContext[Any]) -> dict[str, Any]:
                 ctx.progress(min((done + 1) * EDIT_BATCH, len(goods)), len(goods))
     for name, value in counts.items():
         ctx.count(name, value)
-    common.warn_summary(ctx, warnings, "stock changes TEMU refused")
+    shop.warn_summary(ctx, warnings, "stock changes TEMU refused")
     ctx.result["inventory"] = counts
     return counts
 
@@ -124,7 +124,7 @@ async def _send_batch(
                 return skus, {sku: str(exc) for sku in targets}
         return skus, {f.sku_id: f"[{f.error_code}] {f.error_msg}" for f in result.failures}
 
-    return await common.run_all(one(g, skus) for g, skus in batch.items())
+    return await shop.run_all(one(g, skus) for g, skus in batch.items())
 
 
 async def _save_results(

@@ -24,7 +24,7 @@ from jobwerk.modules.temu.client import (
 from jobwerk.modules.temu.jtl import CarrierMapper, TemuCarrier, UnmappedCarrier
 from jobwerk.modules.temu.models import TemuOrder, TemuOrderLine, TemuShipment
 from jobwerk.modules.temu.settings import TemuSettings
-from jobwerk.modules.temu.workflows import _common as common
+from jobwerk.modules.temu.workflows import _shop as shop
 from jobwerk.storage.db import Database
 from jobwerk.storage.models import utcnow
 
@@ -65,14 +65,14 @@ class _Carriers:
             default = next((w for w in warehouses if w.default_warehouse), None)
             chosen = default or (warehouses[0] if warehouses else None)
             if chosen is None:
-                raise common.TemuStepError("the TEMU shop has no warehouse to ship from")
+                raise shop.TemuStepError("the TEMU shop has no warehouse to ship from")
             self.warehouse = chosen.warehouse_id
         return self.warehouse
 
 
 async def report_tracking(ctx: StepContext[Any]) -> dict[str, Any]:
-    settings, owner = common.settings_of(ctx), common.instance_id(ctx)
-    db = common.database(ctx)
+    settings, owner = shop.settings_of(ctx), shop.instance_id(ctx)
+    db = shop.database(ctx)
     async with db.session() as session:
         shipments = list(
             await session.scalars(
@@ -89,7 +89,7 @@ async def report_tracking(ctx: StepContext[Any]) -> dict[str, Any]:
     counts = {"confirmed": 0, "already_at_temu": 0, "unmapped": 0, "refused": 0}
     warnings: list[str] = []
     if by_order:
-        async with common.temu_session(ctx, settings) as client:
+        async with shop.temu_session(ctx, settings) as client:
             carriers = _Carriers(client, settings)
             for done, (number, packages) in enumerate(by_order.items(), 1):
                 ctx.check_cancelled()
@@ -100,7 +100,7 @@ async def report_tracking(ctx: StepContext[Any]) -> dict[str, Any]:
                 ctx.progress(done, len(by_order))
     for name, value in counts.items():
         ctx.count(name, value)
-    common.warn_summary(ctx, warnings, "shipments not reported")
+    shop.warn_summary(ctx, warnings, "shipments not reported")
     ctx.result["tracking"] = counts
     return counts
 

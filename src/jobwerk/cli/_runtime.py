@@ -1,19 +1,16 @@
-"""Shared CLI plumbing: settings, the runtime, output for people and ``--json`` for scripts."""
+"""What every CLI command runs in: valid settings, a started runtime, one-line errors."""
 
 from __future__ import annotations
 
 import asyncio
 import getpass
-import json
 from collections.abc import Awaitable, Callable, Coroutine
-from datetime import datetime
 from typing import Any, TypeVar
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
-from rich.table import Table
 
+from jobwerk.cli._output import errors
 from jobwerk.config import Settings, load_settings
 from jobwerk.core.runtime import Runtime
 from jobwerk.errors import AppError, InvalidInput
@@ -21,9 +18,6 @@ from jobwerk.logging import configure_logging
 from jobwerk.modules.registry import ModuleRegistry
 
 T = TypeVar("T")
-console = Console()
-errors = Console(stderr=True)
-JsonOption = typer.Option(False, "--json", help="Print JSON for scripts")
 
 
 def settings(*, serving: bool = False) -> Settings:
@@ -72,28 +66,3 @@ async def with_runtime(action: Callable[[Runtime], Awaitable[T]]) -> T:
 def cli_actor() -> str:
     """Who starts a run from this command line, as stored in ``run.started_by``."""
     return f"cli:{getpass.getuser()}"
-
-
-def print_json(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, default=_default, ensure_ascii=False))
-
-
-def _default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
-def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
-    output = Table(title=title, title_justify="left")
-    for position, column in enumerate(columns):
-        # Ids are never cut: a shortened id cannot be pasted into the next command.
-        widest = max((len(str(row[position] or "")) for row in rows), default=0)
-        output.add_column(column, overflow="fold", min_width=widest if column == "id" else None)
-    for row in rows:
-        output.add_row(*("" if cell is None else str(cell) for cell in row))
-    console.print(output)
-
-
-def when(value: datetime | None) -> str:
-    return value.astimezone().strftime("%Y-%m-%d %H:%M:%S") if value else "—"

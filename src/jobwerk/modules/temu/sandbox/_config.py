@@ -1,24 +1,11 @@
-"""Sandbox configuration, the business error it raises, and TEMU's response envelope."""
+"""How a sandbox is seeded and how strictly it behaves, and the API types it answers."""
 
 from __future__ import annotations
 
-import json
-import uuid
 from dataclasses import dataclass, field
-from typing import Any
 
-__all__ = [
-    "ALL_API_TYPES",
-    "AMOUNT_API",
-    "RETIRED_API_TYPES",
-    "SUCCESS_CODE",
-    "SandboxConfig",
-    "SandboxError",
-    "envelope_error",
-    "envelope_ok",
-]
+__all__ = ["ALL_API_TYPES", "AMOUNT_API", "RETIRED_API_TYPES", "SandboxConfig"]
 
-SUCCESS_CODE = 1_000_000
 AMOUNT_API = "bg.order.amount.query"
 ALL_API_TYPES = frozenset({
     "bg.order.list.v2.get", "bg.order.detail.v2.get", "bg.order.shippinginfo.v2.get",
@@ -31,15 +18,6 @@ RETIRED_API_TYPES = frozenset({
     "bg.order.list.get", "bg.order.detail.get", "bg.order.shippinginfo.get",
     "bg.logistics.shipment.confirm", "bg.logistics.shipment.get",
 })  # fmt: skip
-
-
-class SandboxError(Exception):
-    """A TEMU error answer: ``errorCode`` and ``errorMsg`` in an HTTP 200 envelope."""
-
-    def __init__(self, code: int, message: str) -> None:
-        super().__init__(f"[{code}] {message}")
-        self.code = code
-        self.message = message
 
 
 @dataclass(slots=True)
@@ -72,30 +50,3 @@ class SandboxConfig:
     token_lifetime: int = 365 * 86_400
     extra_scopes: set[str] = field(default_factory=set)
     withheld_scopes: set[str] = field(default_factory=set)
-
-
-def _request_id(region: str) -> str:
-    return f"{region}-{uuid.uuid4()}"
-
-
-def envelope_ok(result: Any, region: str) -> bytes:
-    """A success body: ``success``, ``errorCode`` 1000000, ``errorMsg``, ``requestId``, result."""
-    body = {
-        "success": True,
-        "errorCode": SUCCESS_CODE,
-        "errorMsg": "",
-        "requestId": _request_id(region),
-        "result": result,
-    }
-    return json.dumps(body, ensure_ascii=False).encode("utf-8")
-
-
-def envelope_error(code: int, message: str, region: str) -> bytes:
-    """A failure body (no ``result``), sent with HTTP 200 like TEMU does."""
-    body = {
-        "success": False,
-        "errorCode": code,
-        "errorMsg": message,
-        "requestId": _request_id(region),
-    }
-    return json.dumps(body, ensure_ascii=False).encode("utf-8")

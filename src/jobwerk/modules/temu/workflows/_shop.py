@@ -1,4 +1,4 @@
-"""What every TEMU step needs: the instance's settings, clients, its store and error mapping."""
+"""The shop a TEMU step works on: settings, clients, database, error mapping, health checks."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jobwerk.api.schemas.exports import ExportFileRead
-from jobwerk.core import service
+from jobwerk.core import run_service
 from jobwerk.core.exports import ExportEntry, export_file, run_exports
 from jobwerk.core.runtime import Runtime
 from jobwerk.errors import AppError, InvalidInput, NotFound
@@ -60,7 +60,7 @@ async def start_scrape(
     """Queue a ``docs.scrape`` run (its credential is checked first)."""
     await credentials_for(runtime, request)
     async with runtime.transaction() as session:
-        return await service.enqueue_run(
+        return await run_service.enqueue_run(
             session,
             runtime.workflows,
             "docs.scrape",
@@ -165,7 +165,7 @@ async def start_conversion(
                 [{"loc": ["body", "target_format"], "msg": "unsupported", "type": "value_error"}],
             )
         params = ConvertParams(source_run_id=run_id, source=source, target_format=target_format)
-        return await service.enqueue_run(
+        return await run_service.enqueue_run(
             session,
             runtime.workflows,
             "docs.convert",

@@ -2,7 +2,7 @@
 
 Module routers protect their routes with ``require``::
 
-    from jobwerk.api.deps import OperatorDep, require
+    from jobwerk.sdk.deps import OperatorDep, require
     from jobwerk.core.auth import Role
 
     @router.post("/orders/sync", dependencies=[require(Role.OPERATOR)])
@@ -24,9 +24,9 @@ from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCreden
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
-from jobwerk.api._cache import ExpiringCache
 from jobwerk.core import auth
 from jobwerk.core.auth import Principal, Role
+from jobwerk.core.cache import ExpiringCache
 from jobwerk.core.runtime import Runtime
 
 SESSION_COOKIE = "jobwerk_session"

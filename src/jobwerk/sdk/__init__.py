@@ -1,0 +1,1 @@
+"""What modules build on: HTTP dependencies for their routes and the step contract for workflows."""
