@@ -58,7 +58,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
     modules.discover(settings.modules)
     modules.attach(runtime)
     metrics = Metrics()
-    hub = JobsHub(runtime, metrics)
+    hub = JobsHub(runtime)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

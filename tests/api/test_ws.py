@@ -22,6 +22,7 @@ from jobwerk.api import ws
 from jobwerk.config import Settings
 from jobwerk.core import events
 from jobwerk.core.runtime import Runtime
+from jobwerk.sdk import stream
 from jobwerk.sdk.deps import SESSION_COOKIE
 from tests.api.conftest import ADMIN, STATIC_KEY, wait_for_run
 from tests.api.test_auth import login
@@ -123,7 +124,7 @@ async def stalled_client(server: str, path: str) -> asyncio.StreamWriter:
 
 @pytest.fixture(autouse=True)
 def quick_send_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ws, "SEND_TIMEOUT_SECONDS", 1.0)
+    monkeypatch.setattr(stream, "SEND_TIMEOUT_SECONDS", 1.0)
 
 
 async def test_slow_client_is_dropped_and_others_keep_receiving(
@@ -317,4 +318,4 @@ async def test_clients_closing_a_run_stream_log_one_debug_line_each(
     written = server_log()
     assert "Traceback" not in written and "CancelledError" not in written, written
     assert not re.search(r"\[(warning|error|critical) *\]|\"level\": \"(warning|error)", written)
-    assert written.count("run stream closed by the client") == 60
+    assert written.count("stream closed by the client") == 60

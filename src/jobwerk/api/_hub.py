@@ -15,18 +15,16 @@ import time
 from typing import Any
 
 import structlog
-from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from jobwerk.api import _views
-from jobwerk.api.metrics import Metrics
 from jobwerk.core.events import Event, Subscription
 from jobwerk.core.runtime import Runtime
+from jobwerk.sdk.stream import Stream, TooSlow
 
 log = structlog.get_logger("jobwerk.ws")
 # A deleted run may have been its job's last one.
 STATE_KINDS = frozenset({"run.status", "run.deleted", "job.changed"})
 ENDPOINT = "/ws/logs"
-CLOSE_TOO_SLOW = 1013
 
 
 def message(kind: str, data: Any, **extra: Any) -> str:
@@ -34,20 +32,18 @@ def message(kind: str, data: Any, **extra: Any) -> str:
 
 
 class Client:
-    """One connected WebSocket with its bounded outbox."""
+    """One connected stream with its bounded outbox."""
 
-    def __init__(self, websocket: WebSocket, maxsize: int) -> None:
-        self.websocket = websocket
+    def __init__(self, stream: Stream, maxsize: int) -> None:
+        self.stream = stream
         self.outbox: asyncio.Queue[str | None] = asyncio.Queue(maxsize)
         self.dropped = False
-        self.gone = asyncio.Event()
 
     def offer(self, text: str) -> bool:
         try:
             self.outbox.put_nowait(text)
         except asyncio.QueueFull:
             self.dropped = True
-            self.gone.set()
             return False
         return True
 
@@ -55,13 +51,22 @@ class Client:
         with contextlib.suppress(asyncio.QueueFull):
             self.outbox.put_nowait(None)
 
+    async def send_all(self) -> None:
+        """Send what the hub offers until it stops. Raises TooSlow once dropped."""
+        while not self.dropped:
+            text = await self.outbox.get()
+            if text is None:
+                await self.stream.close()
+                return
+            await self.stream.send(text)
+        raise TooSlow
+
 
 class JobsHub:
     """Pushes seed 000's ``jobs_update`` messages, log lines and heartbeats to clients."""
 
-    def __init__(self, runtime: Runtime, metrics: Metrics) -> None:
+    def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
-        self.metrics = metrics
         self.heartbeat = runtime.settings.api.ws_heartbeat_seconds
         self.queue_size = runtime.settings.api.ws_client_queue
         self.clients: set[Client] = set()
@@ -92,11 +97,7 @@ class JobsHub:
         self._last_sent = time.monotonic()
         for client in list(self.clients):
             if not client.offer(text):
-                self._drop(client)
-
-    def _drop(self, client: Client) -> None:
-        self.clients.discard(client)
-        log.warning("dropping a slow WebSocket client", endpoint=ENDPOINT)
+                self.clients.discard(client)  # its stream ends with TooSlow
 
     async def _pump(self) -> None:
         while True:
@@ -141,40 +142,12 @@ class JobsHub:
             self.broadcast(message("log", data))
         return event.kind in STATE_KINDS
 
-    async def serve(self, websocket: WebSocket) -> None:
-        """Run one accepted client until it leaves or is dropped."""
-        client = Client(websocket, self.queue_size)
+    async def serve(self, stream: Stream) -> None:
+        """Feed one accepted client until it leaves, is dropped or the hub stops."""
+        client = Client(stream, self.queue_size)
         client.offer(await self.snapshot())
         self.clients.add(client)
-        self.metrics.ws_opened(ENDPOINT)
-        sender = asyncio.create_task(self._send(client))
-        receiver = asyncio.create_task(receive_until_closed(websocket))
-        dropped = asyncio.create_task(client.gone.wait())
-        tasks = (sender, receiver, dropped)
         try:
-            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            await stream.until_left(client.send_all())
         finally:
             self.clients.discard(client)
-            self.metrics.ws_closed(ENDPOINT)
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            if client.dropped:
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(websocket.close(CLOSE_TOO_SLOW), 1.0)
-
-    @staticmethod
-    async def _send(client: Client) -> None:
-        while not client.dropped:
-            text = await client.outbox.get()
-            if text is None:
-                await client.websocket.close()
-                return
-            await client.websocket.send_text(text)
-
-
-async def receive_until_closed(websocket: WebSocket) -> None:
-    """Read (and ignore) what the client sends until it disconnects."""
-    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
-        while (await websocket.receive())["type"] != "websocket.disconnect":
-            pass

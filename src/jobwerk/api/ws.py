@@ -1,61 +1,38 @@
 """WebSocket endpoints: ``/ws/logs`` (seed 000) and ``/api/v1/jobs/{id}/stream`` (seed 003).
 
-Clients authenticate like HTTP clients: a session cookie (same origin only), ``X-API-Key`` /
-``Authorization: Bearer`` or ``?api_key=``. Without valid credentials the handshake is refused.
+Both authenticate and end like every stream (see :mod:`jobwerk.sdk.stream`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
-import structlog
-from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, WebSocket
 
 from jobwerk.api import _views
-from jobwerk.api._hub import CLOSE_TOO_SLOW, JobsHub, receive_until_closed
-from jobwerk.api.metrics import Metrics
+from jobwerk.api._hub import ENDPOINT as LOGS
+from jobwerk.api._hub import JobsHub
 from jobwerk.core import run_service
-from jobwerk.core.auth import Principal
-from jobwerk.core.events import Event, Subscription
+from jobwerk.core.events import Event
 from jobwerk.core.states import FINISHED, SUCCEEDED
 from jobwerk.errors import AppError
-from jobwerk.sdk.deps import authenticate, get_runtime, same_origin
+from jobwerk.sdk.deps import get_runtime
+from jobwerk.sdk.stream import CLOSE_POLICY, Stream, serve_stream
 
-log = structlog.get_logger("jobwerk.ws")
 router = APIRouter(tags=["live"])
-# What a send raises once the client has gone.
-GONE = (WebSocketDisconnect, RuntimeError, OSError)
-CLOSE_POLICY = 1008
 STREAM = "/api/v1/jobs/{run_id}/stream"
-# A client that takes longer than this to accept one message has stopped reading.
-SEND_TIMEOUT_SECONDS = 10.0
 
 
-async def ws_principal(websocket: WebSocket) -> Principal | None:
-    """The authenticated caller of a WebSocket, or None (then refuse the handshake)."""
-    try:
-        principal = await authenticate(websocket, allow_query_key=True)
-    except HTTPException:
-        return None
-    if principal is not None and principal.kind == "user" and not same_origin(websocket):
-        return None
-    return principal
-
-
-@router.websocket("/ws/logs")
+@router.websocket(LOGS)
 async def jobs_updates(websocket: WebSocket) -> None:
     """Seed 000's live feed: ``jobs_update`` on every job state change, ``log`` lines and a
     ``heartbeat`` when idle."""
-    if await ws_principal(websocket) is None:
-        await websocket.close(CLOSE_POLICY)
-        return
-    await websocket.accept()
     hub: JobsHub = websocket.app.state.hub
-    await hub.serve(websocket)
+    await serve_stream(websocket, LOGS, hub.serve)
 
 
 def _send_text(kind: str, run_id: str, data: dict[str, Any]) -> str:
@@ -94,101 +71,55 @@ async def _current(websocket: WebSocket, run_id: str) -> dict[str, Any]:
         return _views.run_detail(run, runtime.workflows).model_dump(mode="json")
 
 
-class _TooSlow(Exception):
-    """The client stopped reading, or fell so far behind that the bus dropped it."""
-
-
-class _ClientLeft(Exception):
-    """The client closed the stream before the run finished."""
-
-
-async def _send(websocket: WebSocket, kind: str, run_id: str, data: dict[str, Any]) -> None:
-    try:
-        text = _send_text(kind, run_id, data)
-        await asyncio.wait_for(websocket.send_text(text), SEND_TIMEOUT_SECONDS)
-    except TimeoutError:
-        raise _TooSlow from None
-
-
-async def _forward(websocket: WebSocket, run_id: str, subscription: Subscription) -> None:
-    """Send the run's events until its final status arrives. Raises _TooSlow."""
-    async for event in subscription:
+def _render(run_id: str) -> Callable[[Event], str | None]:
+    def render(event: Event) -> str | None:
         if event.run_id != run_id:
-            continue  # another run whose id starts with the prefix the client gave
-        if event.kind == "run.status" and event.data.get("status") in FINISHED:
-            return
+            return None  # another run whose id starts with the prefix the client gave
         mapped = stream_message(event)
-        if mapped is not None:
-            kind, data = mapped
-            await _send(websocket, kind, run_id, data)
-    raise _TooSlow
+        return None if mapped is None else _send_text(mapped[0], run_id, mapped[1])
+
+    return render
 
 
-async def _until_finished(websocket: WebSocket, run_id: str, subscription: Subscription) -> None:
-    """Forward events while watching for the client leaving (then raises _ClientLeft).
-
-    These two tasks only wait on the bus and the socket; the database is read by the caller.
-    Cancelled inside a session, a task would break its connection's return to the pool.
-    """
-    forwarder = asyncio.create_task(_forward(websocket, run_id, subscription))
-    receiver = asyncio.create_task(receive_until_closed(websocket))
-    try:
-        await asyncio.wait({forwarder, receiver}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in (forwarder, receiver):
-            task.cancel()
-        await asyncio.gather(forwarder, receiver, return_exceptions=True)
-    if not forwarder.cancelled():
-        forwarder.result()
-        return
-    raise _ClientLeft
+def _finished(run_id: str) -> Callable[[Event], bool]:
+    return lambda event: (
+        event.run_id == run_id
+        and event.kind == "run.status"
+        and event.data.get("status") in FINISHED
+    )
 
 
-async def _follow(websocket: WebSocket, run_id: str, subscription: Subscription) -> None:
+async def _follow(stream: Stream, run_id: str) -> None:
     """The current state, the run's events until it finishes, then its final state."""
-    try:
-        detail = await _current(websocket, run_id)
-    except AppError as exc:  # unknown, or an ambiguous prefix
-        await _send(websocket, "error", run_id, {"detail": exc.message})
-        await websocket.close(CLOSE_POLICY)
-        return
-    run_id = detail["id"]  # the whole id, also when the client gave a unique prefix
-    await _send(websocket, "status", run_id, {"scope": "run", **detail})
-    if detail["status"] not in FINISHED:
-        await _until_finished(websocket, run_id, subscription)
-        detail = await _current(websocket, run_id)
+    runtime = get_runtime(stream.websocket)
+    # Subscribe before reading the state, so no change between the two is lost. The id may be
+    # a unique prefix; the events of the run it resolves to are picked out by the renderer.
+    subscription = runtime.bus.subscribe(
+        maxsize=runtime.settings.api.ws_client_queue,
+        accept=lambda e: e.run_id is not None and e.run_id.startswith(run_id),
+    )
+    with contextlib.closing(subscription):
+        try:
+            detail = await _current(stream.websocket, run_id)
+        except AppError as exc:  # unknown, or an ambiguous prefix
+            await stream.send(_send_text("error", run_id, {"detail": exc.message}))
+            await stream.close(CLOSE_POLICY)
+            return
+        run_id = detail["id"]  # the whole id, also when the client gave a unique prefix
+        await stream.send(_send_text("status", run_id, {"scope": "run", **detail}))
+        if detail["status"] not in FINISHED:
+            # The database is read around this wait, never inside it (see Stream.until_left).
+            await stream.until_left(
+                stream.forward(subscription, _render(run_id), until=_finished(run_id))
+            )
+            detail = await _current(stream.websocket, run_id)
     kind = "complete" if detail["status"] in SUCCEEDED else "error"
-    await _send(websocket, kind, run_id, detail)
-    await websocket.close()
+    await stream.send(_send_text(kind, run_id, detail))
+    await stream.close()
 
 
 @router.websocket(STREAM)
 async def stream_run(websocket: WebSocket, run_id: str) -> None:
     """Seed 003's run stream: the current state first, then ``progress``, ``log`` and
     ``status`` messages, finally ``complete`` or ``error``; then the server closes."""
-    if await ws_principal(websocket) is None:
-        await websocket.close(CLOSE_POLICY)
-        return
-    await websocket.accept()
-    runtime = get_runtime(websocket)
-    metrics: Metrics = websocket.app.state.metrics
-    # Subscribe before reading the state, so no change between the two is lost. The id may be
-    # a unique prefix; events of the run it resolves to are picked out in _forward.
-    subscription = runtime.bus.subscribe(
-        maxsize=runtime.settings.api.ws_client_queue,
-        accept=lambda e: e.run_id is not None and e.run_id.startswith(run_id),
-    )
-    metrics.ws_opened(STREAM)
-    try:
-        await _follow(websocket, run_id, subscription)
-    except (_ClientLeft, *GONE):
-        log.debug("run stream closed by the client", run_id=run_id)
-    except _TooSlow:
-        log.warning("dropping a slow WebSocket client", endpoint=STREAM, run_id=run_id)
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(websocket.close(CLOSE_TOO_SLOW), 1.0)
-    except Exception as exc:
-        log.warning("run stream failed", run_id=run_id, error=repr(exc))
-    finally:
-        subscription.close()
-        metrics.ws_closed(STREAM)
+    await serve_stream(websocket, STREAM, lambda stream: _follow(stream, run_id))

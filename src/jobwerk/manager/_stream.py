@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import time
-from typing import Any
 
 from fastapi import APIRouter, WebSocket
 from sqlalchemy import select
 
-from jobwerk.api._hub import CLOSE_TOO_SLOW, receive_until_closed
-from jobwerk.api.ws import CLOSE_POLICY, GONE, ws_principal
-from jobwerk.core.events import Event, Subscription
+from jobwerk.core.events import Event
 from jobwerk.core.runtime import Runtime
 from jobwerk.manager.models import ModuleOperation
 from jobwerk.manager.operations import ACTIVE, operation_dict, operation_event
+from jobwerk.sdk.stream import Stream, serve_stream
 
 router = APIRouter(tags=["module manager"])
+ENDPOINT = "/ws/operations"
 
 
-def _ws_message(data: dict[str, Any]) -> str:
+def _render(event: Event) -> str:
+    data = event.data
     kind = {
         "completed": "operation_completed",
         "failed": "operation_failed",
@@ -39,42 +38,27 @@ def _ws_message(data: dict[str, Any]) -> str:
     )
 
 
-@router.websocket("/ws/operations")
+@router.websocket(ENDPOINT)
 async def operations_stream(websocket: WebSocket) -> None:
     """Operations in progress first, then every change as ``operation_update`` /
     ``_completed`` / ``_failed`` / ``_cancelled``, from whichever process on the database made it;
     authenticated like the other WebSockets."""
-    if await ws_principal(websocket) is None:
-        await websocket.close(CLOSE_POLICY)
-        return
-    await websocket.accept()
     runtime: Runtime = websocket.app.state.manager.runtime
-    # Subscribe before reading the snapshot, so no change falls between. The snapshot is read
-    # here, not in a task that a leaving client cancels in the middle of a session.
+    await serve_stream(websocket, ENDPOINT, lambda stream: _follow(stream, runtime))
+
+
+async def _follow(stream: Stream, runtime: Runtime) -> None:
+    # Subscribe before reading the snapshot, so no change falls between.
     subscription = runtime.bus.subscribe(
-        maxsize=256, accept=lambda event: event.kind == "operation.changed"
+        maxsize=runtime.settings.api.ws_client_queue,
+        accept=lambda event: event.kind == "operation.changed",
     )
-    async with runtime.db.session() as session:
-        active = await session.scalars(
-            select(ModuleOperation).where(ModuleOperation.status.in_(ACTIVE))
-        )
-        snapshot = [operation_event(operation_dict(operation)) for operation in active]
-    forwarder = asyncio.create_task(_forward(websocket, snapshot, subscription))
-    receiver = asyncio.create_task(receive_until_closed(websocket))
-    try:
-        await asyncio.wait({forwarder, receiver}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        subscription.close()
-        for task in (forwarder, receiver):
-            task.cancel()
-        await asyncio.gather(forwarder, receiver, return_exceptions=True)
-
-
-async def _forward(websocket: WebSocket, snapshot: list[Event], subscription: Subscription) -> None:
-    with contextlib.suppress(*GONE):
+    with contextlib.closing(subscription):
+        async with runtime.db.session() as session:
+            active = await session.scalars(
+                select(ModuleOperation).where(ModuleOperation.status.in_(ACTIVE))
+            )
+            snapshot = [operation_event(operation_dict(operation)) for operation in active]
         for event in snapshot:
-            await websocket.send_text(_ws_message(event.data))
-        async for event in subscription:
-            await websocket.send_text(_ws_message(event.data))
-        # The bus dropped this client for falling behind.
-        await websocket.close(CLOSE_TOO_SLOW)
+            await stream.send(_render(event))
+        await stream.until_left(stream.forward(subscription, _render))
