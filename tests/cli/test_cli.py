@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from jobwerk.cli import app
 from jobwerk.core import auth
 from jobwerk.core.login import HashGate
+from jobwerk.manager.models import ModuleOperation
 from jobwerk.storage.auth_models import AuthSession
 from jobwerk.storage.db import Database
 
@@ -127,19 +128,45 @@ def test_runs_list_show_logs_cancel() -> None:
     assert code == 1 and "already finished" in output
 
 
-def test_instances_create_and_set_primary() -> None:
-    code, output = invoke("instances", "create", "demo", "first", "--json")
-    assert code == 0
+def test_instances_are_created_and_made_primary_through_the_manager(
+    monkeypatch: pytest.MonkeyPatch, data_dir: Path
+) -> None:
+    monkeypatch.setenv("JOBWERK_MODULES", '["temu"]')
+    shop = json.dumps(
+        {"app_key": "k", "app_secret": "s", "access_token": "t", "jtl_url": "sqlite:///jtl.db"}
+    )
+    code, output = invoke("instances", "create", "temu", "first", "--settings", shop, "--json")
+    assert code == 0, output
     first = json.loads(output)
     assert first["is_primary"] is True
-    _, output = invoke("instances", "create", "demo", "second", "--json")
+    _, output = invoke("instances", "create", "temu", "second", "--settings", shop, "--json")
     second = json.loads(output)
     code, output = invoke("instances", "set-primary", second["instance_id"], "--json")
     assert code == 0 and json.loads(output)["is_primary"] is True
     _, output = invoke("instances", "list", "--json")
     assert [i["name"] for i in json.loads(output) if i["is_primary"]] == ["second"]
+    # The same operations the API starts: in the history, by the command line's user.
+    history = asyncio.run(_operations(data_dir))
+    assert [kind for kind, _ in history] == ["install_instance", "install_instance", "set_primary"]
+    assert all(by.startswith("cli:") for _, by in history)
     code, output = invoke("instances", "set-primary", "not-an-id")
     assert code == 1 and "32 hexadecimal" in output
+    code, output = invoke("instances", "create", "demo", "x")
+    assert code == 1 and "module 'demo' is not installed" in output
+
+
+async def _operations(data_dir: Path) -> list[tuple[str, str]]:
+    database = Database(f"sqlite+aiosqlite:///{data_dir / 'jobwerk.db'}")
+    try:
+        async with database.session() as session:
+            rows = await session.execute(
+                select(ModuleOperation.type, ModuleOperation.requested_by).order_by(
+                    ModuleOperation.created_at
+                )
+            )
+            return [(kind, by or "") for kind, by in rows]
+    finally:
+        await database.dispose()
 
 
 def test_the_cli_runs_as_a_subprocess_and_refuses_invalid_settings(data_dir: Path) -> None:

@@ -9,14 +9,13 @@ from typing import Annotated, Any
 import typer
 
 from jobwerk.cli._output import JsonOption, console, print_json, table
-from jobwerk.cli._runtime import run, with_runtime
+from jobwerk.cli._runtime import cli_actor, run, with_runtime
 from jobwerk.cli.modules import finish, with_manager
 from jobwerk.core import instances
 from jobwerk.core.runtime import Runtime
-from jobwerk.errors import InvalidInput, NotFound
+from jobwerk.errors import AppError, InvalidInput
 from jobwerk.manager import instances as manager_instances
 from jobwerk.manager.module_manager import ModuleManager
-from jobwerk.modules.registry import ensure_default_jobs
 from jobwerk.storage.models import Instance
 
 app = typer.Typer(no_args_is_help=True)
@@ -73,24 +72,12 @@ def create(
         raise typer.BadParameter(f"--settings is not valid JSON: {exc}") from None
 
     async def action(manager: ModuleManager) -> dict[str, Any]:
-        runtime = manager.runtime
-        loaded = manager.registry.get(module)
-        if loaded is None:
-            raise NotFound(f"module '{module}' is not installed")
         if not isinstance(values, dict):
             raise InvalidInput("--settings must be a JSON object")
-        async with runtime.transaction() as session:
-            instance = await instances.create_instance(
-                session,
-                runtime.box,
-                module,
-                loaded.settings_model,
-                name,
-                values,
-                primary=primary,
-            )
-        await ensure_default_jobs(runtime, loaded, instance, enabled=False)
-        return instance_dict(instance)
+        started = await manager_instances.install_instance(
+            manager, module, name, values, primary, cli_actor()
+        )
+        return instance_dict(await _finished(manager, started))
 
     data = run(with_manager(action))
     if as_json:
@@ -107,12 +94,12 @@ def create(
 def set_primary(instance_id: str, as_json: bool = JsonOption) -> None:
     """Make an instance the primary one of its module."""
 
-    async def action(runtime: Runtime) -> dict[str, Any]:
-        instances.check_instance_id(instance_id)
-        async with runtime.transaction() as session:
-            return instance_dict(await instances.set_primary(session, instance_id))
+    async def action(manager: ModuleManager) -> dict[str, Any]:
+        module = await _module_of(manager, instance_id)
+        started = await manager_instances.set_primary(manager, module, instance_id, cli_actor())
+        return instance_dict(await _finished(manager, started))
 
-    data = run(with_runtime(action))
+    data = run(with_manager(action))
     if as_json:
         print_json(data)
     else:
@@ -138,6 +125,16 @@ async def _module_of(manager: ModuleManager, instance_id: str) -> str:
     instances.check_instance_id(instance_id)
     async with manager.runtime.db.session() as session:
         return (await instances.get_instance(session, instance_id)).module
+
+
+async def _finished(manager: ModuleManager, started: dict[str, Any]) -> Instance:
+    """Wait for an operation on an instance (the same one the API starts, with its history and
+    per-module lock); its instance, or its error as the command's."""
+    done = await manager.wait(started["operation_id"])
+    if done["status"] != "completed":
+        raise AppError(done["error"] or f"the operation was {done['status']}")
+    async with manager.runtime.db.session() as session:
+        return await instances.get_instance(session, done["instance_id"])
 
 
 def _print_instance(data: dict[str, Any], as_json: bool) -> None:
@@ -195,7 +192,7 @@ def delete(
     async def started(manager: ModuleManager) -> dict[str, Any]:
         module = await _module_of(manager, instance_id)
         return await manager_instances.delete_instance(
-            manager, module, instance_id, not keep_files, "cli"
+            manager, module, instance_id, not keep_files, cli_actor()
         )
 
     finish(started, as_json)

@@ -12,7 +12,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from jobwerk.cli._output import JsonOption, console, errors, print_json, table
-from jobwerk.cli._runtime import run, settings
+from jobwerk.cli._runtime import cli_actor, run, settings
 from jobwerk.core.runtime import Runtime
 from jobwerk.manager import views
 from jobwerk.manager.module_manager import ModuleManager
@@ -95,7 +95,7 @@ def install(
     as_json: bool = JsonOption,
 ) -> None:
     """Install a module from a repository."""
-    finish(lambda manager: manager.install(name, repository, version, "cli"), as_json)
+    finish(lambda manager: manager.install(name, repository, version, cli_actor()), as_json)
 
 
 @app.command()
@@ -106,7 +106,7 @@ def update(
     as_json: bool = JsonOption,
 ) -> None:
     """Update an installed module; the previous version is kept for ``rollback``."""
-    finish(lambda manager: manager.update(name, repository, version, "cli"), as_json)
+    finish(lambda manager: manager.update(name, repository, version, cli_actor()), as_json)
 
 
 @app.command()
@@ -116,10 +116,10 @@ def uninstall(
     as_json: bool = JsonOption,
 ) -> None:
     """Remove an installed module (run history is kept)."""
-    finish(lambda manager: manager.uninstall(name, force, "cli"), as_json)
+    finish(lambda manager: manager.uninstall(name, force, cli_actor()), as_json)
 
 
 @app.command()
 def rollback(name: str, as_json: bool = JsonOption) -> None:
     """Switch an installed module back to the version before its last update."""
-    finish(lambda manager: manager.rollback(name, "cli"), as_json)
+    finish(lambda manager: manager.rollback(name, cli_actor()), as_json)

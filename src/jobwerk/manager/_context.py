@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from jobwerk.errors import AppError
-
-if TYPE_CHECKING:
-    from jobwerk.manager.module_manager import ModuleManager
+from jobwerk.manager.operations import Tracker
 
 INSTALL_STEPS = [
     ("download", "Download the archive"),
@@ -33,8 +31,8 @@ Work = Callable[["Context"], Awaitable[str]]
 class Context:
     """One running operation: steps with progress, and the undo actions gathered so far."""
 
-    def __init__(self, manager: ModuleManager, data: dict[str, Any]) -> None:
-        self.manager = manager
+    def __init__(self, tracker: Tracker, data: dict[str, Any]) -> None:
+        self.tracker = tracker
         self.id: str = data["operation_id"]
         self.module: str = data["module_name"]
         self.instance_id: str | None = data["instance_id"]
@@ -49,7 +47,7 @@ class Context:
         if self.cancel_requested and not self.switched:
             raise Cancelled("cancelled by request")
         index = self.steps.index(name)
-        await self.manager.tracker.change(
+        await self.tracker.change(
             self.id,
             step=name,
             step_status="running",
@@ -59,11 +57,11 @@ class Context:
         try:
             yield
         except Exception as exc:
-            await self.manager.tracker.change(
+            await self.tracker.change(
                 self.id, step=name, step_status="failed", step_error=reason(exc)
             )
             raise
-        await self.manager.tracker.change(
+        await self.tracker.change(
             self.id,
             step=name,
             step_status="done",

@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 import shutil
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jobwerk.core import instances as core
 from jobwerk.core.instances import secret_fields
 from jobwerk.core.runtime import Runtime
 from jobwerk.errors import Conflict, NotFound
+from jobwerk.manager._context import Context
 from jobwerk.manager._safety import check_instance_id, check_module_name, inside
+from jobwerk.manager.module_manager import ModuleManager
 from jobwerk.modules.base import Module
 from jobwerk.modules.registry import ensure_default_jobs
-from jobwerk.storage.models import Instance, Job, Run
-
-if TYPE_CHECKING:
-    from jobwerk.manager._context import Context
-    from jobwerk.manager.module_manager import ModuleManager
+from jobwerk.storage.models import Instance, Job
 
 
 def instance_status(instance: Instance, jobs: list[Job], loaded: bool) -> str:
@@ -90,37 +88,6 @@ def loaded_module(manager: ModuleManager, module_name: str) -> Module:
     return module
 
 
-async def count_instances(runtime: Runtime, module_name: str) -> int:
-    async with runtime.db.session() as session:
-        count = await session.scalar(
-            select(func.count()).select_from(Instance).where(Instance.module == module_name)
-        )
-    return int(count or 0)
-
-
-async def active_runs(runtime: Runtime, module_name: str) -> int:
-    """Queued or running runs of the module's workflows."""
-    async with runtime.db.session() as session:
-        count = await session.scalar(
-            select(func.count())
-            .select_from(Run)
-            .where(
-                Run.workflow.startswith(f"{module_name}.", autoescape=True),
-                Run.status.in_(("queued", "running")),
-            )
-        )
-    return int(count or 0)
-
-
-async def remove_module_rows(runtime: Runtime, module_name: str) -> None:
-    """Delete a module's jobs and instances; runs keep their rows (their links become NULL)."""
-    async with runtime.transaction() as session:
-        await session.execute(
-            delete(Job).where(Job.workflow.startswith(f"{module_name}.", autoescape=True))
-        )
-        await session.execute(delete(Instance).where(Instance.module == module_name))
-
-
 def instance_folder(runtime: Runtime, module_name: str, instance_id: str) -> Any:
     return inside(runtime.settings.data_dir / "instances", module_name, instance_id)
 
@@ -130,10 +97,13 @@ async def install_instance(
     module_name: str,
     name: str | None,
     settings: dict[str, Any],
-    set_primary: bool,
+    primary: bool | None,
     requested_by: str | None,
 ) -> dict[str, Any]:
-    """Queue the creation of an instance; settings are validated before anything is queued."""
+    """Queue the creation of an instance; settings are validated before anything is queued.
+
+    ``primary`` None makes the module's first instance its primary one.
+    """
     module = loaded_module(manager, module_name)
     assert module.settings_model is not None
     core.validate_settings(module.settings_model, settings)
@@ -142,7 +112,7 @@ async def install_instance(
         module_name,
         [("create", "Create the instance"), ("jobs", "Create its jobs")],
         requested_by=requested_by,
-        request={"name": name, "set_primary": set_primary},
+        request={"name": name, "set_primary": primary},
         message="Installation queued",
     )
 
@@ -156,7 +126,7 @@ async def install_instance(
                     module.settings_model,
                     name or f"{module_name}-{context.id[:8]}",
                     settings,
-                    primary=True if set_primary else None,
+                    primary=primary,
                 )
             await manager.tracker.change(context.id, instance_id=instance.id)
         async with context.step("jobs", "Creating its default jobs"):

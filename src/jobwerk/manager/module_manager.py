@@ -15,7 +15,7 @@ import structlog
 
 from jobwerk.core.runtime import Runtime
 from jobwerk.errors import AppError, Conflict, NotFound
-from jobwerk.manager import _loader, instances
+from jobwerk.manager import _loader, _module_rows
 from jobwerk.manager._context import (
     INSTALL_STEPS,
     UPDATE_STEPS,
@@ -76,7 +76,7 @@ class ModuleManager:
             _loader.forget(self.store.folder(name))
 
     async def launch(self, data: dict[str, Any], work: Work) -> dict[str, Any]:
-        context = Context(self, data)
+        context = Context(self.tracker, data)
         self.running[context.id] = context
         task = asyncio.create_task(self._run(context, work), name=f"operation-{context.id}")
         self._tasks.add(task)
@@ -355,12 +355,12 @@ class ModuleManager:
         """
         check_module_name(name)
         self._installed(name)
-        count = await instances.count_instances(self.runtime, name)
+        count = await _module_rows.count_instances(self.runtime, name)
         if count and not force:
             raise Conflict(
                 f"Conflict - module '{name}' has {count} instance(s); delete them or force"
             )
-        runs = await instances.active_runs(self.runtime, name)
+        runs = await _module_rows.active_runs(self.runtime, name)
         if runs:
             raise Conflict(f"module '{name}' has {runs} queued or running run(s); wait for them")
         data = await self.tracker.create(
@@ -373,7 +373,7 @@ class ModuleManager:
 
         async def work(context: Context) -> str:
             async with context.step("jobs", "Removing jobs and instances"):
-                await instances.remove_module_rows(self.runtime, name)
+                await _module_rows.remove_module_rows(self.runtime, name)
             async with context.step("remove", "Removing the module"):
                 context.switched = True
                 self.store.remove_pointer(name)

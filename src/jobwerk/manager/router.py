@@ -247,7 +247,12 @@ async def rollback(module_name: str, start: StartDep) -> Any:
 async def install_instance(body: InstanceCreate, start: StartDep) -> Any:
     return await start.answer(
         instances.install_instance(
-            start.manager, body.module_name, body.name, body.settings, body.set_primary, start.actor
+            start.manager,
+            body.module_name,
+            body.name,
+            body.settings,
+            body.set_primary or None,
+            start.actor,
         )
     )
 
@@ -382,7 +387,7 @@ async def legacy_module(
 )
 async def legacy_install(module_name: str, start: StartDep) -> Any:
     return await start.answer(
-        instances.install_instance(start.manager, module_name, None, {}, False, start.actor)
+        instances.install_instance(start.manager, module_name, None, {}, None, start.actor)
     )
 
 
