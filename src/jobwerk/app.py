@@ -21,10 +21,7 @@ from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from jobwerk import __version__
-from jobwerk.api import ws
-from jobwerk.api._cache import RunPages
-from jobwerk.api._hub import JobsHub
-from jobwerk.api._system import module_check_cache
+from jobwerk.api import JobsHub, RunPages, module_check_cache, ws
 from jobwerk.api.apidocs import mount_api_docs
 from jobwerk.api.metrics import Metrics
 from jobwerk.api.middleware import (
@@ -35,7 +32,6 @@ from jobwerk.api.middleware import (
     UnhandledErrorMiddleware,
 )
 from jobwerk.api.routers import auth, exports, jobs, runs, system, workflows
-from jobwerk.api.schemas.common import DESCRIPTIONS, MUTATION_CODES, ErrorRead, ServerErrorRead
 from jobwerk.api.schemas.system import OverviewRead
 from jobwerk.config import Settings
 from jobwerk.core.auth import Role
@@ -45,6 +41,7 @@ from jobwerk.errors import AppError, InvalidInput
 from jobwerk.manager.router import include_manager
 from jobwerk.modules.registry import ModuleRegistry
 from jobwerk.sdk.deps import CSRF_HEADER, key_cache, require
+from jobwerk.sdk.schemas import DESCRIPTIONS, MUTATION_CODES, ErrorRead, ServerErrorRead
 from jobwerk.web import INDEX_HTML, dashboard_page, mount_dashboard, wants_html
 
 log = structlog.get_logger("jobwerk.app")

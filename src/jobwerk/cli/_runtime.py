@@ -51,6 +51,11 @@ def run(coroutine: Coroutine[Any, Any, T]) -> T:
 async def with_runtime(action: Callable[[Runtime], Awaitable[T]]) -> T:
     """Open the database (migrated) with every module's workflows registered; what the command
     changes reaches running servers' live views."""
+    return await with_modules(lambda runtime, _modules: action(runtime))
+
+
+async def with_modules(action: Callable[[Runtime, ModuleRegistry], Awaitable[T]]) -> T:
+    """:func:`with_runtime` for a command that also needs the loaded modules."""
     runtime = Runtime(settings())
     modules = ModuleRegistry()
     modules.discover(runtime.settings.modules)
@@ -58,7 +63,7 @@ async def with_runtime(action: Callable[[Runtime], Awaitable[T]]) -> T:
     await runtime.start(executor=False, scheduler=False)
     try:
         await modules.startup(runtime, hooks=False)
-        return await action(runtime)
+        return await action(runtime, modules)
     finally:
         await runtime.stop()
 

@@ -18,10 +18,11 @@ from fastapi import FastAPI
 
 from jobwerk.app import create_app
 from jobwerk.cli._output import console, errors
-from jobwerk.cli._runtime import run, settings, with_runtime
+from jobwerk.cli._runtime import run, settings, with_modules
 from jobwerk.config import Settings
 from jobwerk.core import auth
 from jobwerk.core.runtime import Runtime
+from jobwerk.modules.registry import ModuleRegistry
 from jobwerk.storage.db import Database
 
 HostOption = Annotated[str | None, typer.Option(help="Address to bind (default: API_HOST)")]
@@ -204,17 +205,15 @@ def demo(host: HostOption = None, port: PortOption = None) -> None:
     loaded = _configured(host)
     check_port(loaded, port, "demo")
 
-    async def first_admin(runtime: Runtime) -> str | None:
+    async def prepare(runtime: Runtime, modules: ModuleRegistry) -> tuple[str | None, list[str]]:
         async with runtime.transaction() as session:
-            return await auth.create_first_admin(session)
+            password = await auth.create_first_admin(session)
+        return password, await modules.demo(runtime)
 
-    password = run(with_runtime(first_admin))
-    from jobwerk.modules.temu.demo import prepare_temu_demo
-
-    world = prepare_temu_demo(loaded)
+    password, lines = run(with_modules(prepare))
     console.print(f"[bold]jobwerk demo[/] (data in {loaded.data_dir.resolve()})")
-    if world is not None:
-        console.print(f"TEMU sandbox on {world.server.url}, JTL replica {world.jtl_url}")
+    for line in lines:
+        console.print(line, markup=False)
     if password is not None:
         console.print(
             f"Log in as [bold]admin[/] with password [bold]{password}[/] (shown only once)"

@@ -143,6 +143,8 @@ class StepContext(Generic[P]):
             and ``jobs run --wait``: whichever process executes the run).
         data_dir: the data folder; the run's exports go to ``export_dir`` inside it.
         box: decrypts what the module stored encrypted (credentials, secrets).
+        resources: what the module's ``resources`` hook made for this process (connection
+            pools, clients, caches shared by its runs), or None.
     """
 
     def __init__(
@@ -160,6 +162,7 @@ class StepContext(Generic[P]):
         db: Database,
         data_dir: Path,
         box: SecretBox,
+        resources: Any = None,
     ) -> None:
         self.run_id = run_id
         self.workflow = workflow
@@ -173,6 +176,7 @@ class StepContext(Generic[P]):
         self.db = db
         self.data_dir = data_dir
         self.box = box
+        self.resources = resources
 
     @property
     def step(self) -> str:

@@ -12,7 +12,7 @@ import contextlib
 import time
 import traceback
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from sqlalchemy import insert, select, update
 from jobwerk.core import events
 from jobwerk.core._records import write_steps
 from jobwerk.core.context import Cancelled, InstanceConfig, RunReporter, StepContext, StepState
+from jobwerk.core.resources import ProcessResources
 from jobwerk.core.secrets import SecretBox
 from jobwerk.core.states import SUCCEEDED, RunStatus, StepStatus, transition_run
 from jobwerk.core.workflow import Retry, Step, Workflow, WorkflowRegistry
@@ -50,6 +51,7 @@ class RunEnvironment:
     heartbeat_seconds: float = 5.0
     cancel_grace_seconds: float = 5.0
     load_instance: Callable[[str], Awaitable[InstanceConfig | None]] | None = None
+    resources: ProcessResources = field(default_factory=ProcessResources)
 
 
 class StepFailed(Exception):
@@ -143,6 +145,7 @@ class RunExecution:
         self.reporter.steps = states
         self.reporter.dirty.update(states)
         outputs = await self._resume_from(run, workflow, states)
+        resources = await self.env.resources.get(workflow.module)
         stop_flushing = asyncio.Event()
         flusher = asyncio.create_task(self._flush_loop(stop_flushing))
         try:
@@ -165,6 +168,7 @@ class RunExecution:
                     db=self.env.db,
                     data_dir=self.env.data_dir,
                     box=self.env.box,
+                    resources=resources,
                 )
                 outcome = await self._run_step(step, state, context)
                 if outcome is not None:

@@ -11,12 +11,14 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jobwerk.config import Settings
+from jobwerk.core.backup import backup_workflow
 from jobwerk.core.context import InstanceConfig
 from jobwerk.core.events import Event, EventBus
 from jobwerk.core.executors import executor_for
 from jobwerk.core.executors._base import worker_name
 from jobwerk.core.instances import instance_config
 from jobwerk.core.relay import relay_for
+from jobwerk.core.resources import ProcessResources
 from jobwerk.core.runner import RunEnvironment
 from jobwerk.core.scheduler import Scheduler
 from jobwerk.core.secrets import SecretBox, load_or_create_key
@@ -42,6 +44,7 @@ class Runtime:
         self.bus = EventBus()
         secret_key = settings.secret_key.get_secret_value() if settings.secret_key else None
         self.box = SecretBox(load_or_create_key(settings.data_dir, secret_key))
+        self.resources = ProcessResources()
         self.env = RunEnvironment(
             db=self.db,
             workflows=self.workflows,
@@ -51,14 +54,16 @@ class Runtime:
             worker=worker_name(),
             heartbeat_seconds=settings.engine.heartbeat_seconds,
             load_instance=self.load_instance,
+            resources=self.resources,
         )
         self.executor = executor_for(self.env, settings.engine)
         self.scheduler = Scheduler(self.db, self.executor.submit)
         self._running: list[Any] = []
 
     async def start(self, *, executor: bool | None = None, scheduler: bool | None = None) -> None:
-        """Migrate the database, connect this process's events with the other processes on
-        it, then start the executor and the scheduler (each as configured unless told).
+        """Migrate the database, register the engine's own workflow (``system.backup``),
+        connect this process's events with the other processes on it, then start the executor
+        and the scheduler (each as configured unless told).
 
         Raises:
             DatabaseUnavailable: the database does not answer (its engine is disposed).
@@ -69,6 +74,7 @@ class Runtime:
             await self.db.dispose()
             raise
         await self.db.upgrade()
+        self.workflows.register(backup_workflow)
         relay = relay_for(self.bus, self.db.url) if self.settings.engine.share_events else None
         if relay is not None:
             await relay.start()
@@ -84,6 +90,7 @@ class Runtime:
         for part in reversed(self._running):
             await part.stop()
         self._running.clear()
+        await self.resources.close()
         await self.db.dispose()
 
     @asynccontextmanager

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import structlog
 
-from jobwerk.core.workflow import WorkflowRegistry
+from jobwerk.core.runtime import Runtime
 from jobwerk.manager._store import ModuleStore, Pointer
-from jobwerk.modules.registry import GROUP, LoadedModule, ModuleRegistry
+from jobwerk.modules.registry import GROUP, LoadedModule, ModuleRegistry, register_module
 
 log = structlog.get_logger("jobwerk.manager")
 
@@ -44,9 +44,10 @@ def forget(folder: Path, keep: Path | None = None) -> None:
 
 
 def activate(
-    store: ModuleStore, registry: ModuleRegistry, workflows: WorkflowRegistry, pointer: Pointer
+    store: ModuleStore, registry: ModuleRegistry, runtime: Runtime | None, pointer: Pointer
 ) -> LoadedModule:
-    """Load the pointer's version and register its workflows; a failure is recorded, not raised."""
+    """Load the pointer's version and, given a runtime, register its workflows and resources;
+    a failure is recorded, not raised."""
     tree = store.folder(pointer.name, pointer.version)
     forget(store.folder(pointer.name), keep=tree)
     if str(tree) not in sys.path:
@@ -63,32 +64,29 @@ def activate(
         )
         registry.modules[pointer.name] = loaded
         return loaded
+    if runtime is None:
+        return loaded
     try:
-        for workflow in module.workflows():
-            if workflow.module != pointer.name:
-                raise ValueError(f"workflow {workflow.name} is outside '{pointer.name}.'")
-            workflows.register(workflow)
+        register_module(runtime, pointer.name, module)
     except Exception as exc:
-        workflows.unregister_module(pointer.name)
+        runtime.workflows.unregister_module(pointer.name)
         loaded.status, loaded.error, loaded.module = "failed", f"{type(exc).__name__}: {exc}", None
     return loaded
 
 
-def deactivate(
-    store: ModuleStore, registry: ModuleRegistry, workflows: WorkflowRegistry, name: str
-) -> None:
-    workflows.unregister_module(name)
+def deactivate(store: ModuleStore, registry: ModuleRegistry, runtime: Runtime, name: str) -> None:
+    runtime.workflows.unregister_module(name)
     registry.modules.pop(name, None)
     forget(store.folder(name))
 
 
 def load_installed_from(data_dir: Path, registry: ModuleRegistry) -> list[LoadedModule]:
     """Add the modules installed in a data folder to ``registry`` (for the CLI's commands)."""
-    return load_installed(ModuleStore(data_dir), registry, WorkflowRegistry())
+    return load_installed(ModuleStore(data_dir), registry, None)
 
 
 def load_installed(
-    store: ModuleStore, registry: ModuleRegistry, workflows: WorkflowRegistry
+    store: ModuleStore, registry: ModuleRegistry, runtime: Runtime | None
 ) -> list[LoadedModule]:
     """Activate every module installed in the data folder (built-in names win)."""
     results = []
@@ -96,5 +94,5 @@ def load_installed(
         if name in registry.modules and registry.modules[name].status == "loaded":
             log.warning("installed module shadowed by a built-in one", module=name)
             continue
-        results.append(activate(store, registry, workflows, pointer))
+        results.append(activate(store, registry, runtime, pointer))
     return results

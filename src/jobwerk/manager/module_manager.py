@@ -58,7 +58,7 @@ class ModuleManager:
 
     def load_installed(self) -> None:
         """Activate the modules installed in the data folder (at app creation)."""
-        _loader.load_installed(self.store, self.registry, self.runtime.workflows)
+        _loader.load_installed(self.store, self.registry, self.runtime)
 
     async def start(self) -> None:
         """Fail operations a stopped process left behind and clear their staging areas."""
@@ -301,10 +301,10 @@ class ModuleManager:
                 self.store.remove_version(name, child.name)
 
     async def _activate(self, context: Context, pointer: Pointer) -> None:
-        loaded = _loader.activate(self.store, self.registry, self.runtime.workflows, pointer)
+        loaded = _loader.activate(self.store, self.registry, self.runtime, pointer)
         context.undo.append(
             lambda: _loader.deactivate(
-                self.store, self.registry, self.runtime.workflows, pointer.name
+                self.store, self.registry, self.runtime, pointer.name
             )
         )
         if loaded.module is None:
@@ -377,7 +377,7 @@ class ModuleManager:
             async with context.step("remove", "Removing the module"):
                 context.switched = True
                 self.store.remove_pointer(name)
-                _loader.deactivate(self.store, self.registry, self.runtime.workflows, name)
+                _loader.deactivate(self.store, self.registry, self.runtime, name)
                 self.store.remove_module(name)
             return f"{name} uninstalled; run history is kept"
 

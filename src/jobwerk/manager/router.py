@@ -10,7 +10,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response, WebSocket
 from fastapi.responses import JSONResponse
 
-from jobwerk.api.schemas.common import AUTH, responses
 from jobwerk.core.runtime import Runtime
 from jobwerk.errors import AppError, Conflict
 from jobwerk.manager import _stream, instances, operations, repositories, views
@@ -34,7 +33,7 @@ from jobwerk.manager.schemas import (
     UpdateRequest,
 )
 from jobwerk.modules.registry import ModuleRegistry
-from jobwerk.sdk.deps import AdminDep, SessionDep, ViewerDep
+from jobwerk.sdk import AUTH, AdminDep, SessionDep, ViewerDep, responses
 
 repository_router = APIRouter(prefix="/repository", tags=["module manager"])
 modules_router = APIRouter(prefix="/modules", tags=["module manager"])

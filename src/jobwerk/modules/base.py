@@ -8,17 +8,18 @@ routers and CLI commands, creates its default jobs and calls its start-up and sh
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel
 
-from jobwerk.core.workflow import Workflow
+from jobwerk.sdk import Workflow
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
-    from jobwerk.core.runtime import Runtime
+    from jobwerk.sdk import Runtime
     from jobwerk.storage.models import Instance
 
 CONTRACT_VERSION = 1
@@ -81,11 +82,31 @@ class Module:
         the transaction is rolled back and the installation undone.
         """
 
+    def resources(self, runtime: Runtime) -> AbstractAsyncContextManager[Any] | None:
+        """What this module's steps share within one process — connection pools, clients,
+        caches — as an async context manager. It is entered when the first step of the module
+        runs in a process (server, worker or ``jobs run --wait`` alike) and exited when that
+        process stops; steps read what it yields as ``ctx.resources``.
+        """
+        return None
+
     async def startup(self, runtime: Runtime) -> None:
         """Called once the runtime has started."""
 
     async def shutdown(self, runtime: Runtime) -> None:
         """Called before the runtime stops."""
+
+    async def demo(self, runtime: Runtime) -> str | None:
+        """Prepare what ``jobwerk demo`` shows of this module; called before the server starts.
+
+        A module may start simulators here (in threads, which outlive this call and end with the
+        process) and create instances and jobs that use them. The runtime is migrated and has
+        every module's workflows registered; it executes nothing itself.
+
+        Returns:
+            One line for the console saying what was started (None: nothing to say).
+        """
+        return None
 
     async def health(self, runtime: Runtime, instance: Instance | None) -> dict[str, Any]:
         """The module's own checks, e.g. ``{"temu": {"status": "ok"}}``."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -82,15 +83,12 @@ class ModuleRegistry:
         return entry.module if entry else None
 
     def attach(self, runtime: Runtime) -> None:
-        """Register the workflows of every loaded module."""
+        """Register the workflows and the per-process resources of every loaded module."""
         for entry in list(self.modules.values()):
             if entry.module is None:
                 continue
             try:
-                for workflow in entry.module.workflows():
-                    if workflow.module != entry.name:
-                        raise ValueError(f"workflow {workflow.name} is outside '{entry.name}.'")
-                    runtime.workflows.register(workflow)
+                register_module(runtime, entry.name, entry.module)
             except Exception as exc:
                 runtime.workflows.unregister_module(entry.name)
                 self._fail(entry, exc, "registering workflows")
@@ -108,6 +106,15 @@ class ModuleRegistry:
                 self._fail(entry, exc, "starting")
                 runtime.workflows.unregister_module(entry.name)
 
+    async def demo(self, runtime: Runtime) -> list[str]:
+        """Call every loaded module's ``demo`` hook; returns the lines they ask to show."""
+        lines = []
+        for module in self.loaded():
+            line = await module.demo(runtime)
+            if line:
+                lines.append(line)
+        return lines
+
     async def shutdown(self, runtime: Runtime) -> None:
         for module in self.loaded():
             try:
@@ -118,6 +125,19 @@ class ModuleRegistry:
     def _fail(self, entry: LoadedModule, exc: Exception, doing: str) -> None:
         log.error(f"module failed while {doing}", module=entry.name, error=str(exc))
         entry.status, entry.error, entry.module = "failed", f"{type(exc).__name__}: {exc}", None
+
+
+def register_module(runtime: Runtime, name: str, module: Module) -> None:
+    """Register ``module``'s workflows and per-process resources under ``name``.
+
+    Raises:
+        ValueError: a workflow's name is outside ``<name>.``.
+    """
+    for workflow in module.workflows():
+        if workflow.module != name:
+            raise ValueError(f"workflow {workflow.name} is outside '{name}.'")
+        runtime.workflows.register(workflow)
+    runtime.resources.provide(name, partial(module.resources, runtime))
 
 
 async def ensure_default_jobs(

@@ -2,8 +2,7 @@
 
 Module routers protect their routes with ``require``::
 
-    from jobwerk.sdk.deps import OperatorDep, require
-    from jobwerk.core.auth import Role
+    from jobwerk.sdk import Role, ViewerDep, require
 
     @router.post("/orders/sync", dependencies=[require(Role.OPERATOR)])
     async def sync_orders(...): ...

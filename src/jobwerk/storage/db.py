@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event, text
+from alembic.script import ScriptDirectory
+from sqlalchemy import MetaData, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.ext.asyncio import (
@@ -192,16 +194,28 @@ class Database:
             await self.read_engine.dispose()
 
 
-def alembic_config(url: str) -> Config:
+def alembic_config(url: str, metadata: MetaData | None = None) -> Config:
+    """Alembic's configuration for ``url``; ``metadata`` (every table, which the layers above
+    storage define) is what autogenerate compares the database with."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", sync_url(url).replace("%", "%%"))
+    config.attributes["target_metadata"] = metadata
     return config
 
 
 def upgrade_database(url: str, revision: str = "head") -> None:
     ensure_sqlite_folder(url)
     command.upgrade(alembic_config(url), revision)
+
+
+def autogenerate_revision(url: str, message: str, metadata: MetaData) -> list[Path]:
+    """Write a migration from the difference between ``metadata`` and the database at ``url``
+    (upgraded to the latest revision first); returns the files written."""
+    upgrade_database(url)
+    written = command.revision(alembic_config(url, metadata), message, autogenerate=True)
+    scripts = written if isinstance(written, list) else [written]
+    return [Path(script.path) for script in scripts if script is not None]
 
 
 def current_revision(url: str) -> str | None:
@@ -214,3 +228,58 @@ def current_revision(url: str) -> str | None:
             return MigrationContext.configure(connection).get_current_revision()
     finally:
         engine.dispose()
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One Alembic revision: its id and the first line of its docstring."""
+
+    revision: str
+    description: str
+
+
+class UnknownRevision(AppError):
+    """The database is at a revision this jobwerk's migrations do not know: a newer jobwerk
+    migrated it."""
+
+
+def _scripts() -> ScriptDirectory:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return ScriptDirectory.from_config(config)
+
+
+def head_revision() -> str:
+    """The newest revision this jobwerk's migrations know."""
+    head = _scripts().get_current_head()
+    assert head is not None
+    return head
+
+
+def knows_revision(revision: str | None) -> bool:
+    """True for ``None`` (an empty database) and for every revision of this jobwerk."""
+    return revision is None or revision in {
+        script.revision for script in _scripts().walk_revisions()
+    }
+
+
+def pending_migrations(url: str) -> tuple[str | None, list[Migration]]:
+    """The database's revision and the migrations ``upgrade_database`` would apply, oldest
+    first; nothing is changed.
+
+    Raises:
+        UnknownRevision: the database's revision is not one of this jobwerk's.
+    """
+    database = make_url(url).database
+    missing = make_url(url).get_backend_name() == "sqlite" and not (
+        database and database != ":memory:" and Path(database).exists()
+    )
+    current = None if missing else current_revision(url)  # connecting would create the file
+    if not knows_revision(current):
+        raise UnknownRevision(
+            f"the database is at revision {current}, which this jobwerk does not know (its "
+            f"newest is {head_revision()}): a newer jobwerk migrated it; install that version"
+        )
+    scripts = _scripts().iterate_revisions("head", current or "base")
+    pending = [Migration(script.revision, script.doc) for script in scripts]
+    return current, pending[::-1]

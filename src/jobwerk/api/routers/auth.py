@@ -14,7 +14,6 @@ from jobwerk.api.schemas.auth import (
     UserCreate,
     UserRead,
 )
-from jobwerk.api.schemas.common import AUTH, responses
 from jobwerk.core import auth
 from jobwerk.core.auth import Role
 from jobwerk.core.login import LoginThrottle
@@ -27,6 +26,7 @@ from jobwerk.sdk.deps import (
     SessionDep,
     ViewerDep,
 )
+from jobwerk.sdk.schemas import AUTH, responses
 from jobwerk.storage.auth_models import ApiKey, User
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"], responses=responses(400, 413, 429))

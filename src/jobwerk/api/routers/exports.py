@@ -8,15 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from fastapi.responses import FileResponse
 
-from jobwerk.api.schemas.common import AUTH, responses
-from jobwerk.api.schemas.exports import (
-    EXPORTS_URL,
-    ExportFileRead,
-    ExportMetadataRead,
-    ExportsDeleted,
-)
+from jobwerk.api.schemas.exports import ExportMetadataRead, ExportsDeleted
 from jobwerk.core import exports
 from jobwerk.sdk.deps import OperatorDep, RuntimeDep, SessionDep, ViewerDep
+from jobwerk.sdk.schemas import AUTH, EXPORTS_URL, ExportFileRead, responses
 
 router = APIRouter(prefix=EXPORTS_URL, tags=["exports"], responses=AUTH)
 RunId = Annotated[str, Path(max_length=64, description="Run id (seed 003: job id)")]

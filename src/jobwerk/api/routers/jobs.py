@@ -7,11 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Request
 
 from jobwerk.api import _views
-from jobwerk.api.schemas.common import AUTH, responses
 from jobwerk.api.schemas.jobs import JobRead, ScheduleUpdate, TriggerRead
 from jobwerk.core import job_service
 from jobwerk.errors import InvalidInput
 from jobwerk.sdk.deps import AdminDep, OperatorDep, RuntimeDep, SessionDep, ViewerDep, request_id
+from jobwerk.sdk.schemas import AUTH, responses
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"], responses=AUTH)
 RESERVED_QUERY = frozenset({"api_key"})

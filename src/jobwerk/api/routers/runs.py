@@ -10,7 +10,7 @@ from pydantic import BeforeValidator
 
 from jobwerk.api import _views
 from jobwerk.api._cache import RunPages
-from jobwerk.api.schemas.common import AUTH, page, responses
+from jobwerk.api.schemas.common import page
 from jobwerk.api.schemas.runs import LogList, RunDeleted, RunDetailRead, RunList, RunRead
 from jobwerk.core import exports, run_service
 from jobwerk.core.states import RunStatus
@@ -22,6 +22,7 @@ from jobwerk.sdk.deps import (
     ViewerDep,
     request_id,
 )
+from jobwerk.sdk.schemas import AUTH, responses
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["runs"], responses=AUTH)
 MAX_OFFSET = 10_000_000

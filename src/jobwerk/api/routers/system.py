@@ -11,9 +11,9 @@ from fastapi.responses import Response
 from jobwerk import __version__
 from jobwerk.api import _system
 from jobwerk.api.metrics import Metrics
-from jobwerk.api.schemas.common import AUTH
 from jobwerk.api.schemas.system import HealthRead, LivenessRead, PingRead, StatsRead, VersionRead
 from jobwerk.sdk.deps import RuntimeDep, SessionDep, ViewerDep, authenticate
+from jobwerk.sdk.schemas import AUTH
 
 router = APIRouter(tags=["system"])
 PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8"

@@ -11,8 +11,8 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from jobwerk.api.schemas.common import AUTH, responses
 from jobwerk.sdk.deps import RuntimeDep, ViewerDep
+from jobwerk.sdk.schemas import AUTH, responses
 
 router = APIRouter(prefix="/api/v1/workflows", tags=["workflows"], responses=AUTH)
 

@@ -1,36 +1,13 @@
-"""Schemas of ``/api/v1/exports``: the export files of any run."""
+"""Schemas of ``/api/v1/exports``: the export files of any run (one file is an
+``ExportFileRead``, which module routes use as well)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
-from jobwerk.core.exports import ExportEntry
-
-EXPORTS_URL = "/api/v1/exports"
-
-
-class ExportFileRead(BaseModel):
-    name: str = Field(description="file name inside the run's exports (may contain folders)")
-    size: int
-    content_type: str
-    title: str
-    recorded: bool = Field(description="listed in the run's result as an export")
-    modified_at: datetime
-    download_url: str
-
-    @classmethod
-    def of(cls, run_id: str, entry: ExportEntry) -> ExportFileRead:
-        return cls(
-            name=entry.name,
-            size=entry.size,
-            content_type=entry.content_type,
-            title=entry.title,
-            recorded=entry.listed,
-            modified_at=entry.modified_at,
-            download_url=f"{EXPORTS_URL}/{run_id}/{entry.name}",
-        )
+from jobwerk.sdk.schemas import ExportFileRead
 
 
 class ExportMetadataRead(BaseModel):

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from jobwerk.core.context import StepContext
-from jobwerk.core.workflow import Retry, Workflow
 from jobwerk.modules.base import JobSpec, Module
+from jobwerk.sdk import Retry, StepContext, Workflow
 from jobwerk.storage.models import Instance
 
 StepName = Literal["collect", "transform", "publish"]
@@ -55,12 +56,32 @@ async def transform(ctx: StepContext[ExampleParams]) -> dict[str, Any]:
     return {"transformed": await _work(ctx, "transformed"), "input": collected}
 
 
+class Outlet:
+    """The demo's per-process resource; a real module keeps a connection pool or a client here.
+
+    It counts the runs it served, so the result shows which process ran a run and that the
+    runs of one process share it.
+    """
+
+    def __init__(self) -> None:
+        self.process = os.getpid()
+        self.runs = 0
+
+
+@asynccontextmanager
+async def outlet() -> AsyncIterator[Outlet]:
+    yield Outlet()
+
+
 @example.step("publish", title="Publish items", timeout=3600, retries=2, backoff=0.5)
 async def publish(ctx: StepContext[ExampleParams]) -> dict[str, Any]:
     if ctx.params.flaky and ctx.attempt == 1:
         raise Retry("the target answered 503 (simulated)", defer=0.5)
     published = await _work(ctx, "published")
+    shared: Outlet = ctx.resources
+    shared.runs += 1
     ctx.result["published"] = published
+    ctx.result["outlet"] = {"process": shared.process, "runs": shared.runs}
     return {"published": published}
 
 
@@ -72,6 +93,9 @@ class DemoModule(Module):
 
     def workflows(self) -> Sequence[Workflow[Any]]:
         return (example,)
+
+    def resources(self, runtime: Any) -> AbstractAsyncContextManager[Any]:
+        return outlet()
 
     def default_jobs(self, instance: Instance | None) -> Sequence[JobSpec]:
         return (JobSpec("demo_example", "demo.example", "Example workflow", interval_minutes=15),)

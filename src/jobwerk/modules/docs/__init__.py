@@ -10,8 +10,7 @@ from typing import TYPE_CHECKING, Any
 from jobwerk.modules.base import Module
 
 if TYPE_CHECKING:
-    from jobwerk.core.runtime import Runtime
-    from jobwerk.core.workflow import Workflow
+    from jobwerk.sdk import Runtime, Workflow
     from jobwerk.storage.models import Instance
 
 

@@ -8,11 +8,9 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jobwerk.api.schemas.exports import ExportFileRead
 from jobwerk.core import run_service
 from jobwerk.core.exports import ExportEntry, export_file, run_exports
-from jobwerk.core.runtime import Runtime
-from jobwerk.errors import AppError, InvalidInput, NotFound
+from jobwerk.sdk import AppError, ExportFileRead, InvalidInput, NotFound, Runtime
 from jobwerk.storage.models import Run
 
 from ._export import document_title

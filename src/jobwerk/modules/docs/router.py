@@ -7,8 +7,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 
-from jobwerk.api.schemas.common import AUTH, responses
-from jobwerk.sdk.deps import AdminDep, OperatorDep, RuntimeDep, SessionDep, ViewerDep, request_id
+from jobwerk.sdk import (
+    AUTH,
+    AdminDep,
+    OperatorDep,
+    RuntimeDep,
+    SessionDep,
+    ViewerDep,
+    request_id,
+    responses,
+)
 
 from . import actions
 from . import credentials as creds

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from jobwerk.api.schemas.exports import ExportFileRead
+from jobwerk.sdk import ExportFileRead
 
 
 class ScrapeJobCreated(BaseModel):

@@ -10,10 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from jobwerk.core.context import StepContext
 from jobwerk.core.exports import RUN_ID, export_file
-from jobwerk.core.workflow import Workflow
-from jobwerk.errors import AppError
+from jobwerk.sdk import AppError, StepContext, Workflow
 
 from ._browser import print_pdf
 from ._export import write_exports

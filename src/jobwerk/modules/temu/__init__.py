@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any
 
-from jobwerk.core.workflow import Workflow
 from jobwerk.modules.base import JobSpec, Module
 from jobwerk.modules.temu.settings import TemuSettings
 from jobwerk.modules.temu.workflows import sync_inventory, sync_orders
+from jobwerk.modules.temu.workflows._shop import shop_resources
+from jobwerk.sdk import Workflow
 
 if TYPE_CHECKING:
-    from jobwerk.core.runtime import Runtime
+    from jobwerk.sdk import Runtime
     from jobwerk.storage.models import Instance
 
 __all__ = ["TemuModule", "TemuSettings", "job_ids", "module"]
@@ -36,6 +38,10 @@ class TemuModule(Module):
 
     def workflows(self) -> Sequence[Workflow[Any]]:
         return (sync_orders, sync_inventory)
+
+    def resources(self, runtime: Runtime) -> AbstractAsyncContextManager[Any]:
+        """Each shop's JTL backend, kept open between the runs of a process."""
+        return shop_resources()
 
     def routers(self) -> Sequence[Any]:
         from jobwerk.modules.temu.router import router
@@ -67,6 +73,12 @@ class TemuModule(Module):
                 interval_minutes=60,
             ),
         )
+
+    async def demo(self, runtime: Runtime) -> str:
+        from jobwerk.modules.temu.demo import prepare_demo
+
+        world = await prepare_demo(runtime)
+        return f"TEMU sandbox on {world.server.url}, JTL replica {world.jtl_url}"
 
     async def health(self, runtime: Runtime, instance: Instance | None) -> dict[str, Any]:
         from jobwerk.core.instances import instance_config

@@ -16,13 +16,16 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from os import PathLike
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
 from jobwerk.config import Settings
 from jobwerk.modules.temu.jtl_sandbox import JtlWorkerSimulator, ReplicaArticle, create_replica
 from jobwerk.modules.temu.sandbox import SandboxServer, TemuSandbox
+
+if TYPE_CHECKING:
+    from jobwerk.sdk import Runtime
 
 log = structlog.get_logger("jobwerk.temu.demo")
 
@@ -145,53 +148,75 @@ def demo_settings(world: DemoWorld) -> dict[str, Any]:
     }
 
 
-async def _prepare_instance(settings: Settings, world: DemoWorld) -> None:
+async def _prepare_instance(runtime: Runtime, world: DemoWorld) -> None:
     from sqlalchemy import select
 
     from jobwerk.core import job_service
     from jobwerk.core.instances import create_instance, update_settings
-    from jobwerk.core.runtime import Runtime
-    from jobwerk.errors import AppError
     from jobwerk.modules.registry import ensure_default_jobs
     from jobwerk.modules.temu import job_ids, module
+    from jobwerk.sdk import AppError
     from jobwerk.storage.models import Instance
+
+    async with runtime.transaction() as session:
+        instance = await session.scalar(
+            select(Instance).where(Instance.module == "temu", Instance.name == DEMO_INSTANCE)
+        )
+        values = demo_settings(world)
+        if instance is None:
+            instance = await create_instance(
+                session, runtime.box, "temu", module.settings_model, DEMO_INSTANCE, values,
+                primary=True,
+            )  # fmt: skip
+        else:
+            await update_settings(session, runtime.box, instance, module.settings_model, values)
+    created = await ensure_default_jobs(runtime, module, instance)
+    async with runtime.transaction() as session:
+        for job_id in created:
+            await job_service.set_schedule(session, job_id, interval_minutes=DEMO_INTERVAL_MINUTES)
+        # A first run of each job right away (the server's executor picks queued runs up).
+        for job_id in job_ids(instance):
+            with contextlib.suppress(AppError):
+                await job_service.trigger_job(session, runtime.workflows, job_id, trigger="demo")
+    log.info("TEMU demo instance ready", instance=instance.id, jobs=list(job_ids(instance)))
+
+
+async def prepare_demo(runtime: Runtime, *, port: int = 0) -> DemoWorld:
+    """Start the TEMU demo world and point a primary TEMU instance at it: the module's
+    ``demo`` hook.
+
+    Args:
+        runtime: a migrated runtime with the TEMU workflows registered.
+        port: the sandbox's port (0: any free one).
+
+    Returns:
+        The running world (it stops with the process or with ``stop()``).
+    """
+    world = await asyncio.to_thread(start_world, runtime.settings.data_dir, port=port)
+    try:
+        await _prepare_instance(runtime, world)
+    except BaseException:
+        world.stop()
+        raise
+    return world
+
+
+async def _prepare_alone(settings: Settings, port: int) -> DemoWorld:
+    from jobwerk.modules.temu import module
+    from jobwerk.sdk import Runtime
 
     runtime = Runtime(settings)
     try:
         await runtime.db.upgrade()
         for workflow in module.workflows():
             runtime.workflows.register(workflow)
-        async with runtime.transaction() as session:
-            instance = await session.scalar(
-                select(Instance).where(Instance.module == "temu", Instance.name == DEMO_INSTANCE)
-            )
-            values = demo_settings(world)
-            if instance is None:
-                instance = await create_instance(
-                    session, runtime.box, "temu", module.settings_model, DEMO_INSTANCE, values,
-                    primary=True,
-                )  # fmt: skip
-            else:
-                await update_settings(session, runtime.box, instance, module.settings_model, values)
-        created = await ensure_default_jobs(runtime, module, instance)
-        async with runtime.transaction() as session:
-            for job_id in created:
-                await job_service.set_schedule(
-                    session, job_id, interval_minutes=DEMO_INTERVAL_MINUTES
-                )
-            # A first run of each job right away (the server's executor picks queued runs up).
-            for job_id in job_ids(instance):
-                with contextlib.suppress(AppError):
-                    await job_service.trigger_job(
-                        session, runtime.workflows, job_id, trigger="demo"
-                    )
-        log.info("TEMU demo instance ready", instance=instance.id, jobs=list(job_ids(instance)))
+        return await prepare_demo(runtime, port=port)
     finally:
         await runtime.db.dispose()
 
 
 def prepare_temu_demo(settings: Settings, *, port: int = 0) -> DemoWorld | None:
-    """Start the TEMU demo world and point a primary TEMU instance at it.
+    """:func:`prepare_demo` outside a running event loop, on a runtime of its own.
 
     Returns:
         The running world (it stops with the process or with ``stop()``); None when the
@@ -199,10 +224,4 @@ def prepare_temu_demo(settings: Settings, *, port: int = 0) -> DemoWorld | None:
     """
     if settings.modules is not None and "temu" not in settings.modules:
         return None
-    world = start_world(settings.data_dir, port=port)
-    try:
-        asyncio.run(_prepare_instance(settings, world))
-    except BaseException:
-        world.stop()
-        raise
-    return world
+    return asyncio.run(_prepare_alone(settings, port))

@@ -11,17 +11,23 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
-from jobwerk.api.schemas.common import AUTH, responses
 from jobwerk.core import job_service, run_service
-from jobwerk.core.auth import Principal
 from jobwerk.core.instances import get_instance, instance_config, primary_instance
-from jobwerk.core.runtime import Runtime
-from jobwerk.errors import NotFound
 from jobwerk.modules.temu import store
 from jobwerk.modules.temu.settings import TemuSettings
 from jobwerk.modules.temu.workflows import sync_inventory, sync_orders
 from jobwerk.modules.temu.workflows._shop import check_connections, token_expiry
-from jobwerk.sdk.deps import OperatorDep, RuntimeDep, SessionDep, request_id
+from jobwerk.sdk import (
+    AUTH,
+    NotFound,
+    OperatorDep,
+    Principal,
+    Runtime,
+    RuntimeDep,
+    SessionDep,
+    request_id,
+    responses,
+)
 from jobwerk.storage.models import Instance, Job
 
 router = APIRouter(prefix="/api/temu", tags=["temu"], responses=AUTH)

@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jobwerk.core.states import SUCCEEDED
 from jobwerk.modules.temu.client import OrderStatus
 from jobwerk.modules.temu.models import (
     TemuInventory,
@@ -20,6 +19,7 @@ from jobwerk.modules.temu.models import (
     TemuShipment,
     TemuSyncCursor,
 )
+from jobwerk.sdk import SUCCEEDED
 from jobwerk.storage.db import Database
 from jobwerk.storage.models import Run, utcnow
 

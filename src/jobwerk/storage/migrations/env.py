@@ -1,15 +1,14 @@
-"""Alembic environment: runs migrations on the URL jobwerk hands over."""
+"""Alembic environment: runs migrations on the URL jobwerk hands over.
+
+Autogenerate compares the database with the metadata the caller hands over as well
+(``config.attributes["target_metadata"]``): the module and manager tables are defined in layers
+above storage, which storage does not import. ``jobwerk db revision`` hands every table over.
+"""
 
 from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import create_engine, pool
-
-from jobwerk.manager import models as manager_models  # noqa: F401  (module manager tables)
-from jobwerk.modules.docs import models as docs_models  # noqa: F401  (docs_credential)
-from jobwerk.modules.temu import models as temu_models  # noqa: F401  (registers the TEMU tables)
-from jobwerk.storage import auth_models  # noqa: F401  (registers the auth tables)
-from jobwerk.storage.models import Base
 
 config = context.config
 
@@ -21,7 +20,7 @@ def run_migrations() -> None:
     with engine.connect() as connection:
         context.configure(
             connection=connection,
-            target_metadata=Base.metadata,
+            target_metadata=config.attributes.get("target_metadata"),
             render_as_batch=connection.dialect.name == "sqlite",
         )
         with context.begin_transaction():

@@ -8,7 +8,6 @@ from typing import Any
 
 from sqlalchemy import select
 
-from jobwerk.core.context import StepContext
 from jobwerk.modules.temu.client import (
     BusinessError,
     OrderListItem,
@@ -20,6 +19,7 @@ from jobwerk.modules.temu.client import (
 from jobwerk.modules.temu.models import TemuOrder, TemuProduct
 from jobwerk.modules.temu.store import chunks
 from jobwerk.modules.temu.workflows import _shop as shop
+from jobwerk.sdk import StepContext
 
 DETAIL_CONCURRENCY = 8
 SKU_ID_BATCH = 100

@@ -12,14 +12,13 @@ from pydantic import BaseModel, Field
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jobwerk.core.context import StepContext
-from jobwerk.core.workflow import Workflow
 from jobwerk.modules.temu.client import OrderStatus, SkuStatus, TemuClient
 from jobwerk.modules.temu.jtl import ImportState, JtlBackend
 from jobwerk.modules.temu.models import TemuInventory, TemuOrder, TemuOrderLine, TemuProduct
 from jobwerk.modules.temu.store import chunks, forget_raw, has_products, raw_payloads, save_raw
 from jobwerk.modules.temu.workflows import _shop as shop
 from jobwerk.modules.temu.workflows._push import push_stock
+from jobwerk.sdk import StepContext, Workflow
 from jobwerk.storage.db import Database
 from jobwerk.storage.models import utcnow
 
@@ -207,7 +206,7 @@ async def compare_stock(ctx: StepContext[SyncInventoryParams]) -> dict[str, Any]
         return {"compared": 0, "deltas": 0}
     changes: list[dict[str, Any]] = []
     found = 0
-    async with shop.make_jtl(settings) as jtl:
+    async with shop.jtl(ctx, settings) as jtl:
         with shop.failures_as_retry():
             held = await _held_by_temu(db, owner, jtl, settings.jtl_backend == "db")
             async for page in jtl.read_all_stock():

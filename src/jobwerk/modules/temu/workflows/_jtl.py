@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jobwerk.core.context import StepContext
 from jobwerk.modules.temu.client import OrderStatus, clean_tracking_number
 from jobwerk.modules.temu.jtl import (
     ImportState,
@@ -23,6 +22,7 @@ from jobwerk.modules.temu.models import TemuOrder, TemuOrderLine, TemuProduct, T
 from jobwerk.modules.temu.settings import TemuSettings
 from jobwerk.modules.temu.store import chunks, held_orders, raw_payloads
 from jobwerk.modules.temu.workflows import _shop as shop
+from jobwerk.sdk import StepContext
 from jobwerk.storage.db import Database
 from jobwerk.storage.models import utcnow
 
@@ -55,7 +55,7 @@ async def queue_orders(ctx: StepContext[Any]) -> dict[str, Any]:
     queued: list[JtlOrder] = []
     warnings: list[str] = []
     counts = {"queued": 0, "already_in_jtl": 0, "not_importable": 0, "waiting": 0, "held": 0}
-    async with shop.make_jtl(settings) as jtl:
+    async with shop.jtl(ctx, settings) as jtl:
         with shop.failures_as_retry():
             for done, part in enumerate(chunks(pending, BATCH)):
                 ctx.check_cancelled()
@@ -238,7 +238,7 @@ async def read_tracking(ctx: StepContext[Any]) -> dict[str, Any]:
         "shipped": 0, "packages": 0, "failed_imports": 0, "waiting": 0, "waiting_for_tracking": 0
     }  # fmt: skip
     warnings: list[str] = []
-    async with shop.make_jtl(settings) as jtl:
+    async with shop.jtl(ctx, settings) as jtl:
         with shop.failures_as_retry():
             if cancelled:
                 await _cancel_in_jtl(db, owner, jtl, cancelled, (counts, warnings))

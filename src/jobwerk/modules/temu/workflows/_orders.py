@@ -10,8 +10,6 @@ from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jobwerk.core.context import StepContext
-from jobwerk.core.workflow import Workflow
 from jobwerk.modules.temu.client import (
     OrderStatus,
     TimeWindow,
@@ -35,6 +33,7 @@ from jobwerk.modules.temu.workflows._details import (
 )
 from jobwerk.modules.temu.workflows._jtl import queue_orders, read_tracking
 from jobwerk.modules.temu.workflows._tracking import report_tracking
+from jobwerk.sdk import StepContext, Workflow
 
 DAY = 86_400
 SKEW = 3600  # seconds of clock skew and late updates the time windows tolerate

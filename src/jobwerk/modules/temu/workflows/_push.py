@@ -12,11 +12,11 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from jobwerk.core.context import StepContext
 from jobwerk.modules.temu.client import BusinessError, TemuClient
 from jobwerk.modules.temu.models import TemuInventory
 from jobwerk.modules.temu.store import chunks
 from jobwerk.modules.temu.workflows import _shop as shop
+from jobwerk.sdk import StepContext
 from jobwerk.storage.db import Database
 from jobwerk.storage.models import utcnow
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Iterable, Iterator, Sequence
@@ -11,6 +12,8 @@ from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
+
+from pydantic import SecretStr
 
 from jobwerk.core.context import StepContext
 from jobwerk.core.workflow import Retry
@@ -116,6 +119,60 @@ def make_jtl(settings: TemuSettings) -> JtlBackend:
         warehouse_ids=settings.warehouse_ids,
         platform=settings.jtl_platform,
     )
+
+
+class ShopResources:
+    """What the TEMU steps of one process share: each shop's JTL backend with its connection
+    pool (and its lock on JTL's import queue), made again when the shop's settings change."""
+
+    def __init__(self) -> None:
+        self._jtl: dict[str, tuple[str, JtlBackend]] = {}
+        self._replaced: list[JtlBackend] = []
+        self._lock = asyncio.Lock()
+
+    async def jtl(self, instance_id: str, settings: TemuSettings) -> JtlBackend:
+        key = _jtl_key(settings)
+        async with self._lock:
+            held = self._jtl.get(instance_id)
+            if held is not None and held[0] == key:
+                return held[1]
+            if held is not None:
+                self._replaced.append(held[1])  # a run may still use it; closed at the end
+            backend = make_jtl(settings)
+            self._jtl[instance_id] = (key, backend)
+            return backend
+
+    async def close(self) -> None:
+        backends = [backend for _, backend in self._jtl.values()] + self._replaced
+        self._jtl.clear()
+        self._replaced.clear()
+        for backend in backends:
+            await backend.close()
+
+
+def _jtl_key(settings: TemuSettings) -> str:
+    """A fingerprint of the shop's settings (secrets included, kept only as this hash)."""
+    values = settings.model_dump()
+    plain = {k: v.get_secret_value() if isinstance(v, SecretStr) else v for k, v in values.items()}
+    return hashlib.sha256(json.dumps(plain, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@asynccontextmanager
+async def shop_resources() -> AsyncIterator[ShopResources]:
+    """The TEMU module's per-process resources (see ``Module.resources``)."""
+    resources = ShopResources()
+    try:
+        yield resources
+    finally:
+        await resources.close()
+
+
+@asynccontextmanager
+async def jtl(ctx: StepContext[Any], settings: TemuSettings) -> AsyncIterator[JtlBackend]:
+    """The shop's JTL backend, shared by the runs of this process (its connections stay open
+    between runs)."""
+    resources: ShopResources = ctx.resources
+    yield await resources.jtl(instance_id(ctx), settings)
 
 
 @asynccontextmanager

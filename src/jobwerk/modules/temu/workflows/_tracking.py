@@ -12,7 +12,6 @@ from typing import Any
 
 from sqlalchemy import select
 
-from jobwerk.core.context import StepContext
 from jobwerk.modules.temu.client import (
     BusinessError,
     OrderSendInfo,
@@ -25,6 +24,7 @@ from jobwerk.modules.temu.jtl import CarrierMapper, TemuCarrier, UnmappedCarrier
 from jobwerk.modules.temu.models import TemuOrder, TemuOrderLine, TemuShipment
 from jobwerk.modules.temu.settings import TemuSettings
 from jobwerk.modules.temu.workflows import _shop as shop
+from jobwerk.sdk import StepContext
 from jobwerk.storage.db import Database
 from jobwerk.storage.models import utcnow
 
