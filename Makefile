@@ -21,11 +21,22 @@ demo: install
 serve: install
 	$(BIN)/jobwerk serve $(if $(PORT),--port $(PORT))
 
-# Debian packages the tests need (chromium for the dashboard's browser tests).
+# Debian packages the tests need: chromium for the dashboard's browser tests; nginx, Caddy,
+# systemd-analyze, logrotate and pg_dump for the deployment and backup tests (tests/ops).
+OPS_TOOLS := nginx:nginx-light caddy:caddy systemd-analyze:systemd logrotate:logrotate \
+	pg_dump:postgresql-client
+
 system-deps:
 	@command -v chromium >/dev/null 2>&1 || { \
 		echo "installing Debian's chromium for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@missing=""; for tool in $(OPS_TOOLS); do \
+		PATH="$$PATH:/usr/sbin" command -v $${tool%%:*} >/dev/null 2>&1 || missing="$$missing $${tool#*:}"; \
+	done; \
+	test -z "$$missing" || { \
+		echo "installing Debian's$$missing for the deployment and backup tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends $$missing >/dev/null; }
 
 test: install system-deps
 	$(BIN)/pytest

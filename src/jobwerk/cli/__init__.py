@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from jobwerk.cli import db, instances, jobs, keys, modules, repos, runs, users
+from jobwerk.cli import backup, db, instances, jobs, keys, modules, repos, runs, service, users
 from jobwerk.cli._serve import demo, serve
 from jobwerk.cli._worker import worker
 
@@ -17,6 +17,9 @@ app = typer.Typer(
 app.command(help="Start the server (API, dashboard, scheduler, executor).")(serve)
 app.command(help="Start the server with demo data, ready to click through.")(demo)
 app.command(help="Execute runs and fire schedules without serving HTTP (more machines).")(worker)
+app.command()(backup.backup)
+app.command()(backup.restore)
+app.command(name="install-service")(service.install_service)
 app.add_typer(db.app, name="db", help="Database migrations.")
 app.add_typer(jobs.app, name="jobs", help="Configured, schedulable jobs.")
 app.add_typer(runs.app, name="runs", help="Runs of workflows.")

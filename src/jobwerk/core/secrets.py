@@ -39,6 +39,8 @@ class SecretBox:
             raise AppError(
                 "the secret key is not a valid Fernet key (32 url-safe base64 bytes)"
             ) from None
+        self.key = key
+        """The key itself, for backups: an archive without it cannot decrypt anything."""
 
     def seal(self, values: dict[str, Any]) -> str:
         return self._fernet.encrypt(json.dumps(values).encode()).decode()
