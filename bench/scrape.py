@@ -1,97 +1,60 @@
-"""Benchmark: crawl a generated 600-page MkDocs site on loopback into one combined Markdown file.
+"""Benchmark: crawl documentation sites on loopback and export them.
 
-Prints one line: pages/s, peak RSS, wall time to the combined Markdown, and whether every code
-block and table survived. Politeness is relaxed for loopback only (unthrottled host).
+Sites: the 601-page MkDocs build, a generated Sphinx-style site of 541 long API pages and its
+5,101-page variant. Exports: combined Markdown, JSON and the per-page files (``--html`` adds the
+HTML export). One line per site: pages/s end to end (crawl and exports), CPU ms per page of the
+scraper's processes (the crawling process and its conversion workers, not the HTTP server), peak
+RSS of the crawling process, peak PSS of it plus its workers (shared pages counted once), whether
+every code block and table survived, and a checksum of all output files (run-specific values
+masked) so a speed-up provably changes nothing. Each scrape runs in a fresh process; the loopback
+host is unthrottled.
+
+Usage: python bench/scrape.py [--sites mkdocs,sphinx,sphinx-5k] [--repeat N] [--html]
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
+import hashlib
+import json
+import re
 import resource
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import psutil
+
+from _docs_sites import Site, build_mkdocs, build_sphinx
 from jobwerk.modules.docs.scraper import (
+    ExportFormat,
     ScrapeOptions,
     ScrapeRequest,
     ScrapeSettings,
     scrape,
 )
 
-SECTIONS = 20
-PAGES_PER_SECTION = 30
-LANGUAGES = ("python", "bash", "json", "rust", "go", "yaml")
-
-
-def page_text(section: int, page: int) -> str:
-    """One generated page: prose, two code blocks, a table, links to neighbours."""
-    lang_a = LANGUAGES[page % len(LANGUAGES)]
-    lang_b = LANGUAGES[(page + 1) % len(LANGUAGES)]
-    rows = "\n".join(f"| opt_{i} | `{i * page}` | value {i} |" for i in range(6))
-    nxt = f"page-{page + 1}.md" if page + 1 < PAGES_PER_SECTION else "../index.md"
-    return f"""# Section {section} page {page}
-
-Intro paragraph for page {page} of section {section}, with *emphasis* and `inline_code`.
-See the [next page]({nxt}) and the [home page](../index.md).
-
-```{lang_a}
-def example_{page}(value):
-    if value > {page}:
-        return value * 2
-    return value
-```
-
-| Option | Default | Meaning |
-| ------ | ------- | ------- |
-{rows}
-
-```{lang_b}
-echo "section {section} page {page}"
-```
-
-Closing words for page {page}.
-"""
-
-
-def build_site(root: Path) -> Path:
-    """Write and build the MkDocs project (in a subprocess); returns the HTML folder."""
-    docs = root / "docs"
-    nav = ["  - Home: index.md"]
-    links = []
-    for section in range(SECTIONS):
-        nav.append(f"  - Section {section}:")
-        links.append(f"- [Section {section}](s{section}/page-0.md)")
-        for page in range(PAGES_PER_SECTION):
-            path = docs / f"s{section}" / f"page-{page}.md"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(page_text(section, page), encoding="utf-8")
-            nav.append(f"    - Page {page}: s{section}/page-{page}.md")
-    (docs / "index.md").write_text("# Bench docs\n\n" + "\n".join(links) + "\n", encoding="utf-8")
-    config = "site_name: Bench\ntheme: readthedocs\nnav:\n" + "\n".join(nav) + "\n"
-    (root / "mkdocs.yml").write_text(config, encoding="utf-8")
-    out = root / "site"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mkdocs",
-            "build",
-            "-q",
-            "-f",
-            str(root / "mkdocs.yml"),
-            "-d",
-            str(out),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return out
+SITES = {
+    "mkdocs": lambda root: build_mkdocs(root / "mkdocs-project"),
+    "sphinx": lambda root: build_sphinx(root / "sphinx", sections=20, pages=26),
+    "sphinx-5k": lambda root: build_sphinx(root / "sphinx-5k", 50, 101, "sphinx-5k"),
+}
+FORMATS = [ExportFormat.MARKDOWN, ExportFormat.JSON]
+# Per run: timestamps, the server's port, file dates, and page hashes (of Markdown whose links
+# carry the port; the Markdown itself is checksummed).
+_VOLATILE = re.compile(
+    rb"generated \d{4}-\d\d-\d\d \d\d:\d\d UTC|127\.0\.0\.1:\d+|\"duration_seconds\": [\d.]+"
+    rb'|"(?:generated_at|crawled_at|last_modified|hash)": "[^"]*"'
+)
 
 
 @contextlib.contextmanager
@@ -117,39 +80,162 @@ def http_server(directory: Path) -> Iterator[str]:
         proc.wait(timeout=5)
 
 
-async def run(base_url: str, out: Path) -> None:
-    """Crawl, export the combined Markdown and print the figures."""
-    total_pages = SECTIONS * PAGES_PER_SECTION + 1
+class Sampler(threading.Thread):
+    """Samples memory (PSS) and CPU time of this process and its descendants (the workers)."""
+
+    def __init__(self, interval: float = 0.1) -> None:
+        super().__init__(daemon=True)
+        self.interval = interval
+        self.peak_total_pss = 0
+        self.child_cpu: dict[int, float] = {}
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        me = psutil.Process()
+        while not self._done.wait(self.interval):
+            total = 0
+            for proc in [me, *me.children(recursive=True)]:
+                with contextlib.suppress(psutil.Error):
+                    total += proc.memory_full_info().pss  # shared pages counted once
+                    if proc.pid != me.pid:
+                        times = proc.cpu_times()
+                        self.child_cpu[proc.pid] = times.user + times.system
+            self.peak_total_pss = max(self.peak_total_pss, total)
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join()
+
+
+def checksum(out: Path) -> tuple[str, list[str]]:
+    """SHA-256 over every output file (sorted by path) with volatile values masked."""
+    digest = hashlib.sha256()
+    names = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
+    for name in names:
+        digest.update(name.encode() + b"\0")
+        with (out / name).open("rb") as handle:
+            for line in handle:
+                digest.update(_VOLATILE.sub(b"~", line))
+    return digest.hexdigest()[:16], names
+
+
+def intact(markdown: Path, site: dict[str, Any]) -> tuple[bool, int, int]:
+    """Whether the combined Markdown has every code fence and table of the site."""
+    fences = tables = 0
+    header = str(site["table_header"])
+    with markdown.open(encoding="utf-8") as handle:
+        for line in handle:
+            fences += line.startswith("```")
+            tables += line.startswith(header)
+    return fences == 2 * site["fences"] and tables == site["tables"], fences, tables
+
+
+async def run_scrape(url: str, out: Path, html: bool) -> dict[str, object]:
+    """One scrape with its exports; figures of this process and its workers."""
     request = ScrapeRequest(
-        url=f"{base_url}/",
-        options=ScrapeOptions(max_pages=2000, concurrency=16, rate_limit=20.0),
+        url=url,
+        export_formats=[*FORMATS, ExportFormat.HTML] if html else FORMATS,
+        options=ScrapeOptions(max_pages=10_000, concurrency=16),
     )
     settings = ScrapeSettings.allowing("127.0.0.1", unthrottled_hosts=frozenset({"127.0.0.1"}))
+    sampler = Sampler()
+    sampler.start()
+    cpu_before = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
     result = await scrape(request, out, settings, base_name="bench")
     wall = time.perf_counter() - started
-    crawl = result.crawl
-    combined = next(f for f in result.files if f.format == "markdown").path.read_text()
-    fences = sum(1 for line in combined.splitlines() if line.startswith("```"))
-    tables = combined.count("| Option | Default | Meaning |\n| --- | --- | --- |")
-    content_pages = SECTIONS * PAGES_PER_SECTION
-    intact = fences == 4 * content_pages and tables == content_pages
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(
-        f"docs scrape: {len(crawl.pages)}/{total_pages} pages, "
-        f"{len(crawl.pages) / crawl.duration_seconds:.1f} pages/s, "
-        f"peak RSS {peak_mib:.0f} MiB, wall to combined Markdown {wall:.2f} s, "
-        f"failed {len(crawl.failed)}, code blocks and tables intact: {'yes' if intact else 'NO'} "
-        f"({fences // 2} fences, {tables} tables)"
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    sampler.stop()
+    own_cpu = usage.ru_utime + usage.ru_stime - cpu_before.ru_utime - cpu_before.ru_stime
+    return {
+        "pages": len(result.crawl.pages),
+        "failed": len(result.crawl.failed),
+        "skipped": len(result.crawl.skipped),
+        "crawl_seconds": result.crawl.duration_seconds,
+        "wall": wall,
+        "cpu": own_cpu + sum(sampler.child_cpu.values()),
+        "rss_main": usage.ru_maxrss * 1024,
+        "pss_total": sampler.peak_total_pss,
+    }
+
+
+def child(url: str, out: Path, site: dict[str, Any]) -> None:
+    """The measured process: scrape, then check and checksum the outputs; prints JSON."""
+    figures = asyncio.run(run_scrape(url, out, site["html"]))
+    ok, fences, tables = intact(out / "bench.md", site)
+    digest, names = checksum(out)
+    figures.update(intact=ok, fences=fences, tables=tables, checksum=digest, files=len(names))
+    print(json.dumps(figures))
+
+
+def measure(site: Site, base_url: str, out: Path, html: bool) -> dict[str, float | str | bool]:
+    """Run one scrape of ``site`` in a fresh interpreter and read its figures."""
+    spec = {
+        "fences": site.fences,
+        "tables": site.tables,
+        "table_header": site.table_header,
+        "html": html,
+    }
+    args = [sys.executable, __file__, "--child", f"{base_url}/{site.name}{site.start}"]
+    completed = subprocess.run([*args, str(out), json.dumps(spec)], capture_output=True, text=True)
+    if completed.returncode:
+        raise SystemExit(f"{site.name}: the scrape failed\n{completed.stderr}")
+    figures: dict[str, float | str | bool] = json.loads(completed.stdout.splitlines()[-1])
+    return figures
+
+
+def report(site: Site, runs: list[dict[str, float | str | bool]], html: bool) -> str:
+    """One line of figures (medians over the runs)."""
+
+    def median(key: str) -> float:
+        return statistics.median(float(run[key]) for run in runs)
+
+    pages = median("pages")
+    checksums = sorted({str(run["checksum"]) for run in runs})
+    load = ", ".join(f"{x:.2f}" for x in psutil.getloadavg())
+    return (
+        f"docs scrape {site.name} ({'Markdown, JSON, HTML' if html else 'Markdown, JSON'}): "
+        f"{pages:.0f}/{site.pages} pages, "
+        f"{pages / median('wall'):.1f} pages/s end to end "
+        f"({pages / median('crawl_seconds'):.1f} crawling), "
+        f"CPU {1000 * median('cpu') / pages:.1f} ms/page, "
+        f"peak RSS {median('rss_main') / 2**20:.0f} MiB "
+        f"(PSS with workers {median('pss_total') / 2**20:.0f} MiB), "
+        f"failed {median('failed'):.0f}, skipped {median('skipped'):.0f}, "
+        f"code blocks and tables intact: {'yes' if all(r['intact'] for r in runs) else 'NO'}, "
+        f"checksum {' '.join(checksums)}, {len(runs)} run(s), load {load}"
     )
 
 
 def main() -> None:
-    """Build, serve, crawl."""
+    """Build the sites, serve them, scrape each ``--repeat`` times."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--sites", default=",".join(SITES), help="comma-separated: " + ",".join(SITES)
+    )
+    parser.add_argument("--repeat", type=int, default=1, help="runs per site (medians printed)")
+    parser.add_argument("--html", action="store_true", help="also export HTML")
+    parser.add_argument("--out", type=Path, help="keep the exports in this folder (for diffs)")
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        url, out, spec = args.child
+        child(url, Path(out), json.loads(spec))
+        return
     with tempfile.TemporaryDirectory() as tmp:
-        site = build_site(Path(tmp) / "project")
-        with http_server(site) as base_url:
-            asyncio.run(run(base_url, Path(tmp) / "out"))
+        root = Path(tmp) / "www"
+        sites = [SITES[name](root) for name in args.sites.split(",")]
+        for site in sites:
+            if site.root != root / site.name:
+                (root / site.name).symlink_to(site.root, target_is_directory=True)
+        outputs = args.out or Path(tmp)
+        with http_server(root) as base_url:
+            for site in sites:
+                runs = [
+                    measure(site, base_url, outputs / f"{site.name}-{i}", args.html)
+                    for i in range(args.repeat)
+                ]
+                print(report(site, runs, args.html), flush=True)
 
 
 if __name__ == "__main__":

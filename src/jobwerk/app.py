@@ -122,6 +122,8 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
         for router in module.routers():
             # A module's routes need at least the viewer role; they may ask for more.
             app.include_router(router, dependencies=[require(Role.VIEWER)])
+        for router in module.public_routers():
+            app.include_router(router)  # each route checks its caller's signature itself
     # Last: its /{run_id}/{filename} would shadow module routes below /api/v1/exports.
     app.include_router(exports.router)
     _document_mutations(app)

@@ -10,12 +10,11 @@ import httpx
 import pytest
 from sqlalchemy import update
 
-from jobwerk.app import create_app
 from jobwerk.core import auth
 from jobwerk.core.runtime import Runtime
 from jobwerk.storage.auth_models import AuthSession
 from jobwerk.storage.models import utcnow
-from tests.api.conftest import ADMIN, http_client, key_headers, make_settings
+from tests.support.api import ADMIN, http_client, key_headers, login, make_settings, running_app
 
 ROLES = ("viewer", "operator", "admin")
 # (method, path, body, the lowest role admitted)
@@ -59,18 +58,18 @@ PUBLIC = [
 
 @pytest.mark.parametrize(("method", "path", "body", "lowest"), ROUTES)
 async def test_role_matrix(
-    client: httpx.AsyncClient,
+    api: httpx.AsyncClient,
     keys: dict[str, str],
     method: str,
     path: str,
     body: dict[str, object] | None,
     lowest: str,
 ) -> None:
-    anonymous = await client.request(method, path, json=body)
+    anonymous = await api.request(method, path, json=body)
     assert anonymous.status_code == 401
     assert "WWW-Authenticate" in anonymous.headers
     for role in ROLES:
-        answer = await client.request(method, path, json=body, headers=key_headers(keys[role]))
+        answer = await api.request(method, path, json=body, headers=key_headers(keys[role]))
         if ROLES.index(role) < ROLES.index(lowest):
             assert answer.status_code == 403, (role, answer.text)
         else:
@@ -78,103 +77,82 @@ async def test_role_matrix(
 
 
 @pytest.mark.parametrize("path", PUBLIC)
-async def test_public_routes_need_no_credentials(client: httpx.AsyncClient, path: str) -> None:
-    assert (await client.get(path)).status_code == 200
+async def test_public_routes_need_no_credentials(api: httpx.AsyncClient, path: str) -> None:
+    assert (await api.get(path)).status_code == 200
 
 
-async def test_bearer_wrong_and_revoked_keys(
-    client: httpx.AsyncClient, keys: dict[str, str]
-) -> None:
+async def test_bearer_wrong_and_revoked_keys(api: httpx.AsyncClient, keys: dict[str, str]) -> None:
     bearer = {"Authorization": f"Bearer {keys['viewer']}"}
-    assert (await client.get("/api/jobs", headers=bearer)).status_code == 200
-    assert (await client.get("/api/jobs", headers=key_headers("jwk_wrong"))).status_code == 401
-    revoked = await client.delete("/api/v1/auth/keys/test-viewer", headers=ADMIN)
+    assert (await api.get("/api/jobs", headers=bearer)).status_code == 200
+    assert (await api.get("/api/jobs", headers=key_headers("jwk_wrong"))).status_code == 401
+    revoked = await api.delete("/api/v1/auth/keys/test-viewer", headers=ADMIN)
     assert revoked.json()["revoked_at"] is not None
-    assert (await client.get("/api/jobs", headers=bearer)).status_code == 401
-    listed = (await client.get("/api/v1/auth/keys", headers=ADMIN)).json()
+    assert (await api.get("/api/jobs", headers=bearer)).status_code == 401
+    listed = (await api.get("/api/v1/auth/keys", headers=ADMIN)).json()
     assert all("key" not in entry for entry in listed)
-    assert (await client.delete("/api/v1/auth/keys/none", headers=ADMIN)).status_code == 404
-    again = await client.post("/api/v1/auth/keys", json={"name": "test-viewer"}, headers=ADMIN)
+    assert (await api.delete("/api/v1/auth/keys/none", headers=ADMIN)).status_code == 404
+    again = await api.post("/api/v1/auth/keys", json={"name": "test-viewer"}, headers=ADMIN)
     assert again.status_code == 409
 
 
-async def login(client: httpx.AsyncClient, role: str = "operator") -> dict[str, str]:
-    created = await client.post(
-        "/api/v1/auth/users",
-        json={"username": f"ann-{role}", "password": "correct horse", "role": role},
-        headers=ADMIN,
-    )
-    assert created.status_code == 201, created.text
-    answer = await client.post(
-        "/api/v1/auth/login", json={"username": f"ann-{role}", "password": "correct horse"}
-    )
-    assert answer.status_code == 200, answer.text
-    cookie = answer.headers["set-cookie"]
-    assert "HttpOnly" in cookie and "SameSite=strict" in cookie
-    body: dict[str, str] = answer.json()
-    return body
-
-
-async def test_session_login_csrf_and_logout(client: httpx.AsyncClient) -> None:
-    session = await login(client)
+async def test_session_login_csrf_and_logout(api: httpx.AsyncClient) -> None:
+    session = await login(api)
     assert session["role"] == "operator"
-    assert (await client.get("/api/jobs")).status_code == 200
+    assert (await api.get("/api/jobs")).status_code == 200
     url = "/api/jobs/demo_example/toggle?enabled=true"
-    assert (await client.post(url)).status_code == 403  # no CSRF token
+    assert (await api.post(url)).status_code == 403  # no CSRF token
     csrf = {"X-CSRF-Token": session["csrf_token"]}
-    assert (await client.post(url, headers={"X-CSRF-Token": "forged"})).status_code == 403
+    assert (await api.post(url, headers={"X-CSRF-Token": "forged"})).status_code == 403
     foreign = {**csrf, "Origin": "https://evil.example"}
-    assert (await client.post(url, headers=foreign)).status_code == 403
-    assert (await client.post(url, headers=csrf)).status_code == 200
-    me = (await client.get("/api/v1/auth/session")).json()
+    assert (await api.post(url, headers=foreign)).status_code == 403
+    assert (await api.post(url, headers=csrf)).status_code == 200
+    me = (await api.get("/api/v1/auth/session")).json()
     assert me["name"] == "ann-operator" and me["kind"] == "user"
-    assert (await client.post("/api/v1/auth/logout", headers=csrf)).status_code == 204
-    assert (await client.get("/api/jobs")).status_code == 401
+    assert (await api.post("/api/v1/auth/logout", headers=csrf)).status_code == 204
+    assert (await api.get("/api/jobs")).status_code == 401
 
 
 async def test_wrong_password_and_expired_session(
-    client: httpx.AsyncClient, runtime: Runtime
+    api: httpx.AsyncClient, app_runtime: Runtime
 ) -> None:
-    await login(client, "viewer")
-    wrong = await client.post(
+    await login(api, "viewer")
+    wrong = await api.post(
         "/api/v1/auth/login", json={"username": "ann-viewer", "password": "wrong password"}
     )
     assert wrong.status_code == 401
-    unknown = await client.post("/api/v1/auth/login", json={"username": "nobody", "password": "x"})
+    unknown = await api.post("/api/v1/auth/login", json={"username": "nobody", "password": "x"})
     assert unknown.status_code == 401
-    async with runtime.transaction() as session:
+    async with app_runtime.transaction() as session:
         await session.execute(
             update(AuthSession).values(expires_at=utcnow() - timedelta(seconds=1))
         )
-    answer = await client.get("/api/jobs")
+    answer = await api.get("/api/jobs")
     assert answer.status_code == 401 and "expired" in answer.json()["detail"]
 
 
-async def test_users_admin(client: httpx.AsyncClient) -> None:
-    await login(client, "admin")
-    users = (await client.get("/api/v1/auth/users", headers=ADMIN)).json()
+async def test_users_admin(api: httpx.AsyncClient) -> None:
+    await login(api, "admin")
+    users = (await api.get("/api/v1/auth/users", headers=ADMIN)).json()
     assert [user["username"] for user in users] == ["ann-admin"]
-    short = await client.post(
+    short = await api.post(
         "/api/v1/auth/users", json={"username": "bob", "password": "short"}, headers=ADMIN
     )
     assert short.status_code == 422
-    bad_name = await client.post(
+    bad_name = await api.post(
         "/api/v1/auth/users", json={"username": "a b", "password": "long enough"}, headers=ADMIN
     )
     assert bad_name.status_code == 422
-    assert (await client.delete("/api/v1/auth/users/ann-admin", headers=ADMIN)).status_code == 204
-    assert (await client.delete("/api/v1/auth/users/ann-admin", headers=ADMIN)).status_code == 404
+    assert (await api.delete("/api/v1/auth/users/ann-admin", headers=ADMIN)).status_code == 204
+    assert (await api.delete("/api/v1/auth/users/ann-admin", headers=ADMIN)).status_code == 404
 
 
-async def test_first_admin_is_created_once(client: httpx.AsyncClient, runtime: Runtime) -> None:
-    async with runtime.transaction() as session:
+async def test_first_admin_is_created_once(api: httpx.AsyncClient, app_runtime: Runtime) -> None:
+    async with app_runtime.transaction() as session:
         password = await auth.create_first_admin(session)
     assert password is not None
-    async with runtime.transaction() as session:
+    async with app_runtime.transaction() as session:
         assert await auth.create_first_admin(session) is None
-    answer = await client.post(
-        "/api/v1/auth/login", json={"username": "admin", "password": password}
-    )
+    answer = await api.post("/api/v1/auth/login", json={"username": "admin", "password": password})
     assert answer.json()["role"] == "admin"
 
 
@@ -194,8 +172,8 @@ OPEN = {
 
 
 async def test_every_other_route_of_every_module_needs_credentials(tmp_path: Path) -> None:
-    app = create_app(make_settings(tmp_path).model_copy(update={"modules": None}))
-    async with app.router.lifespan_context(app), http_client(app) as client:
+    settings = make_settings(tmp_path).model_copy(update={"modules": None})
+    async with running_app(settings) as app, http_client(app) as api:
         operations = [
             (method.upper(), path)
             for path, item in app.openapi()["paths"].items()
@@ -205,5 +183,5 @@ async def test_every_other_route_of_every_module_needs_credentials(tmp_path: Pat
         for method, path in operations:
             if (method, path) in OPEN:
                 continue
-            answer = await client.request(method, re.sub(r"\{[^}]+\}", "x", path))
+            answer = await api.request(method, re.sub(r"\{[^}]+\}", "x", path))
             assert answer.status_code == 401, (method, path, answer.status_code)

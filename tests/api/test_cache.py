@@ -14,8 +14,7 @@ from jobwerk.core.cache import ExpiringCache
 from jobwerk.core.events import EventBus
 from jobwerk.core.runtime import Runtime
 from jobwerk.storage.models import Run
-from tests.api.conftest import ADMIN, wait_for_run
-from tests.api.test_runs import trigger
+from tests.support.api import ADMIN, trigger, wait_for_run
 
 
 class Loader:
@@ -156,30 +155,30 @@ async def test_a_run_page_read_while_a_run_changed_is_not_kept() -> None:
 
 
 async def test_the_run_list_shows_changes_made_through_the_app_at_once(
-    client: httpx.AsyncClient,
+    api: httpx.AsyncClient,
 ) -> None:
-    assert (await client.get("/api/v1/jobs", headers=ADMIN)).json()["jobs"] == []
-    run_id = await trigger(client)
-    listed = (await client.get("/api/v1/jobs", headers=ADMIN)).json()["jobs"]
+    assert (await api.get("/api/v1/jobs", headers=ADMIN)).json()["jobs"] == []
+    run_id = await trigger(api)
+    listed = (await api.get("/api/v1/jobs", headers=ADMIN)).json()["jobs"]
     assert [run["id"] for run in listed] == [run_id]
 
 
 async def test_no_cache_reads_what_another_process_wrote(
-    app: FastAPI, client: httpx.AsyncClient, runtime: Runtime
+    app: FastAPI, api: httpx.AsyncClient, app_runtime: Runtime
 ) -> None:
     app.state.run_pages.ttl = 3600
-    assert (await client.get("/api/v1/jobs", headers=ADMIN)).json()["jobs"] == []
-    async with runtime.db.write() as session:  # as the CLI or another node would: no event
+    assert (await api.get("/api/v1/jobs", headers=ADMIN)).json()["jobs"] == []
+    async with app_runtime.db.write() as session:  # as the CLI or another node would: no event
         session.add(Run(workflow="demo.example", status="queued", trigger="api", params={}))
-    cached = await client.get("/api/v1/jobs", headers=ADMIN)
+    cached = await api.get("/api/v1/jobs", headers=ADMIN)
     assert cached.json()["jobs"] == []  # served from memory until the ttl
-    fresh = await client.get("/api/v1/jobs", headers={**ADMIN, "Cache-Control": "no-cache"})
+    fresh = await api.get("/api/v1/jobs", headers={**ADMIN, "Cache-Control": "no-cache"})
     assert fresh.json()["pagination"]["total"] == 1
 
 
-async def test_a_deleted_run_leaves_the_list_at_once(client: httpx.AsyncClient) -> None:
-    run_id = await trigger(client)
-    await wait_for_run(client, run_id)
-    assert (await client.get("/api/v1/jobs", headers=ADMIN)).json()["jobs"] != []
-    assert (await client.delete(f"/api/v1/jobs/{run_id}", headers=ADMIN)).status_code == 200
-    assert (await client.get("/api/v1/jobs", headers=ADMIN)).json()["jobs"] == []
+async def test_a_deleted_run_leaves_the_list_at_once(api: httpx.AsyncClient) -> None:
+    run_id = await trigger(api)
+    await wait_for_run(api, run_id)
+    assert (await api.get("/api/v1/jobs", headers=ADMIN)).json()["jobs"] != []
+    assert (await api.delete(f"/api/v1/jobs/{run_id}", headers=ADMIN)).status_code == 200
+    assert (await api.get("/api/v1/jobs", headers=ADMIN)).json()["jobs"] == []

@@ -17,11 +17,10 @@ from cryptography.x509.oid import NameOID
 from fastapi import FastAPI
 from typer.testing import CliRunner
 
-from jobwerk.app import create_app
 from jobwerk.cli import app as cli
 from jobwerk.cli._serve import find_tls_files, uvicorn_options
 from jobwerk.config import Settings
-from tests.api.conftest import free_port, http_client, make_settings, serving
+from tests.support.api import free_port, http_client, make_settings, running_app, serving
 
 
 @pytest.fixture
@@ -30,9 +29,8 @@ def env(tmp_path: Path) -> dict[str, str]:
 
 
 async def status_with(settings: Settings, headers: dict[str, str], path: str) -> int:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app), http_client(app) as client:
-        return (await client.get(path, headers=headers)).status_code
+    async with running_app(settings) as app, http_client(app) as api:
+        return (await api.get(path, headers=headers)).status_code
 
 
 def test_keys_create_json_list_and_revoke(tmp_path: Path, env: dict[str, str]) -> None:
@@ -63,11 +61,10 @@ def test_users_create_from_stdin_then_login(tmp_path: Path, env: dict[str, str])
     assert created.exit_code == 0, created.output
 
     async def login() -> int:
-        app = create_app(make_settings(tmp_path))
-        async with app.router.lifespan_context(app), http_client(app) as client:
+        async with running_app(make_settings(tmp_path)) as app, http_client(app) as api:
             body = {"username": "root", "password": "a long password"}
-            answer = await client.post("/api/v1/auth/login", json=body)
-            return (await client.get("/api/v1/auth/users")).status_code if answer.is_success else 0
+            answer = await api.post("/api/v1/auth/login", json=body)
+            return (await api.get("/api/v1/auth/users")).status_code if answer.is_success else 0
 
     assert asyncio.run(login()) == 200
     listed = runner.invoke(cli, ["users", "list", "--json"], env=env)

@@ -16,7 +16,7 @@ from sqlalchemy.exc import OperationalError
 
 from jobwerk.core import auth
 from jobwerk.core.login import HashGate
-from tests.api.conftest import ADMIN, STATIC_KEY
+from tests.support.api import ADMIN, STATIC_KEY
 
 LOGIN = "/api/v1/auth/login"
 PASSWORD = "correct horse battery staple"
@@ -44,9 +44,9 @@ async def add_user(client: httpx.AsyncClient, name: str = "ann") -> None:
 
 
 async def test_guessing_one_name_is_refused_before_hashing(
-    app: FastAPI, client: httpx.AsyncClient
+    app: FastAPI, api: httpx.AsyncClient
 ) -> None:
-    await add_user(client)
+    await add_user(api)
     gate = app.state.hash_gate = CountingGate()
     async with from_address(app, "203.0.113.7") as attacker:
         answers = [
@@ -66,16 +66,16 @@ async def test_guessing_one_name_is_refused_before_hashing(
 
 
 async def test_a_login_burst_never_answers_500_and_reads_go_on(
-    app: FastAPI, client: httpx.AsyncClient
+    app: FastAPI, api: httpx.AsyncClient
 ) -> None:
-    await add_user(client)
+    await add_user(api)
 
     async def attempt(attacker: httpx.AsyncClient, n: int) -> int:
         body = {"username": f"user{n % 7}", "password": f"wrong{n}"}
         return (await attacker.post(LOGIN, json=body)).status_code
 
     async def read() -> int:
-        return (await client.get("/api/v1/jobs", headers=ADMIN)).status_code
+        return (await api.get("/api/v1/jobs", headers=ADMIN)).status_code
 
     async with from_address(app, "203.0.113.8") as one, from_address(app, "203.0.113.9") as two:
         attempts = [attempt(one if n % 2 else two, n) for n in range(180)]
@@ -89,13 +89,13 @@ async def test_a_login_burst_never_answers_500_and_reads_go_on(
 
 
 async def test_a_busy_database_is_503_with_retry_after(
-    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch, server_log: Callable[[], str]
+    api: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch, server_log: Callable[[], str]
 ) -> None:
     async def locked(*_: object) -> None:
         raise OperationalError("SELECT", {}, sqlite3.OperationalError("database is locked"))
 
     monkeypatch.setattr(auth, "list_users", locked)
-    answer = await client.get("/api/v1/auth/users", headers=ADMIN)
+    answer = await api.get("/api/v1/auth/users", headers=ADMIN)
     assert answer.status_code == 503 and answer.headers["Retry-After"] == "2"
     assert "busy or unreachable" in answer.json()["detail"]
     assert "database is locked" in server_log()
@@ -103,17 +103,17 @@ async def test_a_busy_database_is_503_with_retry_after(
 
 async def test_an_unexpected_login_failure_logs_no_secret(
     app: FastAPI,
-    client: httpx.AsyncClient,
+    api: httpx.AsyncClient,
     monkeypatch: pytest.MonkeyPatch,
     server_log: Callable[[], str],
 ) -> None:
-    await add_user(client)
+    await add_user(api)
 
     async def broken(*_: object) -> None:
         raise RuntimeError("the session table is gone")
 
     monkeypatch.setattr(auth, "start_session", broken)
-    answer = await client.post(
+    answer = await api.post(
         LOGIN,
         json={"username": "ann", "password": PASSWORD},
         headers={"X-API-Key": STATIC_KEY, "Cookie": "jobwerk_session=cookie-secret-value"},

@@ -9,7 +9,7 @@ import httpx
 from fastapi import FastAPI
 
 from jobwerk.app import create_app
-from tests.api.conftest import ADMIN, http_client, make_settings
+from tests.support.api import ADMIN, http_client, make_settings
 
 
 async def started(tmp_path: Path, **api: object) -> tuple[FastAPI, object]:
@@ -19,34 +19,34 @@ async def started(tmp_path: Path, **api: object) -> tuple[FastAPI, object]:
     return app, context
 
 
-async def test_request_id_generated_honoured_or_replaced(client: httpx.AsyncClient) -> None:
-    fresh = await client.get("/health")
+async def test_request_id_generated_honoured_or_replaced(api: httpx.AsyncClient) -> None:
+    fresh = await api.get("/health")
     assert len(fresh.headers["X-Request-ID"]) == 32
     assert float(fresh.headers["X-Process-Time"]) >= 0
-    kept = await client.get("/health", headers={"X-Request-ID": "trace-1234-abcd"})
+    kept = await api.get("/health", headers={"X-Request-ID": "trace-1234-abcd"})
     assert kept.headers["X-Request-ID"] == "trace-1234-abcd"
-    insane = await client.get("/health", headers={"X-Request-ID": "<script>alert(1)</script>"})
+    insane = await api.get("/health", headers={"X-Request-ID": "<script>alert(1)</script>"})
     assert insane.headers["X-Request-ID"] != "<script>alert(1)</script>"
 
 
-async def test_run_remembers_the_request_id(client: httpx.AsyncClient) -> None:
-    answer = await client.post(
+async def test_run_remembers_the_request_id(api: httpx.AsyncClient) -> None:
+    answer = await api.post(
         "/api/jobs/demo_example/run-now",
         json={"items": 1, "delay": 0},
         headers={**ADMIN, "X-Request-ID": "req-trigger-0001"},
     )
-    run = (await client.get(f"/api/v1/jobs/{answer.json()['run_id']}", headers=ADMIN)).json()
+    run = (await api.get(f"/api/v1/jobs/{answer.json()['run_id']}", headers=ADMIN)).json()
     assert run["request_id"] == "req-trigger-0001"
 
 
-async def test_gzip_for_large_answers(client: httpx.AsyncClient) -> None:
-    answer = await client.get("/api/openapi.json", headers={"Accept-Encoding": "gzip"})
+async def test_gzip_for_large_answers(api: httpx.AsyncClient) -> None:
+    answer = await api.get("/api/openapi.json", headers={"Accept-Encoding": "gzip"})
     assert answer.headers["Content-Encoding"] == "gzip"
     assert answer.json()["openapi"]
 
 
-async def test_no_cors_by_default(client: httpx.AsyncClient) -> None:
-    answer = await client.get("/health", headers={"Origin": "https://elsewhere.example"})
+async def test_no_cors_by_default(api: httpx.AsyncClient) -> None:
+    answer = await api.get("/health", headers={"Origin": "https://elsewhere.example"})
     assert "access-control-allow-origin" not in answer.headers
 
 

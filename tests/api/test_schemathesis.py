@@ -15,7 +15,7 @@ import httpx
 import uvicorn
 
 from jobwerk.app import create_app
-from tests.api.conftest import ADMIN, STATIC_KEY, free_port, make_settings
+from tests.support.api import ADMIN, STATIC_KEY, free_port, make_settings
 
 # Starlette's 405 lists only the first matching route's methods (a framework limit), and the
 # API validates some values beyond their schema (cron syntax, a disabled job answers 423).

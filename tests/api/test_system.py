@@ -13,11 +13,11 @@ from jobwerk.core import events
 from jobwerk.core.runtime import Runtime
 from jobwerk.modules.demo import module as demo_module
 from jobwerk.storage.db import Database
-from tests.api.conftest import ADMIN, wait_for_run
+from tests.support.api import ADMIN, wait_for_run
 
 
-async def test_health_reports_dependencies(client: httpx.AsyncClient) -> None:
-    health = (await client.get("/api/v1/system/health")).json()
+async def test_health_reports_dependencies(api: httpx.AsyncClient) -> None:
+    health = (await api.get("/api/v1/system/health")).json()
     assert health["status"] == "healthy"
     assert health["dependencies"]["database"]["status"] == "ok"
     assert health["dependencies"]["module:demo"]["status"] == "ok"
@@ -26,7 +26,7 @@ async def test_health_reports_dependencies(client: httpx.AsyncClient) -> None:
 
 
 async def test_module_checks_are_reused_for_a_while(
-    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+    api: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[object] = []
 
@@ -36,52 +36,54 @@ async def test_module_checks_are_reused_for_a_while(
 
     monkeypatch.setattr(demo_module, "health", health)
     for _ in range(3):
-        full = (await client.get("/api/v1/system/health", headers=ADMIN)).json()
-        bare = (await client.get("/api/v1/system/health")).json()
+        full = (await api.get("/api/v1/system/health", headers=ADMIN)).json()
+        bare = (await api.get("/api/v1/system/health")).json()
     assert calls == [None]  # once in 30 s, for the primary instance (the demo has none)
     assert full["dependencies"]["demo_service"]["detail"] == "answered in 3 ms"
     assert bare["dependencies"]["demo_service"] == {"status": "ok"}
 
 
 async def test_dead_database_fails_readiness_not_liveness(
-    client: httpx.AsyncClient, runtime: Runtime
+    api: httpx.AsyncClient, app_runtime: Runtime
 ) -> None:
-    working = runtime.db
-    runtime.db = Database("postgresql+psycopg://nobody:x@127.0.0.1:9/none")
+    working = app_runtime.db
+    app_runtime.db = Database("postgresql+psycopg://nobody:x@127.0.0.1:9/none")
     try:
-        ready = await client.get("/api/v1/system/health")
+        ready = await api.get("/api/v1/system/health")
         assert ready.status_code == 503
         assert ready.json()["status"] == "unhealthy"
-        assert (await client.get("/readyz")).status_code == 503
+        assert (await api.get("/readyz")).status_code == 503
         for path in ("/health", "/api/health", "/livez"):
-            assert (await client.get(path)).json()["status"] == "ok"
+            assert (await api.get(path)).json()["status"] == "ok"
     finally:
-        await runtime.db.dispose()
-        runtime.db = working
+        await app_runtime.db.dispose()
+        app_runtime.db = working
 
 
-async def test_stats_version_ping(client: httpx.AsyncClient) -> None:
-    stats = (await client.get("/api/v1/system/stats", headers=ADMIN)).json()
+async def test_stats_version_ping(api: httpx.AsyncClient) -> None:
+    stats = (await api.get("/api/v1/system/stats", headers=ADMIN)).json()
     assert set(stats) == {"jobs", "performance", "resources"}
     assert stats["jobs"]["configured_jobs"] == 1
     assert stats["resources"]["memory_rss_bytes"] > 0
-    version = (await client.get("/api/v1/system/version")).json()
+    version = (await api.get("/api/v1/system/version")).json()
     assert version["api_version"] == "v1"
-    assert (await client.get("/api/v1/system/ping")).json()["ping"] == "pong"
+    assert (await api.get("/api/v1/system/ping")).json()["ping"] == "pong"
 
 
-async def test_metrics_parse_and_count_runs(client: httpx.AsyncClient, runtime: Runtime) -> None:
-    answer = await client.post(
+async def test_metrics_parse_and_count_runs(api: httpx.AsyncClient, app_runtime: Runtime) -> None:
+    answer = await api.post(
         "/api/jobs/demo_example/run-now", json={"items": 2, "delay": 0}, headers=ADMIN
     )
-    await wait_for_run(client, answer.json()["run_id"])
+    await wait_for_run(api, answer.json()["run_id"])
     # A run another process executed is counted there, not here. A local event published after
     # it shows when the metrics have taken both (the bus keeps their order), instead of a sleep.
     elsewhere = events.run_status("r2", None, status="completed", workflow="demo.example")
-    runtime.bus.deliver(dataclasses.replace(elsewhere, relayed=True))
-    runtime.bus.deliver(events.run_status("r3", None, status="cancelled", workflow="demo.example"))
+    app_runtime.bus.deliver(dataclasses.replace(elsewhere, relayed=True))
+    app_runtime.bus.deliver(
+        events.run_status("r3", None, status="cancelled", workflow="demo.example")
+    )
     for _ in range(100):
-        text = (await client.get("/api/v1/system/metrics", headers=ADMIN)).text
+        text = (await api.get("/api/v1/system/metrics", headers=ADMIN)).text
         families = {family.name: family for family in text_string_to_metric_families(text)}
         runs = {
             sample.labels["status"]: sample.value
@@ -108,12 +110,12 @@ async def test_metrics_parse_and_count_runs(client: httpx.AsyncClient, runtime: 
     assert "jobwerk_build_info" in families
 
 
-async def test_root_overview_and_docs(client: httpx.AsyncClient) -> None:
-    overview = (await client.get("/", headers={"Accept": "application/json"})).json()
+async def test_root_overview_and_docs(api: httpx.AsyncClient) -> None:
+    overview = (await api.get("/", headers={"Accept": "application/json"})).json()
     assert overview["service"] == "jobwerk" and overview["docs"] == "/api/docs"
-    spec = (await client.get("/api/openapi.json")).json()
+    spec = (await api.get("/api/openapi.json")).json()
     for path, item in spec["paths"].items():
         for operation in item.values():
             assert operation.get("summary"), path
-    assert "swagger" in (await client.get("/docs")).text.lower()
-    assert "redoc" in (await client.get("/api/redoc")).text.lower()
+    assert "swagger" in (await api.get("/docs")).text.lower()
+    assert "redoc" in (await api.get("/api/redoc")).text.lower()

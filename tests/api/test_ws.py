@@ -24,8 +24,9 @@ from jobwerk.core import events
 from jobwerk.core.runtime import Runtime
 from jobwerk.sdk import stream
 from jobwerk.sdk.deps import SESSION_COOKIE
-from tests.api.conftest import ADMIN, STATIC_KEY, wait_for_run
-from tests.api.test_auth import login
+from tests.support.api import ADMIN, STATIC_KEY, login, trigger, wait_for_run
+
+STREAMED = {"items": 6, "delay": 0.02}  # a run long enough to stream its steps
 
 
 async def next_of(ws: ClientConnection, kind: str, seconds: float = 10) -> dict[str, Any]:
@@ -63,13 +64,13 @@ async def test_ws_logs_refuses_anonymous_and_bad_keys(live_server: str) -> None:
 
 
 async def test_ws_logs_pushes_jobs_updates_logs_and_heartbeats(
-    live_server: str, client: httpx.AsyncClient
+    live_server: str, api: httpx.AsyncClient
 ) -> None:
     async with connect(f"ws://{live_server}/ws/logs?api_key={STATIC_KEY}") as ws:
         first = await next_of(ws, "jobs_update")
         assert first["data"][0]["job_id"] == "demo_example"
         assert first["data"][0]["status"] == "idle"
-        answer = await client.post(
+        answer = await api.post(
             "/api/jobs/demo_example/run-now", json={"items": 4, "delay": 0.01}, headers=ADMIN
         )
         seen, logged = await statuses_until_success(ws, seconds=15)
@@ -87,10 +88,10 @@ async def test_ws_logs_header_auth(live_server: str) -> None:
 
 
 async def test_ws_session_cookie_from_the_dashboard_origin_only(
-    live_server: str, client: httpx.AsyncClient
+    live_server: str, api: httpx.AsyncClient
 ) -> None:
-    await login(client, "viewer")
-    cookie = {"Cookie": f"{SESSION_COOKIE}={client.cookies[SESSION_COOKIE]}"}
+    await login(api, "viewer")
+    cookie = {"Cookie": f"{SESSION_COOKIE}={api.cookies[SESSION_COOKIE]}"}
     own = {**cookie, "Origin": f"http://{live_server}"}
     for path in ("/ws/logs", "/api/v1/jobs/unknown/stream"):
         async with connect(f"ws://{live_server}{path}", additional_headers=own) as ws:
@@ -154,14 +155,6 @@ async def test_slow_client_is_dropped_and_others_keep_receiving(
     stalled.close()
 
 
-async def trigger(client: httpx.AsyncClient, **params: Any) -> str:
-    answer = await client.post(
-        "/api/jobs/demo_example/run-now", json={"items": 6, "delay": 0.02, **params}, headers=ADMIN
-    )
-    run_id: str = answer.json()["run_id"]
-    return run_id
-
-
 async def collect(url: str) -> list[dict[str, Any]]:
     messages = []
     async with connect(url) as ws:
@@ -173,9 +166,9 @@ async def collect(url: str) -> list[dict[str, Any]]:
 
 
 async def test_run_stream_state_progress_logs_then_complete(
-    live_server: str, client: httpx.AsyncClient
+    live_server: str, api: httpx.AsyncClient
 ) -> None:
-    run_id = await trigger(client)
+    run_id = await trigger(api, **STREAMED)
     messages = await collect(f"ws://{live_server}/api/v1/jobs/{run_id}/stream?api_key={STATIC_KEY}")
     kinds = [message["type"] for message in messages]
     assert kinds[0] == "status" and messages[0]["data"]["id"] == run_id
@@ -193,9 +186,9 @@ async def test_run_stream_state_progress_logs_then_complete(
 
 
 async def test_run_stream_follows_a_run_given_by_a_unique_prefix(
-    live_server: str, client: httpx.AsyncClient
+    live_server: str, api: httpx.AsyncClient
 ) -> None:
-    run_id = await trigger(client)
+    run_id = await trigger(api, **STREAMED)
     url = f"ws://{live_server}/api/v1/jobs/{run_id[:8]}/stream?api_key={STATIC_KEY}"
     messages = await collect(url)
     assert messages[0]["data"]["id"] == run_id
@@ -205,13 +198,13 @@ async def test_run_stream_follows_a_run_given_by_a_unique_prefix(
 
 
 async def test_run_stream_error_for_failed_finished_and_unknown(
-    live_server: str, client: httpx.AsyncClient
+    live_server: str, api: httpx.AsyncClient
 ) -> None:
     base = f"ws://{live_server}/api/v1/jobs"
-    failing = await trigger(client, fail_in="collect")
+    failing = await trigger(api, **STREAMED, fail_in="collect")
     messages = await collect(f"{base}/{failing}/stream?api_key={STATIC_KEY}")
     assert messages[-1]["type"] == "error" and messages[-1]["data"]["status"] == "failed"
-    await wait_for_run(client, failing)
+    await wait_for_run(api, failing)
     finished = await collect(f"{base}/{failing}/stream?api_key={STATIC_KEY}")
     assert [message["type"] for message in finished] == ["status", "error"]
     async with connect(f"{base}/unknown/stream?api_key={STATIC_KEY}") as ws:
@@ -224,10 +217,10 @@ async def test_run_stream_error_for_failed_finished_and_unknown(
 
 
 async def test_a_stalled_run_stream_is_dropped_and_others_keep_receiving(
-    live_server: str, app: FastAPI, runtime: Runtime, client: httpx.AsyncClient
+    live_server: str, app: FastAPI, app_runtime: Runtime, api: httpx.AsyncClient
 ) -> None:
-    await runtime.executor.stop()  # the run stays queued; its events come straight from the bus
-    run_id = await trigger(client)
+    await app_runtime.executor.stop()  # the run stays queued; its events come straight from the bus
+    run_id = await trigger(api, **STREAMED)
     metrics = app.state.metrics
     path = f"/api/v1/jobs/{run_id}/stream?api_key={STATIC_KEY}"
     stalled = await stalled_client(live_server, path)
@@ -237,7 +230,7 @@ async def test_a_stalled_run_stream_is_dropped_and_others_keep_receiving(
         async with asyncio.timeout(60):
             while metrics.ws_clients[ws.STREAM] == 2:
                 for _ in range(20):
-                    runtime.bus.publish(
+                    app_runtime.bus.publish(
                         events.log_line(run_id, None, level="info", message=padding)
                     )
                 for _ in range(20):
@@ -247,9 +240,9 @@ async def test_a_stalled_run_stream_is_dropped_and_others_keep_receiving(
 
 
 async def test_a_run_executed_by_another_process_shows_live(
-    live_server: str, runtime: Runtime, api_settings: Settings
+    live_server: str, app_runtime: Runtime, api_settings: Settings
 ) -> None:
-    await runtime.executor.stop()  # so that the CLI's process is the one that executes it
+    await app_runtime.executor.stop()  # so that the CLI's process is the one that executes it
     async with connect(f"ws://{live_server}/ws/logs?api_key={STATIC_KEY}") as ws:
         await next_of(ws, "jobs_update")
         cli = await asyncio.create_subprocess_exec(
@@ -272,9 +265,9 @@ async def test_a_run_executed_by_another_process_shows_live(
 
 
 async def test_a_worker_process_executes_runs_the_server_shows_live(
-    live_server: str, runtime: Runtime, api_settings: Settings, client: httpx.AsyncClient
+    live_server: str, app_runtime: Runtime, api_settings: Settings, api: httpx.AsyncClient
 ) -> None:
-    await runtime.executor.stop()  # only the worker executes
+    await app_runtime.executor.stop()  # only the worker executes
     worker = await asyncio.create_subprocess_exec(
         *(sys.executable, "-m", "jobwerk", "worker"),
         env={
@@ -292,12 +285,12 @@ async def test_a_worker_process_executes_runs_the_server_shows_live(
                 pass
         async with connect(f"ws://{live_server}/ws/logs?api_key={STATIC_KEY}") as ws:
             await next_of(ws, "jobs_update")
-            answer = await client.post(
+            answer = await api.post(
                 "/api/jobs/demo_example/run-now", json={"items": 3, "delay": 0}, headers=ADMIN
             )
             statuses, logged = await statuses_until_success(ws, seconds=30)
         run_id = answer.json()["run_id"]
-        assert (await wait_for_run(client, run_id))["status"] == "completed"
+        assert (await wait_for_run(api, run_id))["status"] == "completed"
         assert "success" in statuses and run_id in logged
     finally:
         worker.send_signal(signal.SIGTERM)
@@ -305,17 +298,20 @@ async def test_a_worker_process_executes_runs_the_server_shows_live(
 
 
 async def test_clients_closing_a_run_stream_log_one_debug_line_each(
-    live_server: str, client: httpx.AsyncClient, server_log: Callable[[], str]
+    live_server: str, api: httpx.AsyncClient, server_log: Callable[[], str]
 ) -> None:
-    run_id = await trigger(client, items=400, delay=0.01)
+    run_id = await trigger(api, items=400, delay=0.01)
     url = f"ws://{live_server}/api/v1/jobs/{run_id}/stream?api_key={STATIC_KEY}"
     server_log()
     # Closed at every point: before the first message, while the state is read, mid-stream.
     for attempt in range(60):
         async with connect(url):
             await asyncio.sleep(attempt % 20 / 1000)
-    await asyncio.sleep(0.2)
-    written = server_log()
+    written = ""
+    async with asyncio.timeout(10):  # the server notices the last closes a moment later
+        while written.count("stream closed by the client") < 60:
+            await asyncio.sleep(0.02)
+            written += server_log()
     assert "Traceback" not in written and "CancelledError" not in written, written
     assert not re.search(r"\[(warning|error|critical) *\]|\"level\": \"(warning|error)", written)
     assert written.count("stream closed by the client") == 60

@@ -20,14 +20,8 @@ from jobwerk.manager.models import ModuleOperation
 from jobwerk.storage.auth_models import AuthSession
 from jobwerk.storage.db import Database
 
+pytestmark = pytest.mark.usefixtures("data_dir")
 runner = CliRunner()
-
-
-@pytest.fixture(autouse=True)
-def data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("JOBWERK_DATA_DIR", str(tmp_path / "data"))
-    return tmp_path / "data"
 
 
 def invoke(*args: str) -> tuple[int, str]:

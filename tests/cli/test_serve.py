@@ -14,7 +14,7 @@ import httpx
 import pytest
 from websockets.asyncio.client import connect
 
-from tests.api.conftest import free_port
+from tests.support.api import free_port
 
 KEY = "serve-test-admin-key"
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from jobwerk.config import Settings
 from jobwerk.core.runtime import Runtime
 from jobwerk.modules.demo import module as demo_module
+from jobwerk.modules.registry import register_module
 
 
 async def main(url: str, executor: str, data_dir: str, seconds: float) -> None:
@@ -22,7 +23,7 @@ async def main(url: str, executor: str, data_dir: str, seconds: float) -> None:
         _env_file=None,
     )
     runtime = Runtime(settings)
-    runtime.workflows.register(demo_module.workflows()[0])
+    register_module(runtime, "demo", demo_module)
     runtime.scheduler.tick_seconds = 0.05
     await runtime.start()
     await asyncio.sleep(seconds)

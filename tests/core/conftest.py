@@ -7,7 +7,7 @@ import pytest
 
 from jobwerk.config import Settings
 from jobwerk.core.runtime import Runtime
-from tests.core._workflows import TEST_WORKFLOWS
+from tests.support.engine import TEST_WORKFLOWS
 
 
 @pytest.fixture(params=["sqlite", "postgresql", "procrastinate"])

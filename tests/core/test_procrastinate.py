@@ -21,8 +21,9 @@ from jobwerk.core import instances, run_service
 from jobwerk.core.executors._procrastinate import TASK, install_schema
 from jobwerk.core.runtime import Runtime
 from jobwerk.modules.demo import module as demo_module
+from jobwerk.modules.registry import register_module
 from jobwerk.storage.models import Run
-from tests.core._workflows import TEST_WORKFLOWS, wait_for
+from tests.support.engine import TEST_WORKFLOWS, wait_for
 
 pytestmark = pytest.mark.postgres
 
@@ -173,7 +174,7 @@ async def test_a_worker_process_executes_what_another_process_enqueued(
     )
     assert worker.stdout is not None
     server = runtime_on(queue_settings)  # enqueues only, like an API node without an executor
-    server.workflows.register(demo_module.workflows()[0])
+    register_module(server, "demo", demo_module)
     try:
         async with asyncio.timeout(60):
             while b"executing runs" not in await worker.stdout.readline():

@@ -4,20 +4,50 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from jobwerk.config import Settings
 from jobwerk.core import instances, job_service, run_service
 from jobwerk.core.executors._base import recover_interrupted
-from jobwerk.core.runner import RunExecution
 from jobwerk.core.runtime import Runtime
 from jobwerk.core.states import RunStatus
 from jobwerk.errors import Conflict, InvalidInput, Locked, NotFound
 from jobwerk.storage.models import LogEntry, Run, utcnow
-from tests.core._workflows import TEST_WORKFLOWS, start, wait_for
+from tests.support.engine import TEST_WORKFLOWS, start, wait_for
+
+SLOW_WRITE_SECONDS = 0.3
+
+
+@contextmanager
+def before_each_statement(runtime: Runtime, hook: Callable[[Any, str], None]) -> Iterator[None]:
+    """Call ``hook(connection, statement)`` before every statement the runtime sends to its
+    database (SQLAlchemy's event), as a database that fails or stalls at a chosen moment would."""
+    engine = runtime.db.engine.sync_engine
+
+    def listener(connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        hook(connection, statement)
+
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        yield
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+
+
+def writes_run(statement: str, *, end: bool) -> bool:
+    """The runner's write of a run's progress and heartbeat; with ``end``, of its final state."""
+    sets_progress = statement.startswith("UPDATE run SET") and "progress" in statement
+    return sets_progress and ("status" in statement) == end
+
+
+def hold(connection: Any, seconds: float) -> None:
+    """Keep the statement waiting for ``seconds`` without blocking the event loop."""
+    connection.connection.dbapi_connection.run_async(lambda _driver: asyncio.sleep(seconds))
 
 
 async def test_a_run_executes_its_steps_in_order_with_progress_and_logs(runtime: Runtime) -> None:
@@ -207,20 +237,19 @@ async def test_stopping_the_executor_interrupts_running_runs(runtime: Runtime) -
 
 
 async def test_stopping_the_executor_while_a_run_records_its_end_still_records_it(
-    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+    runtime: Runtime,
 ) -> None:
-    finishing = asyncio.Event()
-    record = RunExecution._finish
+    recording = asyncio.Event()
 
-    async def slow_finish(self: RunExecution, *args: Any) -> None:
-        finishing.set()
-        await asyncio.sleep(0.2)
-        await record(self, *args)
+    def slow_end(connection: Any, statement: str) -> None:
+        if writes_run(statement, end=True) and not recording.is_set():
+            recording.set()
+            hold(connection, SLOW_WRITE_SECONDS)
 
-    monkeypatch.setattr(RunExecution, "_finish", slow_finish)
-    run_id = await start(runtime, "test.noop")
-    await asyncio.wait_for(finishing.wait(), 10)
-    await runtime.executor.stop()
+    with before_each_statement(runtime, slow_end):
+        run_id = await start(runtime, "test.noop")
+        await asyncio.wait_for(recording.wait(), 10)
+        await runtime.executor.stop()
     async with runtime.db.session() as session:
         assert (await run_service.get_run(session, run_id)).status == "completed"
 
@@ -236,14 +265,13 @@ async def test_a_process_told_not_to_execute_leaves_runs_to_the_others(
     for runtime in (api_only, worker):
         for workflow in TEST_WORKFLOWS:
             runtime.workflows.register(workflow)
+    api_only.env.worker, worker.env.worker = "api-node", "worker-node"
     await api_only.start(scheduler=False)
     try:
-        run_id = await start(api_only, "test.noop")
-        await asyncio.sleep(0.5)  # ten of its poll intervals
-        async with api_only.db.session() as session:
-            assert (await run_service.get_run(session, run_id)).status == "queued"
+        run_id = await start(api_only, "test.noop")  # an executor here would claim it at once
         await worker.start(scheduler=False)
-        assert (await wait_for(worker, run_id)).status == "completed"
+        run = await wait_for(worker, run_id)
+        assert (run.status, run.worker) == ("completed", "worker-node")
     finally:
         await worker.stop()
         await api_only.stop()
@@ -302,21 +330,17 @@ async def test_the_last_step_state_is_stored_even_when_a_flush_is_under_way(
         )
 
 
-async def test_a_failed_progress_write_is_retried_with_nothing_lost(
-    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from jobwerk.core.runner import RunExecution
-
-    original = RunExecution._write_run
+async def test_a_failed_progress_write_is_retried_with_nothing_lost(runtime: Runtime) -> None:
     failures = iter([True, True])
 
-    async def flaky_write(self: RunExecution, session: object, final: object) -> None:
-        if final is None and next(failures, False):
+    def away_for_a_moment(connection: Any, statement: str) -> None:
+        if writes_run(statement, end=False) and next(failures, False):
             raise ConnectionError("database went away for a moment")
-        await original(self, session, final)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(RunExecution, "_write_run", flaky_write)
-    run = await wait_for(runtime, await start(runtime, "demo.example", items=30, delay=0.02))
+    with before_each_statement(runtime, away_for_a_moment):
+        run_id = await start(runtime, "demo.example", items=30, delay=0.02)
+        run = await wait_for(runtime, run_id)
+    assert next(failures, False) is False  # two writes failed
     assert run.status == "completed"
     assert [step.done for step in run.steps] == [30, 30, 30]
     async with runtime.db.session() as session:
@@ -325,19 +349,16 @@ async def test_a_failed_progress_write_is_retried_with_nothing_lost(
 
 
 async def test_the_end_of_a_run_is_recorded_even_when_the_first_write_fails(
-    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+    runtime: Runtime,
 ) -> None:
-    from jobwerk.core.runner import RunExecution
-
-    original = RunExecution._write_run
     failures = iter([True])
 
-    async def locked_once(self: RunExecution, session: object, final: object) -> None:
-        if final is not None and next(failures, False):
+    def locked_once(connection: Any, statement: str) -> None:
+        if writes_run(statement, end=True) and next(failures, False):
             raise ConnectionError("database is locked")
-        await original(self, session, final)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(RunExecution, "_write_run", locked_once)
-    run = await wait_for(runtime, await start(runtime, "test.noop"))
+    with before_each_statement(runtime, locked_once):
+        run = await wait_for(runtime, await start(runtime, "test.noop"))
+    assert next(failures, False) is False  # the first write failed
     assert run.status == "completed"
     assert [step.status for step in run.steps] == ["completed"] * 5

@@ -17,7 +17,7 @@ from jobwerk.core.scheduler import fire_due_jobs, make_trigger, upcoming_fires
 from jobwerk.errors import InvalidInput
 from jobwerk.storage.db import upgrade_database
 from jobwerk.storage.models import Job, Run, utcnow
-from tests.core._workflows import wait_for
+from tests.support.engine import wait_for
 
 START = datetime(2026, 3, 27, 12, 0, tzinfo=UTC)
 
@@ -203,8 +203,9 @@ async def test_two_processes_on_one_database_never_fire_twice(
     await asyncio.to_thread(upgrade_database, url)
     runtime = Runtime(db_settings)
     from jobwerk.modules.demo import module as demo_module
+    from jobwerk.modules.registry import register_module
 
-    runtime.workflows.register(demo_module.workflows()[0])
+    register_module(runtime, "demo", demo_module)
     async with runtime.transaction() as session:
         await job_service.save_job(
             session,

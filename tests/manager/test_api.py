@@ -17,9 +17,8 @@ from websockets.exceptions import InvalidStatus
 from jobwerk.config import Settings
 from jobwerk.core.runtime import Runtime
 from jobwerk.manager.models import ModuleOperation
-from tests.api.conftest import ADMIN, STATIC_KEY, key_headers
-from tests.manager._helpers import NAME, add_repository
-from tests.manager._modules import Catalog
+from tests.support.api import ADMIN, STATIC_KEY, key_headers
+from tests.support.manager import NAME, Catalog, add_repository
 
 HEX = "0" * 32
 MUTATIONS: list[tuple[str, str, dict[str, Any] | None]] = [
@@ -53,17 +52,17 @@ READS = [
 
 
 async def test_every_endpoint_needs_a_key_and_changes_need_admin(
-    client: httpx.AsyncClient, keys: dict[str, str]
+    api: httpx.AsyncClient, keys: dict[str, str]
 ) -> None:
     for method, url, body in MUTATIONS:
-        anonymous = await client.request(method, url, json=body)
+        anonymous = await api.request(method, url, json=body)
         assert anonymous.status_code == 401, (method, url)
         for role in ("viewer", "operator"):
-            answer = await client.request(method, url, json=body, headers=key_headers(keys[role]))
+            answer = await api.request(method, url, json=body, headers=key_headers(keys[role]))
             assert answer.status_code == 403, (method, url, role)
     for url in READS:
-        assert (await client.get(url)).status_code == 401, url
-        answer = await client.get(url, headers=key_headers(keys["viewer"]))
+        assert (await api.get(url)).status_code == 401, url
+        answer = await api.get(url, headers=key_headers(keys["viewer"]))
         assert answer.status_code in (200, 404), (url, answer.text)
 
 
@@ -94,15 +93,15 @@ async def test_every_endpoint_needs_a_key_and_changes_need_admin(
     ],
 )
 async def test_malformed_names_ids_and_urls_are_400(
-    client: httpx.AsyncClient, method: str, url: str, body: dict[str, Any] | None
+    api: httpx.AsyncClient, method: str, url: str, body: dict[str, Any] | None
 ) -> None:
-    answer = await client.request(method, url, json=body, headers=ADMIN)
+    answer = await api.request(method, url, json=body, headers=ADMIN)
     assert answer.status_code == 400, answer.text
 
 
-async def test_not_found_and_conflicts(client: httpx.AsyncClient, catalog: Catalog) -> None:
+async def test_not_found_and_conflicts(api: httpx.AsyncClient, catalog: Catalog) -> None:
     async def status(method: str, url: str, body: dict[str, Any] | None = None) -> int:
-        return (await client.request(method, url, json=body, headers=ADMIN)).status_code
+        return (await api.request(method, url, json=body, headers=ADMIN)).status_code
 
     assert await status("GET", "/modules/status/nope") == 404
     assert await status("GET", "/repository/install/status/nope") == 404
@@ -117,7 +116,7 @@ async def test_not_found_and_conflicts(client: httpx.AsyncClient, catalog: Catal
     assert await status("POST", "/modules/install-instance", {"module_name": NAME}) == 404
     assert await status("POST", "/modules/operations/nope/cancel") == 409
     # demo is built in: not installable, updatable or removable; it has no instances.
-    await add_repository(client, catalog.url)
+    await add_repository(api, catalog.url)
     assert await status("POST", "/repository/install", {"module_name": "demo"}) == 409
     assert await status("POST", "/modules/update", {"module_name": "demo"}) == 409
     assert await status("DELETE", "/repository/uninstall/demo") == 409
@@ -126,27 +125,27 @@ async def test_not_found_and_conflicts(client: httpx.AsyncClient, catalog: Catal
     assert await status("POST", f"/modules/rollback/{NAME}") == 404
 
 
-async def test_status_and_legacy_modules(client: httpx.AsyncClient) -> None:
-    answer = await client.get("/status", headers=ADMIN)
+async def test_status_and_legacy_modules(api: httpx.AsyncClient) -> None:
+    answer = await api.get("/status", headers=ADMIN)
     assert answer.status_code == 200
     data = answer.json()
     assert data["status"] == "ok" and data["modules"]["loaded"] == 1
     assert STATIC_KEY not in answer.text and "secret" not in answer.text.lower()
-    modules = (await client.get("/api/modules", headers=ADMIN)).json()
+    modules = (await api.get("/api/modules", headers=ADMIN)).json()
     assert [module["name"] for module in modules["modules"]] == ["demo"]
     assert modules["modules"][0]["source"] == "builtin"
 
 
 async def test_operations_stream(
-    live_server: str, client: httpx.AsyncClient, catalog: Catalog
+    live_server: str, api: httpx.AsyncClient, catalog: Catalog
 ) -> None:
     with pytest.raises(InvalidStatus):
         async with connect(f"ws://{live_server}/ws/operations"):
             pass
     catalog.publish(NAME, "1.0.0")
-    await add_repository(client, catalog.url)
+    await add_repository(api, catalog.url)
     async with connect(f"ws://{live_server}/ws/operations?api_key={STATIC_KEY}") as ws:
-        answer = await client.post("/repository/install", json={"module_name": NAME}, headers=ADMIN)
+        answer = await api.post("/repository/install", json={"module_name": NAME}, headers=ADMIN)
         operation_id = answer.json()["operation_id"]
         seen = []
         while True:
@@ -161,9 +160,9 @@ async def test_operations_stream(
 
 
 async def test_operations_stream_starts_with_operations_in_progress(
-    live_server: str, runtime: Runtime
+    live_server: str, app_runtime: Runtime
 ) -> None:
-    async with runtime.transaction() as session:
+    async with app_runtime.transaction() as session:
         operation = ModuleOperation(type="install", module=NAME, status="running", steps=[])
         session.add(operation)
     async with connect(f"ws://{live_server}/ws/operations?api_key={STATIC_KEY}") as ws:
@@ -173,11 +172,11 @@ async def test_operations_stream_starts_with_operations_in_progress(
 
 
 async def test_operations_of_another_process_show_on_the_stream(
-    live_server: str, client: httpx.AsyncClient, catalog: Catalog, api_settings: Settings
+    live_server: str, api: httpx.AsyncClient, catalog: Catalog, api_settings: Settings
 ) -> None:
     """An install made with the CLI (its own process) streams to the server's clients too."""
     catalog.publish(NAME, "1.0.0")
-    await add_repository(client, catalog.url)
+    await add_repository(api, catalog.url)
     async with connect(f"ws://{live_server}/ws/operations?api_key={STATIC_KEY}") as ws:
         cli = await asyncio.create_subprocess_exec(
             *(sys.executable, "-m", "jobwerk", "modules", "install", NAME, "--json"),

@@ -14,18 +14,15 @@ import pytest
 from typer.testing import CliRunner
 
 from jobwerk.cli import app
-from tests.manager._helpers import NAME
-from tests.manager._modules import Catalog
+from tests.support.manager import NAME, Catalog
 
 runner = CliRunner()
 
 
 @pytest.fixture(autouse=True)
-def data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("JOBWERK_DATA_DIR", str(tmp_path / "data"))
+def demo_only(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI on ``data_dir`` with the demo module as the only built-in one."""
     monkeypatch.setenv("JOBWERK_MODULES", '["demo"]')
-    return tmp_path / "data"
 
 
 def invoke(*args: str) -> tuple[int, str]:
@@ -39,8 +36,7 @@ def invoke_json(*args: str) -> Any:
     return json.loads(output)
 
 
-def test_repos_modules_and_instance_settings(tmp_path: Path, data_dir: Path) -> None:
-    catalog = Catalog(tmp_path / "catalog")
+def test_repos_modules_and_instance_settings(catalog: Catalog, data_dir: Path) -> None:
     catalog.publish(NAME, "1.0.0")
     code, output = invoke("repos", "add", "local", catalog.url)
     assert code == 0, output
@@ -87,8 +83,7 @@ def test_repos_modules_and_instance_settings(tmp_path: Path, data_dir: Path) -> 
     assert invoke_json("repos", "list") == []
 
 
-def test_an_installed_modules_commands_join_jobwerk(tmp_path: Path, data_dir: Path) -> None:
-    catalog = Catalog(tmp_path / "catalog")
+def test_an_installed_modules_commands_join_jobwerk(catalog: Catalog, data_dir: Path) -> None:
     catalog.publish(NAME, "1.0.0")
     assert invoke("repos", "add", "local", catalog.url)[0] == 0
     assert invoke_json("modules", "install", NAME)["status"] == "completed"

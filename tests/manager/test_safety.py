@@ -10,9 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.api.conftest import ADMIN
-from tests.manager._helpers import NAME, add_repository, operate
-from tests.manager._modules import Catalog, build_wheel, sha256
+from tests.support.api import ADMIN
+from tests.support.manager import NAME, Catalog, add_repository, build_wheel, operate, sha256
 
 
 def _add_member(wheel: Path, info: zipfile.ZipInfo, data: bytes) -> None:
@@ -36,7 +35,7 @@ def _link(name: str, target: str) -> zipfile.ZipInfo:
     ],
 )
 async def test_unsafe_archives_are_refused(
-    client: httpx.AsyncClient,
+    api: httpx.AsyncClient,
     catalog: Catalog,
     tmp_path: Path,
     member: zipfile.ZipInfo,
@@ -45,8 +44,8 @@ async def test_unsafe_archives_are_refused(
     wheel = build_wheel(catalog.root / NAME / "1.0.0", NAME, "1.0.0")
     _add_member(wheel, member, b"/etc/passwd")
     catalog.add(NAME, "1.0.0", wheel)
-    await add_repository(client, catalog.url)
-    done = await operate(client, "POST", "/repository/install", json={"module_name": NAME})
+    await add_repository(api, catalog.url)
+    done = await operate(api, "POST", "/repository/install", json={"module_name": NAME})
     assert done["status"] == "failed"
     assert reason in done["error"]
     assert [s["status"] for s in done["steps"][:3]] == ["done", "failed", "pending"]
@@ -56,17 +55,17 @@ async def test_unsafe_archives_are_refused(
 
 
 async def test_a_wrong_checksum_is_refused(
-    client: httpx.AsyncClient, catalog: Catalog, tmp_path: Path
+    api: httpx.AsyncClient, catalog: Catalog, tmp_path: Path
 ) -> None:
     catalog.publish(NAME, "1.0.0", checksum="0" * 64)
-    await add_repository(client, catalog.url)
-    done = await operate(client, "POST", "/repository/install", json={"module_name": NAME})
+    await add_repository(api, catalog.url)
+    done = await operate(api, "POST", "/repository/install", json={"module_name": NAME})
     assert done["status"] == "failed" and "SHA-256 mismatch" in done["error"]
     assert not (tmp_path / "modules" / NAME).exists()
 
 
 async def test_catalog_paths_outside_the_repository_are_denied(
-    client: httpx.AsyncClient, catalog: Catalog, tmp_path: Path
+    api: httpx.AsyncClient, catalog: Catalog, tmp_path: Path
 ) -> None:
     outside = build_wheel(tmp_path / "elsewhere", NAME, "1.0.0")
     catalog.entries.append(
@@ -78,31 +77,31 @@ async def test_catalog_paths_outside_the_repository_are_denied(
         }
     )
     catalog.save()
-    await add_repository(client, catalog.url)
-    done = await operate(client, "POST", "/repository/install", json={"module_name": NAME})
+    await add_repository(api, catalog.url)
+    done = await operate(api, "POST", "/repository/install", json={"module_name": NAME})
     assert done["status"] == "failed" and "Access denied" in done["error"]
 
 
 async def test_a_module_that_would_shadow_an_installed_package_is_refused(
-    client: httpx.AsyncClient, catalog: Catalog
+    api: httpx.AsyncClient, catalog: Catalog
 ) -> None:
     catalog.publish(NAME, "1.0.0", extra_members={"httpx/__init__.py": b"raise SystemExit\n"})
-    await add_repository(client, catalog.url)
-    done = await operate(client, "POST", "/repository/install", json={"module_name": NAME})
+    await add_repository(api, catalog.url)
+    done = await operate(api, "POST", "/repository/install", json={"module_name": NAME})
     assert done["status"] == "failed" and "shadow" in done["error"]
 
 
 async def test_an_incompatible_module_names_no_fitting_version(
-    client: httpx.AsyncClient, catalog: Catalog
+    api: httpx.AsyncClient, catalog: Catalog
 ) -> None:
     wheel = build_wheel(catalog.root / NAME / "9.0.0", NAME, "9.0.0")
     catalog.add(NAME, "9.0.0", wheel, requires_jobwerk=">=99")
-    await add_repository(client, catalog.url)
-    answer = await client.post("/repository/install", json={"module_name": NAME}, headers=ADMIN)
+    await add_repository(api, catalog.url)
+    answer = await api.post("/repository/install", json={"module_name": NAME}, headers=ADMIN)
     assert answer.status_code == 409 and "needs jobwerk >=99" in answer.text
     pinned = await operate(
-        client, "POST", "/repository/install", json={"module_name": NAME, "version": "9.0.0"}
+        api, "POST", "/repository/install", json={"module_name": NAME, "version": "9.0.0"}
     )
     assert pinned["status"] == "failed" and "needs jobwerk >=99" in pinned["error"]
-    modules = (await client.get("/repository/modules", headers=ADMIN)).json()["modules"]
+    modules = (await api.get("/repository/modules", headers=ADMIN)).json()["modules"]
     assert modules[0]["status"] == "incompatible"

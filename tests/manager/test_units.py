@@ -11,7 +11,7 @@ from jobwerk.errors import AppError
 from jobwerk.manager import _wheel
 from jobwerk.manager._safety import check_module_name, inside
 from jobwerk.manager.catalog import CatalogEntry, check_repository_url, pick
-from tests.manager._modules import build_wheel
+from tests.support.manager import build_wheel
 
 
 @pytest.mark.parametrize("name", ["a", "temu", "my-mod_2", "a" * 64])

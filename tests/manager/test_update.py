@@ -9,13 +9,11 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from jobwerk.app import create_app
 from jobwerk.config import Settings
 from jobwerk.core import run_service
 from jobwerk.core.runtime import Runtime
-from tests.api.conftest import ADMIN, http_client, wait_for_run
-from tests.manager._helpers import NAME, add_repository, operate, wait_operation
-from tests.manager._modules import Catalog
+from tests.support.api import ADMIN, http_client, running_app, runtime_of, wait_for_run
+from tests.support.manager import NAME, Catalog, add_repository, operate, wait_operation
 
 
 async def _run_hello(client: httpx.AsyncClient, runtime: Runtime) -> str:
@@ -34,46 +32,46 @@ async def _tables(runtime: Runtime) -> set[str]:
 
 
 async def test_update_rollback_and_broken_updates(
-    client: httpx.AsyncClient,
+    api: httpx.AsyncClient,
     catalog: Catalog,
-    runtime: Runtime,
+    app_runtime: Runtime,
     api_settings: Settings,
     tmp_path: Path,
 ) -> None:
     catalog.publish(NAME, "1.0.0")
-    await add_repository(client, catalog.url)
-    assert (await operate(client, "POST", "/repository/install", json={"module_name": NAME}))[
+    await add_repository(api, catalog.url)
+    assert (await operate(api, "POST", "/repository/install", json={"module_name": NAME}))[
         "status"
     ] == "completed"
-    assert await _run_hello(client, runtime) == "1.0.0"
+    assert await _run_hello(api, app_runtime) == "1.0.0"
     folder = tmp_path / "modules" / NAME
 
     # A broken import in 1.1.0: refused in the child process, nothing switched.
     catalog.publish(NAME, "1.1.0", broken_import=True)
-    broken = await operate(client, "POST", "/modules/update", json={"module_name": NAME})
+    broken = await operate(api, "POST", "/modules/update", json={"module_name": NAME})
     assert broken["status"] == "failed" and broken["rolled_back"] is False  # nothing switched
     assert "import check failed" in broken["error"] and "broken on purpose" in broken["error"]
     assert not (folder / "1.1.0").exists()
-    assert await _run_hello(client, runtime) == "1.0.0"
+    assert await _run_hello(api, app_runtime) == "1.0.0"
 
     # A failing migration in 1.2.0: its transaction is undone, nothing switched.
     catalog.publish(NAME, "1.2.0", broken_migration=True)
     broken = await operate(
-        client, "POST", "/modules/update", json={"module_name": NAME, "version": "1.2.0"}
+        api, "POST", "/modules/update", json={"module_name": NAME, "version": "1.2.0"}
     )
     assert broken["status"] == "failed" and "migration failed" in broken["error"]
-    async with runtime.db.session() as session:
+    async with app_runtime.db.session() as session:
         notes = [row[0] for row in await session.execute(text(f"SELECT version FROM {NAME}_note"))]
     assert notes == ["1.0.0"]
     assert not (folder / "1.2.0").exists()
-    modules = (await client.get("/api/modules", headers=ADMIN)).json()["modules"]
+    modules = (await api.get("/api/modules", headers=ADMIN)).json()["modules"]
     acme = next(module for module in modules if module["name"] == NAME)
     assert acme["version"] == "1.0.0" and acme["source"] == "installed"
 
     # A good update to 2.0.0 (picked explicitly: 1.1.0 and 1.2.0 are newer than 1.0.0 but broken).
     catalog.publish(NAME, "2.0.0")
     good = await operate(
-        client, "POST", "/modules/update", json={"module_name": NAME, "version": "2.0.0"}
+        api, "POST", "/modules/update", json={"module_name": NAME, "version": "2.0.0"}
     )
     assert good["status"] == "completed", good["error"]
     assert good["restart_required"] is True
@@ -81,13 +79,13 @@ async def test_update_rollback_and_broken_updates(
     # One backup per update attempt (two broken ones, this one); the last three are kept.
     assert len(list((folder / "backups").glob(f"{NAME}-1.0.0-*.db"))) == 3
     assert (folder / "1.0.0").is_dir() and (folder / "2.0.0").is_dir()
-    await _restarted_runs(api_settings, "2.0.0", runtime)
+    await _restarted_runs(api_settings, "2.0.0", app_runtime)
 
     # Rollback to 1.0.0 and back on the next start.
-    back = await operate(client, "POST", f"/modules/rollback/{NAME}")
+    back = await operate(api, "POST", f"/modules/rollback/{NAME}")
     assert back["status"] == "completed", back["error"]
-    await _restarted_runs(api_settings, "1.0.0", runtime)
-    modules = (await client.get("/api/modules", headers=ADMIN)).json()["modules"]
+    await _restarted_runs(api_settings, "1.0.0", app_runtime)
+    modules = (await api.get("/api/modules", headers=ADMIN)).json()["modules"]
     acme = next(module for module in modules if module["name"] == NAME)
     assert acme["previous_version"] == "2.0.0"
 
@@ -99,29 +97,24 @@ async def _restarted_runs(settings: Settings, expected: str, previous: Runtime) 
     and here it would otherwise claim the new app's runs with the old code.
     """
     await previous.executor.stop()
-    restarted = create_app(settings)
-    context = restarted.router.lifespan_context(restarted)
-    await context.__aenter__()
     try:
-        runtime: Runtime = restarted.state.runtime
-        async with http_client(restarted) as client:
-            assert await _run_hello(client, runtime) == expected
+        async with running_app(settings) as restarted, http_client(restarted) as api:
+            assert await _run_hello(api, runtime_of(restarted)) == expected
             # The module's routes are mounted at start.
-            answer = await client.get(f"/api/{NAME}/version", headers=ADMIN)
+            answer = await api.get(f"/api/{NAME}/version", headers=ADMIN)
             assert answer.json() == {"version": expected}
     finally:
-        await context.__aexit__(None, None, None)
         await previous.executor.start()
 
 
 async def test_two_operations_on_one_module_conflict(
-    client: httpx.AsyncClient, catalog: Catalog, app: FastAPI
+    api: httpx.AsyncClient, catalog: Catalog, app: FastAPI
 ) -> None:
     catalog.publish(NAME, "1.0.0")
-    await add_repository(client, catalog.url)
-    first = await client.post("/repository/install", json={"module_name": NAME}, headers=ADMIN)
-    second = await client.post("/repository/install", json={"module_name": NAME}, headers=ADMIN)
+    await add_repository(api, catalog.url)
+    first = await api.post("/repository/install", json={"module_name": NAME}, headers=ADMIN)
+    second = await api.post("/repository/install", json={"module_name": NAME}, headers=ADMIN)
     assert first.status_code == 202
     assert second.status_code == 409, second.text
     assert second.json()["operation_id"] == first.json()["operation_id"]
-    assert (await wait_operation(client, first.json()["operation_id"]))["status"] == "completed"
+    assert (await wait_operation(api, first.json()["operation_id"]))["status"] == "completed"

@@ -4,7 +4,6 @@ runs, run page with logs, cancel and retry, roles, phone viewport and the PWA fi
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,9 +11,8 @@ from playwright.sync_api import Locator, expect
 
 from jobwerk.core import instances, job_service, run_service
 from jobwerk.manager import repositories
-from tests.manager._helpers import NAME
-from tests.manager._modules import Catalog
-from tests.web.conftest import Session
+from tests.support.manager import NAME, Catalog
+from tests.support.web import Session
 
 pytestmark = pytest.mark.browser
 
@@ -357,8 +355,7 @@ def test_modules_view_offers_no_actions_to_viewers(web: Session) -> None:
     expect(web.page.get_by_role("button", name="Install")).to_have_count(0)
 
 
-def test_an_admin_installs_updates_and_rolls_back_a_module(web: Session, tmp_path: Path) -> None:
-    catalog = Catalog(tmp_path / "catalog")
+def test_an_admin_installs_updates_and_rolls_back_a_module(web: Session, catalog: Catalog) -> None:
     for version in ("1.0.0", "1.1.0"):
         catalog.publish(NAME, version)
     runtime = web.server.runtime

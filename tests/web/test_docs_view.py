@@ -13,8 +13,8 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 from jobwerk.modules.docs import credentials as creds
-from tests.modules.docs.sites import build_sphinx, serve
-from tests.web.conftest import LiveServer, Session, _serving, _settings
+from tests.support.docs import build_sphinx, serve
+from tests.support.web import DashboardServer, Session, dashboard_settings, serve_dashboard
 
 pytestmark = pytest.mark.browser
 
@@ -23,14 +23,14 @@ NO_OVERFLOW = "document.documentElement.scrollWidth <= window.innerWidth"
 
 
 @pytest.fixture(scope="module")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def dashboard_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DashboardServer]:
     """This module's server: the dashboard with the docs module, allowed to reach loopback."""
     with pytest.MonkeyPatch.context() as patch:
         # The docs module reads its SSRF allow-list from the environment at every scrape.
         patch.setenv("JOBWERK_DOCS__ALLOW_HOSTS", "127.0.0.1")
         data_dir = tmp_path_factory.mktemp("web-docs") / "data"
-        with _serving(_settings(data_dir, ["demo", "docs"])) as live:
-            yield live
+        with serve_dashboard(dashboard_settings(data_dir, ["demo", "docs"])) as server:
+            yield server
 
 
 @pytest.fixture(scope="module")
@@ -148,7 +148,7 @@ def test_scrape_and_credentials_on_a_phone(phone: Session, docs_site: str) -> No
     _scrape_from_the_view(phone, docs_site, "phone")
 
 
-def _store_credential(server: LiveServer, name: str) -> None:
+def _store_credential(server: DashboardServer, name: str) -> None:
     runtime = server.runtime
     data = creds.CredentialCreate.model_validate(
         {"name": name, "host": "docs.example.com", "auth_type": "bearer", "token": SECRET}

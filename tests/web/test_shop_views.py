@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from jobwerk.core import run_service
 from jobwerk.core.states import FINISHED
-from tests.web.conftest import Session
+from tests.support.web import Session
 
 pytestmark = pytest.mark.browser
 
@@ -27,9 +27,9 @@ VIEWS = {
 }
 
 
-def _finished_temu_run(shop: Session) -> dict[str, Any]:
+def _finished_temu_run(shop_tab: Session) -> dict[str, Any]:
     """The latest finished TEMU order sync (the demo starts one at once)."""
-    runtime = shop.server.runtime
+    runtime = shop_tab.server.runtime
 
     async def latest() -> dict[str, Any] | None:
         async with runtime.db.session() as session:
@@ -39,17 +39,17 @@ def _finished_temu_run(shop: Session) -> dict[str, Any]:
             return {"id": runs[0].id, "status": runs[0].status} if runs else None
 
     for _ in range(300):
-        found = shop.server.call(latest())
+        found = shop_tab.server.call(latest())
         if found:
             return found
-        shop.page.wait_for_timeout(100)
+        shop_tab.page.wait_for_timeout(100)
     raise AssertionError("the demo's first order sync did not finish")
 
 
-def test_overview_shows_each_instance_by_name_with_its_own_status(shop: Session) -> None:
-    shop.login("viewer")
-    page = shop.page
-    _finished_temu_run(shop)
+def test_overview_shows_each_instance_by_name_with_its_own_status(shop_tab: Session) -> None:
+    shop_tab.login("viewer")
+    page = shop_tab.page
+    _finished_temu_run(shop_tab)
     card = page.locator("[data-card^=instance-]", has_text="Temu Demo shop (primary)")
     expect(card).to_be_visible()
     expect(card).to_contain_text("last success")
@@ -67,13 +67,13 @@ def test_overview_shows_each_instance_by_name_with_its_own_status(shop: Session)
     expect(status).to_have_js_property("tagName", "SELECT")
     assert "to ship" in status.locator("option").all_text_contents()
     assert page.evaluate(NO_OVERFLOW)
-    shop.screenshot(f"shop-overview-{shop.size}")
+    shop_tab.screenshot(f"shop-overview-{shop_tab.size}")
 
 
-def test_the_run_page_reads_like_a_report(shop: Session) -> None:
-    run = _finished_temu_run(shop)
-    shop.login("viewer")
-    page = shop.page
+def test_the_run_page_reads_like_a_report(shop_tab: Session) -> None:
+    run = _finished_temu_run(shop_tab)
+    shop_tab.login("viewer")
+    page = shop_tab.page
     # A unique prefix is enough; the page then shows the whole id.
     page.goto(f"/#/runs/{run['id'][:8]}")
     expect(page).to_have_url(re.compile(f"#/runs/{run['id']}$"))
@@ -89,24 +89,24 @@ def test_the_run_page_reads_like_a_report(shop: Session) -> None:
     if run["status"] == "completed_with_warnings":
         expect(page.locator("[data-section=warnings] li").first).to_be_visible()
     assert page.evaluate(NO_OVERFLOW)
-    shop.screenshot(f"shop-run-{shop.size}")
+    shop_tab.screenshot(f"shop-run-{shop_tab.size}")
 
 
-def test_runs_list_keeps_whole_ids_and_fits_a_phone(shop: Session) -> None:
-    run = _finished_temu_run(shop)
-    shop.login("viewer")
-    page = shop.page
+def test_runs_list_keeps_whole_ids_and_fits_a_phone(shop_tab: Session) -> None:
+    run = _finished_temu_run(shop_tab)
+    shop_tab.login("viewer")
+    page = shop_tab.page
     page.goto("/#/runs")
     expect(page.locator(f"tbody tr[data-run='{run['id']}'] a")).to_have_text(run["id"])
     options = page.get_by_label("Status").locator("option").all_text_contents()
     assert "completed with warnings" in options
     assert page.evaluate(NO_OVERFLOW)
-    shop.screenshot(f"shop-runs-{shop.size}")
+    shop_tab.screenshot(f"shop-runs-{shop_tab.size}")
 
 
-def test_navigation_moves_the_focus_to_the_new_page(shop: Session) -> None:
-    shop.login("viewer")
-    page = shop.page
+def test_navigation_moves_the_focus_to_the_new_page(shop_tab: Session) -> None:
+    shop_tab.login("viewer")
+    page = shop_tab.page
     expect(page.get_by_role("heading", name="Overview")).to_be_visible()
     page.goto("/#/runs")
     expect(page.get_by_role("heading", name="Runs")).to_be_visible()
@@ -114,12 +114,12 @@ def test_navigation_moves_the_focus_to_the_new_page(shop: Session) -> None:
 
 
 @pytest.mark.parametrize("view", [*VIEWS, "run"])
-def test_no_serious_accessibility_violations(shop: Session, view: str) -> None:
-    path = f"/#/runs/{_finished_temu_run(shop)['id']}" if view == "run" else VIEWS[view]
-    shop.login("admin")
-    page = shop.page
+def test_no_serious_accessibility_violations(shop_tab: Session, view: str) -> None:
+    path = f"/#/runs/{_finished_temu_run(shop_tab)['id']}" if view == "run" else VIEWS[view]
+    shop_tab.login("admin")
+    page = shop_tab.page
     expect(page.get_by_role("heading", name="Overview")).to_be_visible()
     page.goto(path)
     page.wait_for_load_state("networkidle")
     expect(page.locator("main h1")).to_be_visible()
-    assert shop.accessibility_violations() == []
+    assert shop_tab.accessibility_violations() == []

@@ -12,6 +12,7 @@ from jobwerk.cli._runtime import cli_actor, run, with_runtime
 from jobwerk.cli._watch import watch_run
 from jobwerk.core import job_service
 from jobwerk.core.runtime import Runtime
+from jobwerk.core.scheduler import MIN_INTERVAL_MINUTES
 from jobwerk.core.states import SUCCEEDED
 from jobwerk.errors import InvalidInput
 from jobwerk.storage.models import Job
@@ -138,7 +139,10 @@ def disable(job_id: str, as_json: bool = JsonOption) -> None:
 @app.command()
 def schedule(
     job_id: str,
-    interval: Annotated[float | None, typer.Option(min=1, help="Every N minutes (N ≥ 1)")] = None,
+    interval: Annotated[
+        float | None,
+        typer.Option(min=MIN_INTERVAL_MINUTES, help="Every N minutes (N ≥ 0.5, i.e. 30 s)"),
+    ] = None,
     cron: Annotated[str | None, typer.Option(help="Cron expression, e.g. '*/30 * * * *'")] = None,
     timezone: Annotated[str, typer.Option(help="IANA timezone of the cron")] = "UTC",
     manual: Annotated[bool, typer.Option(help="Remove the schedule")] = False,

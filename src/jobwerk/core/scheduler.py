@@ -30,6 +30,9 @@ from jobwerk.storage.models import Job, Run, utcnow
 log = structlog.get_logger("jobwerk.scheduler")
 WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 MAX_COALESCE_STEPS = 100_000
+MIN_INTERVAL_MINUTES = 0.5
+"""The shortest interval a user may set (API, CLI, dashboard): 30 seconds. The scheduler checks
+for due jobs every second, so shorter ones would work, but they would only load the shop's APIs."""
 _WEEKDAY_PART = re.compile(r"^(?:\*|(\d{1,2})(?:-(\d{1,2}))?)(?:/(\d{1,2}))?$")
 
 

@@ -63,6 +63,9 @@ class Workflow(Generic[P]):
         params: the pydantic model the run parameters are validated with.
         title: a human title for the dashboard.
         description: one or two sentences on what it does.
+        instance_lock: runs of one instance never overlap with other runs of it that take the
+            lock (Procrastinate's per-instance lock). A long-lived run that coordinates with the
+            others by itself, such as a watcher, sets it to False so it blocks nobody.
     """
 
     name: str
@@ -70,6 +73,7 @@ class Workflow(Generic[P]):
     title: str = ""
     description: str = ""
     steps: list[Step] = field(default_factory=list)
+    instance_lock: bool = True
 
     def __post_init__(self) -> None:
         if not WORKFLOW_NAME.match(self.name):

@@ -66,6 +66,13 @@ class Module:
         """FastAPI routers to mount (with their own prefixes)."""
         return ()
 
+    def public_routers(self) -> Sequence[Any]:
+        """FastAPI routers whose callers cannot log in and that authenticate every request
+        themselves, e.g. a marketplace's signed webhooks; mounted without jobwerk's login.
+        A route here must refuse a request it cannot verify (401/403), before doing anything.
+        """
+        return ()
+
     def cli(self) -> Any | None:
         """A Typer app or command function to add to ``jobwerk``, or a list of them."""
         return None

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from jobwerk.modules.docs.scraper import ScrapeOptions, ScrapeRequest, ScrapeSettings
-
-from .sites import ServerState, build_mkdocs, build_sphinx, make_app, serve
+from jobwerk.modules.docs.scraper import ScrapeSettings
+from tests.support.docs import ServerState, build_mkdocs, build_sphinx, make_app, serve
 
 
 @pytest.fixture(scope="session")
@@ -38,9 +37,3 @@ def loopback() -> ScrapeSettings:
     return ScrapeSettings.allowing(
         "127.0.0.1", backoff_base=0.05, unthrottled_hosts=frozenset({"127.0.0.1"})
     )
-
-
-def make_request(url: str, **options: object) -> ScrapeRequest:
-    """A request with fast politeness settings for loopback crawls."""
-    merged: dict[str, object] = {"concurrency": 4, "rate_limit": 20.0, **options}
-    return ScrapeRequest(url=url, options=ScrapeOptions.model_validate(merged))

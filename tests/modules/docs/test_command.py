@@ -56,14 +56,23 @@ def test_unknown_output_suffix_is_refused_before_crawling(tmp_path: Path) -> Non
 
 def test_invalid_options_are_one_plain_line_each(tmp_path: Path) -> None:
     output_file = str(tmp_path / "guide.md")
-    options = ["--max-pages", "0", "--max-depth", "-1", "--rate-limit", "50", "--concurrency", "0"]
+    options = [
+        "--max-pages",
+        "0",
+        "--max-depth",
+        "-1",
+        "--rate-limit",
+        "0.05",
+        "--concurrency",
+        "0",
+    ]
     code, output = invoke("https://user:pw@docs.example.org/", "-o", output_file, *options)
     assert code == 2
     assert output.splitlines() == [
         "Error: URL: credentials inside the URL are not accepted",
         "Error: --max-depth: must be at least 0",
         "Error: --max-pages: must be at least 1",
-        "Error: --rate-limit: must be at most 20.0",
+        "Error: --rate-limit: must be 0 (no limit) or at least 0.1",
         "Error: --concurrency: must be at least 1",
     ]
     code, output = invoke("not a url", "-o", output_file)
@@ -71,3 +80,11 @@ def test_invalid_options_are_one_plain_line_each(tmp_path: Path) -> None:
         2,
         "Error: URL: Input should be a valid URL, relative URL without a base\n",
     )
+
+
+def test_an_allow_listed_host_takes_no_rate_limit(site_url: str, tmp_path: Path) -> None:
+    output_file = str(tmp_path / "gadget.md")
+    options = ["--allow-host", "127.0.0.1", "--rate-limit", "0", "--concurrency", "64"]
+    code, output = invoke(f"{site_url}/mkdocs/", "-o", output_file, *options)
+    assert code == 0, output
+    assert "\n4 pages, 0 failed, 0 skipped\n" in output

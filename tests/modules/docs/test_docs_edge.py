@@ -8,9 +8,7 @@ import socket
 import time
 
 from jobwerk.modules.docs.scraper import ScrapeProgress, ScrapeSettings, crawl
-
-from .conftest import make_request
-from .sites import ServerState
+from tests.support.docs import ServerState, make_request
 
 
 async def test_edge_site(

@@ -12,11 +12,11 @@ from jobwerk.modules.docs.scraper import (
     ScrapeSettings,
     extract_page,
     html_to_markdown,
+    markdown_to_html,
     normalize_url,
     scrape,
 )
-
-from .conftest import make_request
+from tests.support.docs import make_request
 
 
 def convert(body: str, url: str = "https://docs.example.org/guide/page.html") -> str:
@@ -91,7 +91,14 @@ async def test_pdf_export_and_js_rendering(
     request.export_formats = [ExportFormat.PDF]
     result = await scrape(request, tmp_path, loopback, base_name="widget")
     assert len(result.crawl.pages) == 3
-    assert any("```python" in p.markdown for p in result.crawl.pages)
+    pages = [f.path.read_text() for f in result.files if f.format == "page-markdown"]
+    assert any("```python" in page for page in pages)
     pdf = next(f for f in result.files if f.format == "pdf")
     assert pdf.content_type == "application/pdf"
     assert pdf.path.read_bytes().startswith(b"%PDF")
+
+
+def test_tildes_in_text_open_no_code_fence() -> None:
+    markdown = convert("<p>~~~</p><p>Still text.</p>")
+    assert markdown == "\\~~~\n\nStill text.\n"
+    assert "<p>Still text.</p>" in markdown_to_html(markdown, "t")

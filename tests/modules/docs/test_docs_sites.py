@@ -13,8 +13,7 @@ from jobwerk.modules.docs.scraper import (
     crawl,
     scrape,
 )
-
-from .conftest import make_request
+from tests.support.docs import make_request
 
 FENCE = re.compile(r"^```(\w*)$", re.M)
 

@@ -17,8 +17,7 @@ from jobwerk.modules.docs.scraper import (
     is_public,
     validate_target,
 )
-
-from .conftest import make_request
+from tests.support.docs import make_request
 
 
 @pytest.mark.parametrize(

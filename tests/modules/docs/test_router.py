@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import select
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -20,24 +19,21 @@ from starlette.routing import Route
 from typer.testing import CliRunner
 
 from jobwerk import cli
-from jobwerk.app import create_app
 from jobwerk.config import Settings, load_settings
 from jobwerk.core import job_service
 from jobwerk.core.runtime import Runtime
-from jobwerk.modules.docs import _crawl
+from jobwerk.modules.docs import _convert
 from jobwerk.modules.docs import module as docs_module
 from jobwerk.modules.docs.credentials import CredentialCreate, create_credential
 from jobwerk.modules.docs.models import DocsCredential
-from tests.api.conftest import (
+from tests.support.api import (
     ADMIN,
     STATIC_KEY,
-    http_client,
     key_headers,
     make_settings,
     wait_for_run,
 )
-
-from .sites import serve
+from tests.support.docs import serve
 
 FAST = {"rate_limit": 20.0, "concurrency": 4}
 
@@ -46,31 +42,6 @@ FAST = {"rate_limit": 20.0, "concurrency": 4}
 def api_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     monkeypatch.setenv("JOBWERK_DOCS__ALLOW_HOSTS", "127.0.0.1")
     return make_settings(tmp_path).model_copy(update={"modules": ["demo", "docs"]})
-
-
-@pytest.fixture
-async def app(api_settings: Settings) -> AsyncIterator[FastAPI]:
-    application = create_app(api_settings)
-    async with application.router.lifespan_context(application):
-        yield application
-
-
-@pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with http_client(app) as value:
-        yield value
-
-
-@pytest.fixture
-async def headers(client: httpx.AsyncClient) -> dict[str, dict[str, str]]:
-    """Request headers per role, with API keys made over the API."""
-    made = {}
-    for role in ("viewer", "operator", "admin"):
-        answer = await client.post(
-            "/api/v1/auth/keys", json={"name": f"docs-{role}", "role": role}, headers=ADMIN
-        )
-        made[role] = key_headers(answer.json()["key"])
-    return made
 
 
 async def finished_scrape(client: httpx.AsyncClient, url: str, **body: Any) -> dict[str, Any]:
@@ -82,23 +53,25 @@ async def finished_scrape(client: httpx.AsyncClient, url: str, **body: Any) -> d
 
 
 async def test_viewer_cannot_start_a_scrape_operator_can(
-    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], site_url: str
+    api: httpx.AsyncClient, keys: dict[str, str], site_url: str
 ) -> None:
     body = {"url": f"{site_url}/sphinx/", "options": FAST}
-    assert (await client.post("/api/v1/scrape", json=body)).status_code == 401
-    refused = await client.post("/api/v1/scrape", json=body, headers=headers["viewer"])
+    assert (await api.post("/api/v1/scrape", json=body)).status_code == 401
+    refused = await api.post("/api/v1/scrape", json=body, headers=key_headers(keys["viewer"]))
     assert refused.status_code == 403
     for path in ("/sync", "/validate", "/estimate"):
-        viewer = await client.post(f"/api/v1/scrape{path}", json=body, headers=headers["viewer"])
+        viewer = await api.post(
+            f"/api/v1/scrape{path}", json=body, headers=key_headers(keys["viewer"])
+        )
         assert viewer.status_code == 403, path
-    answer = await client.post("/api/v1/scrape", json=body, headers=headers["operator"])
+    answer = await api.post("/api/v1/scrape", json=body, headers=key_headers(keys["operator"]))
     assert answer.status_code == 202, answer.text
     created = answer.json()
     assert created["status"] == "queued"
     assert created["status_url"] == f"/api/v1/jobs/{created['job_id']}"
-    runs = (await client.get("/api/v1/jobs?workflow=docs.scrape", headers=ADMIN)).json()
+    runs = (await api.get("/api/v1/jobs?workflow=docs.scrape", headers=ADMIN)).json()
     assert [run["id"] for run in runs["jobs"]] == [created["job_id"]]
-    run = await wait_for_run(client, created["job_id"])
+    run = await wait_for_run(api, created["job_id"])
     assert run["status"] == "completed", run
 
 
@@ -119,26 +92,26 @@ async def test_viewer_cannot_start_a_scrape_operator_can(
     ],
 )
 async def test_scrape_requests_are_validated(
-    client: httpx.AsyncClient, body: dict[str, Any], field: str
+    api: httpx.AsyncClient, body: dict[str, Any], field: str
 ) -> None:
     for path in ("", "/sync", "/validate", "/estimate"):
-        answer = await client.post(f"/api/v1/scrape{path}", json=body, headers=ADMIN)
+        answer = await api.post(f"/api/v1/scrape{path}", json=body, headers=ADMIN)
         assert answer.status_code == 422, (path, answer.text)
         assert field in str(answer.json()["detail"])
-    runs = (await client.get("/api/v1/jobs?workflow=docs.scrape", headers=ADMIN)).json()
+    runs = (await api.get("/api/v1/jobs?workflow=docs.scrape", headers=ADMIN)).json()
     assert runs["jobs"] == []
 
 
-async def test_unknown_credential_is_404(client: httpx.AsyncClient) -> None:
+async def test_unknown_credential_is_404(api: httpx.AsyncClient) -> None:
     body = {"url": "https://example.com/", "credential_id": "0" * 32}
-    assert (await client.post("/api/v1/scrape", json=body, headers=ADMIN)).status_code == 404
+    assert (await api.post("/api/v1/scrape", json=body, headers=ADMIN)).status_code == 404
 
 
 async def test_sync_scrape_returns_markdown_and_pages(
-    client: httpx.AsyncClient, site_url: str
+    api: httpx.AsyncClient, site_url: str
 ) -> None:
     body = {"url": f"{site_url}/sphinx/", "options": {**FAST, "max_pages": 20}}
-    answer = await client.post("/api/v1/scrape/sync", json=body, headers=ADMIN)
+    answer = await api.post("/api/v1/scrape/sync", json=body, headers=ADMIN)
     assert answer.status_code == 200, answer.text
     result = answer.json()
     assert result["page_count"] == len(result["pages"]) >= 5
@@ -150,29 +123,29 @@ async def test_sync_scrape_returns_markdown_and_pages(
 
 
 async def test_sync_scrape_past_the_cap_is_413(
-    client: httpx.AsyncClient, site_url: str, monkeypatch: pytest.MonkeyPatch
+    api: httpx.AsyncClient, site_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("JOBWERK_DOCS__SYNC_MAX_PAGES", "2")
     body = {"url": f"{site_url}/sphinx/", "options": FAST}
-    answer = await client.post("/api/v1/scrape/sync", json=body, headers=ADMIN)
+    answer = await api.post("/api/v1/scrape/sync", json=body, headers=ADMIN)
     assert answer.status_code == 413, answer.text
     assert "POST /api/v1/scrape" in answer.json()["detail"]
     # Asking for fewer pages than the cap is a deliberate truncation, not an error.
     body["options"] = {**FAST, "max_pages": 2}
-    truncated = (await client.post("/api/v1/scrape/sync", json=body, headers=ADMIN)).json()
+    truncated = (await api.post("/api/v1/scrape/sync", json=body, headers=ADMIN)).json()
     assert truncated["page_count"] == 2 and truncated["truncated"]
 
 
-async def test_validate_and_estimate(client: httpx.AsyncClient, site_url: str) -> None:
+async def test_validate_and_estimate(api: httpx.AsyncClient, site_url: str) -> None:
     body = {"url": f"{site_url}/sphinx/", "options": FAST}
-    report = (await client.post("/api/v1/scrape/validate", json=body, headers=ADMIN)).json()
+    report = (await api.post("/api/v1/scrape/validate", json=body, headers=ADMIN)).json()
     assert report["valid"] is True
     assert isinstance(report["warnings"], list) and isinstance(report["recommendations"], list)
     private = {"url": "http://10.1.2.3/docs/"}
-    refused = (await client.post("/api/v1/scrape/validate", json=private, headers=ADMIN)).json()
+    refused = (await api.post("/api/v1/scrape/validate", json=private, headers=ADMIN)).json()
     assert refused["valid"] is False
     assert any("refused" in warning for warning in refused["warnings"])
-    estimate = (await client.post("/api/v1/scrape/estimate", json=body, headers=ADMIN)).json()
+    estimate = (await api.post("/api/v1/scrape/estimate", json=body, headers=ADMIN)).json()
     assert 1 <= estimate["estimated_pages"] <= 500
     assert estimate["estimated_duration_seconds"] > 0
 
@@ -195,9 +168,9 @@ def protected_url() -> Iterator[str]:
 
 
 async def test_credentials_are_write_only_and_encrypted(
-    client: httpx.AsyncClient,
-    headers: dict[str, dict[str, str]],
-    runtime_of: Runtime,
+    api: httpx.AsyncClient,
+    keys: dict[str, str],
+    app_runtime: Runtime,
     protected_url: str,
 ) -> None:
     host = httpx.URL(protected_url).netloc.decode()
@@ -209,37 +182,39 @@ async def test_credentials_are_write_only_and_encrypted(
         "password": "s3cret",
     }
     url = "/api/v1/auth/credentials"
-    assert (await client.post(url, json=body, headers=headers["operator"])).status_code == 403
-    created = await client.post(url, json=body, headers=headers["admin"])
+    assert (
+        await api.post(url, json=body, headers=key_headers(keys["operator"]))
+    ).status_code == 403
+    created = await api.post(url, json=body, headers=key_headers(keys["admin"]))
     assert created.status_code == 201, created.text
     assert "s3cret" not in created.text and "reader" not in created.text
     credential = created.json()
     assert credential["header_names"] == ["Authorization"]
-    assert (await client.post(url, json=body, headers=ADMIN)).status_code == 409
-    assert (await client.get(url, headers=headers["viewer"])).status_code == 403
-    listed = await client.get(url, headers=headers["operator"])
+    assert (await api.post(url, json=body, headers=ADMIN)).status_code == 409
+    assert (await api.get(url, headers=key_headers(keys["viewer"]))).status_code == 403
+    listed = await api.get(url, headers=key_headers(keys["operator"]))
     assert [item["id"] for item in listed.json()] == [credential["id"]]
     assert "s3cret" not in listed.text
-    async with runtime_of.db.session() as session:
+    async with app_runtime.db.session() as session:
         stored = await session.scalar(select(DocsCredential.secrets))
     assert stored and "s3cret" not in stored and "cmVhZGVyOnMzY3JldA" not in stored
-    assert runtime_of.box.open(stored)["headers"]["Authorization"].startswith("Basic ")
+    assert app_runtime.box.open(stored)["headers"]["Authorization"].startswith("Basic ")
 
     scrape = {"url": protected_url, "options": FAST}
-    without = (await client.post("/api/v1/scrape/sync", json=scrape, headers=ADMIN)).json()
+    without = (await api.post("/api/v1/scrape/sync", json=scrape, headers=ADMIN)).json()
     assert without["page_count"] == 0 and without["failed"][0]["status_code"] == 401
     scrape["credential_id"] = credential["id"]
-    answer = await client.post("/api/v1/scrape/sync", json=scrape, headers=ADMIN)
+    answer = await api.post("/api/v1/scrape/sync", json=scrape, headers=ADMIN)
     assert answer.json()["page_count"] == 1, answer.text
     assert "Internal widget notes." in answer.json()["markdown"]
     other = {"url": "http://localhost:1/docs/", "credential_id": credential["id"]}
-    mismatch = await client.post("/api/v1/scrape", json=other, headers=ADMIN)
+    mismatch = await api.post("/api/v1/scrape", json=other, headers=ADMIN)
     assert mismatch.status_code == 422 and "host" in mismatch.text
 
-    removed = await client.delete(f"{url}/{credential['id']}", headers=headers["admin"])
+    removed = await api.delete(f"{url}/{credential['id']}", headers=key_headers(keys["admin"]))
     assert removed.status_code == 204
-    assert (await client.get(url, headers=ADMIN)).json() == []
-    assert (await client.delete(f"{url}/{credential['id']}", headers=ADMIN)).status_code == 404
+    assert (await api.get(url, headers=ADMIN)).json() == []
+    assert (await api.delete(f"{url}/{credential['id']}", headers=ADMIN)).status_code == 404
 
 
 @pytest.mark.parametrize(
@@ -259,19 +234,11 @@ async def test_credentials_are_write_only_and_encrypted(
         {"auth_type": "basic", "username": "u", "password": "s3cret" * 200},
     ],
 )
-async def test_credential_input_is_validated(
-    client: httpx.AsyncClient, body: dict[str, Any]
-) -> None:
+async def test_credential_input_is_validated(api: httpx.AsyncClient, body: dict[str, Any]) -> None:
     full = {"name": "x", "host": "docs.example.com", **body}
-    answer = await client.post("/api/v1/auth/credentials", json=full, headers=ADMIN)
+    answer = await api.post("/api/v1/auth/credentials", json=full, headers=ADMIN)
     assert answer.status_code == 422, answer.text
     assert "Injected" not in answer.text and "s3cret" not in answer.text
-
-
-@pytest.fixture
-def runtime_of(app: FastAPI) -> Runtime:
-    runtime: Runtime = app.state.runtime
-    return runtime
 
 
 async def demo_run_with_xml(client: httpx.AsyncClient, runtime: Runtime) -> str:
@@ -288,38 +255,38 @@ async def demo_run_with_xml(client: httpx.AsyncClient, runtime: Runtime) -> str:
 
 
 async def test_exports_of_any_run(
-    client: httpx.AsyncClient, headers: dict[str, dict[str, str]], runtime_of: Runtime
+    api: httpx.AsyncClient, keys: dict[str, str], app_runtime: Runtime
 ) -> None:
-    run_id = await demo_run_with_xml(client, runtime_of)
-    meta = await client.get(f"/api/v1/exports/{run_id}/metadata", headers=headers["viewer"])
+    run_id = await demo_run_with_xml(api, app_runtime)
+    meta = await api.get(f"/api/v1/exports/{run_id}/metadata", headers=key_headers(keys["viewer"]))
     assert meta.status_code == 200, meta.text
     assert meta.json()["workflow"] == "demo.example"
     assert [(f["name"], f["content_type"]) for f in meta.json()["files"]] == [
         ("orders-0001.xml", "application/xml")
     ]
     file_url = meta.json()["files"][0]["download_url"]
-    download = await client.get(file_url, headers=headers["viewer"])
+    download = await api.get(file_url, headers=key_headers(keys["viewer"]))
     assert download.status_code == 200
     assert download.headers["content-type"] == "application/xml"
     assert download.headers["content-disposition"] == 'attachment; filename="orders-0001.xml"'
     assert download.text == "<tBestellungen/>"
 
     assert (
-        await client.delete(f"/api/v1/exports/{run_id}", headers=headers["viewer"])
+        await api.delete(f"/api/v1/exports/{run_id}", headers=key_headers(keys["viewer"]))
     ).status_code == 403
-    deleted = await client.delete(f"/api/v1/exports/{run_id}", headers=headers["operator"])
+    deleted = await api.delete(f"/api/v1/exports/{run_id}", headers=key_headers(keys["operator"]))
     assert deleted.json() == {"job_id": run_id, "deleted_files": 1, "freed_bytes": 16}
-    assert (await client.get(file_url, headers=ADMIN)).status_code == 404
-    assert (await client.get(f"/api/v1/exports/{run_id}/metadata", headers=ADMIN)).json()[
+    assert (await api.get(file_url, headers=ADMIN)).status_code == 404
+    assert (await api.get(f"/api/v1/exports/{run_id}/metadata", headers=ADMIN)).json()[
         "files"
     ] == []
-    run = (await client.get(f"/api/v1/jobs/{run_id}", headers=ADMIN)).json()
+    run = (await api.get(f"/api/v1/jobs/{run_id}", headers=ADMIN)).json()
     assert run["status"] == "completed" and run["result"]["exports"] == []
 
 
-async def test_export_paths_cannot_escape(client: httpx.AsyncClient, runtime_of: Runtime) -> None:
-    run_id = await demo_run_with_xml(client, runtime_of)
-    other = await demo_run_with_xml(client, runtime_of)
+async def test_export_paths_cannot_escape(api: httpx.AsyncClient, app_runtime: Runtime) -> None:
+    run_id = await demo_run_with_xml(api, app_runtime)
+    other = await demo_run_with_xml(api, app_runtime)
     base = f"/api/v1/exports/{run_id}"
     for name in (
         "..%2F..%2Fsecret.key",
@@ -328,40 +295,38 @@ async def test_export_paths_cannot_escape(client: httpx.AsyncClient, runtime_of:
         "%2Fetc%2Fpasswd",
         "sub%2F..%2F..%2F..%2Fsecret.key",
     ):
-        answer = await client.get(f"{base}/{name}", headers=ADMIN)
+        answer = await api.get(f"{base}/{name}", headers=ADMIN)
         assert answer.status_code == 403, (name, answer.status_code)
     for path in (f"{base}/missing.xml", "/api/v1/exports/..%2F..%2Fetc/passwd"):
-        assert (await client.get(path, headers=ADMIN)).status_code == 404, path
-    assert (
-        await client.get(f"/api/v1/exports/{'f' * 32}/metadata", headers=ADMIN)
-    ).status_code == 404
-    unknown = await client.delete(f"/api/v1/exports/{'f' * 32}", headers=ADMIN)
+        assert (await api.get(path, headers=ADMIN)).status_code == 404, path
+    assert (await api.get(f"/api/v1/exports/{'f' * 32}/metadata", headers=ADMIN)).status_code == 404
+    unknown = await api.delete(f"/api/v1/exports/{'f' * 32}", headers=ADMIN)
     assert unknown.status_code == 404
-    escaping = await client.delete("/api/v1/exports/..%2F..", headers=ADMIN)
+    escaping = await api.delete("/api/v1/exports/..%2F..", headers=ADMIN)
     assert escaping.status_code in (404, 405)
-    assert (runtime_of.settings.data_dir / "secret.key").exists()
+    assert (app_runtime.settings.data_dir / "secret.key").exists()
 
 
 async def test_convert_an_export(
-    client: httpx.AsyncClient, site_url: str, runtime_of: Runtime
+    api: httpx.AsyncClient, site_url: str, app_runtime: Runtime
 ) -> None:
-    run = await finished_scrape(client, f"{site_url}/sphinx/")
-    answer = await client.post(
+    run = await finished_scrape(api, f"{site_url}/sphinx/")
+    answer = await api.post(
         f"/api/v1/exports/{run['id']}/convert", json={"target_format": "html"}, headers=ADMIN
     )
     assert answer.status_code == 202, answer.text
     conversion = answer.json()
     assert conversion["source"].endswith(".md") and conversion["source_job_id"] == run["id"]
-    await wait_for_run(client, conversion["conversion_id"])
-    status = await client.get(conversion["status_url"], headers=ADMIN)
+    await wait_for_run(api, conversion["conversion_id"])
+    status = await api.get(conversion["status_url"], headers=ADMIN)
     done = status.json()
     assert done["status"] == "completed", done
     [file] = done["files"]
-    html = await client.get(file["download_url"], headers=ADMIN)
+    html = await api.get(file["download_url"], headers=ADMIN)
     assert html.headers["content-type"].startswith("text/html")
     assert "<code" in html.text and "make_widget" in html.text
 
-    xml_run = await demo_run_with_xml(client, runtime_of)
+    xml_run = await demo_run_with_xml(api, app_runtime)
     for body, code in (
         ({"target_format": "html", "source": "orders-0001.xml"}, 422),
         ({"target_format": "html"}, 422),
@@ -369,18 +334,18 @@ async def test_convert_an_export(
         ({"target_format": "pdf", "source": "../../secret.key"}, 403),
         ({"target_format": "pdf", "source": "gone.md"}, 404),
     ):
-        answer = await client.post(f"/api/v1/exports/{xml_run}/convert", json=body, headers=ADMIN)
+        answer = await api.post(f"/api/v1/exports/{xml_run}/convert", json=body, headers=ADMIN)
         assert answer.status_code == code, (body, answer.text)
-    not_a_conversion = await client.get(f"/api/v1/exports/conversions/{xml_run}", headers=ADMIN)
+    not_a_conversion = await api.get(f"/api/v1/exports/conversions/{xml_run}", headers=ADMIN)
     assert not_a_conversion.status_code == 404
 
 
-async def test_module_health_and_openapi(client: httpx.AsyncClient) -> None:
-    health = (await client.get("/api/v1/system/health", headers=ADMIN)).json()
+async def test_module_health_and_openapi(api: httpx.AsyncClient) -> None:
+    health = (await api.get("/api/v1/system/health", headers=ADMIN)).json()
     docs = health["dependencies"]["docs"]
     assert docs["status"] == "ok" and docs["allow_hosts"] == 1
     assert isinstance(docs["chromium"], bool)
-    paths = (await client.get("/api/openapi.json")).json()["paths"]
+    paths = (await api.get("/api/openapi.json")).json()["paths"]
     for path in (
         "/api/v1/scrape",
         "/api/v1/scrape/sync",
@@ -400,7 +365,7 @@ async def test_module_health_and_openapi(client: httpx.AsyncClient) -> None:
 
 
 async def test_a_failing_scrape_with_credentials_logs_no_secret(
-    client: httpx.AsyncClient,
+    api: httpx.AsyncClient,
     protected_url: str,
     monkeypatch: pytest.MonkeyPatch,
     server_log: Callable[[], str],
@@ -412,16 +377,17 @@ async def test_a_failing_scrape_with_credentials_logs_no_secret(
         "username": "reader",
         "password": "s3cret",
     }
-    created = await client.post("/api/v1/auth/credentials", json=body, headers=ADMIN)
+    created = await api.post("/api/v1/auth/credentials", json=body, headers=ADMIN)
 
     def broken(element: object) -> str:
         raise RuntimeError("converter crashed")
 
-    monkeypatch.setattr(_crawl, "html_to_markdown", broken)
+    monkeypatch.setenv("JOBWERK_DOCS__WORKERS", "0")  # converted here, where the patch applies
+    monkeypatch.setattr(_convert, "html_to_markdown", broken)
     scrape = {"url": protected_url, "options": FAST, "credential_id": created.json()["id"]}
-    answer = await client.post("/api/v1/scrape", json=scrape, headers=ADMIN)
-    run = await wait_for_run(client, answer.json()["job_id"])
-    logs = await client.get(f"/api/v1/jobs/{run['id']}/logs", headers=ADMIN)
+    answer = await api.post("/api/v1/scrape", json=scrape, headers=ADMIN)
+    run = await wait_for_run(api, answer.json()["job_id"])
+    logs = await api.get(f"/api/v1/jobs/{run['id']}/logs", headers=ADMIN)
 
     written = server_log() + str(run) + logs.text
     assert run["result"]["pages_failed"] == 1

@@ -7,22 +7,19 @@ import json
 import os
 import shutil
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import typer
-from fastapi import FastAPI
 from typer.testing import CliRunner
 
 from jobwerk import cli
-from jobwerk.app import create_app
 from jobwerk.config import Settings
 from jobwerk.core.runtime import Runtime
 from jobwerk.modules.docs import module
-from tests.api.conftest import ADMIN, http_client, make_settings, wait_for_run
+from tests.support.api import ADMIN, make_settings, wait_for_run
 
 FAST = {"rate_limit": 20.0, "concurrency": 4}
 
@@ -31,19 +28,6 @@ FAST = {"rate_limit": 20.0, "concurrency": 4}
 def api_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     monkeypatch.setenv("JOBWERK_DOCS__ALLOW_HOSTS", "127.0.0.1")
     return make_settings(tmp_path).model_copy(update={"modules": ["docs"]})
-
-
-@pytest.fixture
-async def app(api_settings: Settings) -> AsyncIterator[FastAPI]:
-    application = create_app(api_settings)
-    async with application.router.lifespan_context(application):
-        yield application
-
-
-@pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with http_client(app) as value:
-        yield value
 
 
 async def start(client: httpx.AsyncClient, url: str, **body: Any) -> str:
@@ -58,11 +42,11 @@ async def download(client: httpx.AsyncClient, run_id: str, name: str) -> httpx.R
 
 
 async def test_scrape_run_exports_every_format_and_reuses_its_cache(
-    client: httpx.AsyncClient, site_url: str, api_settings: Settings
+    api: httpx.AsyncClient, site_url: str, api_settings: Settings
 ) -> None:
     url = f"{site_url}/sphinx/"
     formats = ["markdown", "json", "html"]
-    run = await wait_for_run(client, await start(client, url, export_formats=formats, options=FAST))
+    run = await wait_for_run(api, await start(api, url, export_formats=formats, options=FAST))
     assert run["status"] == "completed", run
     assert [step["name"] for step in run["steps"]] == ["crawl", "export"]
     result = run["result"]
@@ -71,22 +55,22 @@ async def test_scrape_run_exports_every_format_and_reuses_its_cache(
     exports = {entry["name"]: entry["content_type"] for entry in result["exports"]}
     assert sorted(Path(name).suffix for name in exports) == [".html", ".json", ".md"]
 
-    meta = (await client.get(f"/api/v1/exports/{run['id']}/metadata", headers=ADMIN)).json()
+    meta = (await api.get(f"/api/v1/exports/{run['id']}/metadata", headers=ADMIN)).json()
     page_files = [f for f in meta["files"] if not f["recorded"]]
     assert len(page_files) == result["pages"] == result["page_files"]
     markdown_name = next(name for name in exports if name.endswith(".md"))
-    markdown = await download(client, run["id"], markdown_name)
+    markdown = await download(api, run["id"], markdown_name)
     assert markdown.headers["content-type"] == "text/markdown; charset=utf-8"
     assert "```python\ndef make_widget(size: int) -> str:" in markdown.text
     json_name = next(name for name in exports if name.endswith(".json"))
-    document = json.loads((await download(client, run["id"], json_name)).text)
+    document = json.loads((await download(api, run["id"], json_name)).text)
     assert len(document["pages"]) == result["pages"]
-    page = await download(client, run["id"], page_files[0]["name"])
+    page = await download(api, run["id"], page_files[0]["name"])
     assert page.status_code == 200 and page.text.startswith("#")
 
     cache = list((api_settings.data_dir / "docs" / "cache").glob("*.json"))
     assert len(cache) == 1
-    again = await wait_for_run(client, await start(client, url, options=FAST))
+    again = await wait_for_run(api, await start(api, url, options=FAST))
     assert again["status"] == "completed"
     assert again["result"]["pages"] == result["pages"]
     assert again["result"]["pages_changed"] == 0, "unchanged pages come from the cache"
@@ -94,11 +78,10 @@ async def test_scrape_run_exports_every_format_and_reuses_its_cache(
 
 
 async def test_progress_events_carry_page_counters(
-    app: FastAPI, client: httpx.AsyncClient, site_url: str
+    app_runtime: Runtime, api: httpx.AsyncClient, site_url: str
 ) -> None:
-    runtime: Runtime = app.state.runtime
-    events = runtime.bus.subscribe(accept=lambda event: event.kind == "step.progress")
-    run = await wait_for_run(client, await start(client, f"{site_url}/sphinx/", options=FAST))
+    events = app_runtime.bus.subscribe(accept=lambda event: event.kind == "step.progress")
+    run = await wait_for_run(api, await start(api, f"{site_url}/sphinx/", options=FAST))
     events.close()
     crawl = [event.data async for event in events if event.data["step"] == "crawl"]
     assert crawl, "the crawl step reports progress"
@@ -109,24 +92,25 @@ async def test_progress_events_carry_page_counters(
     assert str(last["message"]).startswith(site_url)
 
 
-async def test_startup_removes_stale_crawl_results(app: FastAPI, api_settings: Settings) -> None:
+async def test_startup_removes_stale_crawl_results(
+    app_runtime: Runtime, api_settings: Settings
+) -> None:
     folder = api_settings.data_dir / "docs" / "crawls"
     folder.mkdir(parents=True)
     stale, fresh = folder / f"{'a' * 32}.json", folder / f"{'b' * 32}.json"
     for path in (stale, fresh):
         path.write_text("{}")
     os.utime(stale, (time.time() - 2 * 86_400,) * 2)
-    await module.startup(app.state.runtime)
+    await module.startup(app_runtime)
     assert not stale.exists() and fresh.exists()
 
 
 async def test_failed_pages_are_listed_not_fatal(
-    app: FastAPI, client: httpx.AsyncClient, site_url: str
+    app_runtime: Runtime, api: httpx.AsyncClient, site_url: str
 ) -> None:
-    runtime: Runtime = app.state.runtime
-    logs = runtime.bus.subscribe(accept=lambda event: event.kind == "log")
+    logs = app_runtime.bus.subscribe(accept=lambda event: event.kind == "log")
     options = {**FAST, "exclude": ["*/huge.html", "*/throttled.html", "*/slow.html"]}
-    run = await wait_for_run(client, await start(client, f"{site_url}/edge/", options=options))
+    run = await wait_for_run(api, await start(api, f"{site_url}/edge/", options=options))
     logs.close()
     assert run["status"] == "completed", run
     failed = {page["url"]: page for page in run["result"]["failed_pages"]}
@@ -137,38 +121,38 @@ async def test_failed_pages_are_listed_not_fatal(
 
 
 async def test_cancel_mid_crawl_keeps_a_partial_export(
-    client: httpx.AsyncClient, site_url: str
+    api: httpx.AsyncClient, site_url: str
 ) -> None:
     options = {"rate_limit": 2.0, "concurrency": 1, "use_sitemaps": False}
-    run_id = await start(client, f"{site_url}/edge/", options=options)
+    run_id = await start(api, f"{site_url}/edge/", options=options)
     deadline = asyncio.get_running_loop().time() + 20
     while True:
-        run = (await client.get(f"/api/v1/jobs/{run_id}", headers=ADMIN)).json()
+        run = (await api.get(f"/api/v1/jobs/{run_id}", headers=ADMIN)).json()
         if run["steps"] and run["steps"][0]["counters"].get("pages_ok", 0) >= 2:
             break
         assert run["status"] in ("queued", "running"), run
         assert asyncio.get_running_loop().time() < deadline, "the crawl made no progress"
         await asyncio.sleep(0.05)
     cancelled_at = asyncio.get_running_loop().time()
-    answer = await client.delete(f"/api/v1/jobs/{run_id}", headers=ADMIN)
+    answer = await api.delete(f"/api/v1/jobs/{run_id}", headers=ADMIN)
     assert answer.json()["action"] == "cancelled"
-    run = await wait_for_run(client, run_id)
+    run = await wait_for_run(api, run_id)
     assert run["status"] == "cancelled"
     assert asyncio.get_running_loop().time() - cancelled_at < 3, "the crawl stops promptly"
     result = run["result"]
     assert result["partial"] and result["stop_reason"] == "cancelled"
     assert 2 <= result["pages"] < 10
     [export] = result["exports"]
-    markdown = await download(client, run_id, export["name"])
+    markdown = await download(api, run_id, export["name"])
     assert markdown.status_code == 200 and "Edge index" in markdown.text
     assert run["steps"][1]["status"] == "cancelled", "the export step never started"
 
 
 async def test_unsafe_target_fails_the_run_with_a_reason(
-    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+    api: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("JOBWERK_DOCS__ALLOW_HOSTS")
-    run = await wait_for_run(client, await start(client, "http://169.254.169.254/latest/"))
+    run = await wait_for_run(api, await start(api, "http://169.254.169.254/latest/"))
     assert run["status"] == "failed"
     assert "crawl:" in run["error"] and run["result"].get("exports") is None
 
@@ -200,25 +184,25 @@ def test_cli_scrape_command(site_url: str, tmp_path: Path, monkeypatch: pytest.M
 
 @pytest.mark.browser
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="needs Debian's chromium")
-async def test_pdf_export_and_conversion(client: httpx.AsyncClient, site_url: str) -> None:
+async def test_pdf_export_and_conversion(api: httpx.AsyncClient, site_url: str) -> None:
     options = {**FAST, "max_pages": 3}
-    run_id = await start(client, f"{site_url}/sphinx/", export_formats=["pdf"], options=options)
-    run = await wait_for_run(client, run_id, seconds=60)
+    run_id = await start(api, f"{site_url}/sphinx/", export_formats=["pdf"], options=options)
+    run = await wait_for_run(api, run_id, seconds=60)
     assert run["status"] == "completed", run
     [export] = run["result"]["exports"]
-    pdf = await download(client, run_id, export["name"])
+    pdf = await download(api, run_id, export["name"])
     assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
     assert export["size"] == len(pdf.content)
-    meta = (await client.get(f"/api/v1/exports/{run_id}/metadata", headers=ADMIN)).json()
+    meta = (await api.get(f"/api/v1/exports/{run_id}/metadata", headers=ADMIN)).json()
     markdown_page = next(f["name"] for f in meta["files"] if f["name"].endswith(".md"))
-    answer = await client.post(
+    answer = await api.post(
         f"/api/v1/exports/{run_id}/convert",
         json={"target_format": "pdf", "source": markdown_page},
         headers=ADMIN,
     )
     assert answer.status_code == 202, answer.text
     conversion = answer.json()
-    await wait_for_run(client, conversion["conversion_id"], seconds=60)
-    [file] = (await client.get(conversion["status_url"], headers=ADMIN)).json()["files"]
-    converted = await client.get(file["download_url"], headers=ADMIN)
+    await wait_for_run(api, conversion["conversion_id"], seconds=60)
+    [file] = (await api.get(conversion["status_url"], headers=ADMIN)).json()["files"]
+    converted = await api.get(file["download_url"], headers=ADMIN)
     assert converted.content.startswith(b"%PDF")

@@ -1,36 +1,33 @@
-"""Fixtures for the TEMU client and sandbox tests: a real sandbox served by uvicorn."""
+"""Fixtures for the TEMU tests: a real sandbox served by uvicorn with clients for it, and a served
+shop with its JTL replica next to an app running the TEMU module."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
+from fastapi import FastAPI
 
+from jobwerk.config import Settings
 from jobwerk.modules.temu.client import ExchangeRecord, TemuClient
 from jobwerk.modules.temu.sandbox import SandboxServer, TemuSandbox
-
-APP_KEY = "sandbox-app-key"
-APP_SECRET = "sandbox-app-secret"
-ACCESS_TOKEN = "sandbox-access-token"
-DOC_EXAMPLES = Path(__file__).resolve().parents[2] / "fixtures" / "temu"
-
-
-DocExample = Callable[[str], dict[str, Any]]
-ClientFactory = Callable[..., TemuClient]
-
-
-def _load_doc_example(api_type: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((DOC_EXAMPLES / f"{api_type}.json").read_text("utf-8"))
-    return data
+from tests.support.api import make_settings
+from tests.support.temu import (
+    ClientFactory,
+    DocExample,
+    Shop,
+    add_instance,
+    load_doc_example,
+    open_shop,
+    sandbox_client,
+)
 
 
 @pytest.fixture
 def doc_example() -> DocExample:
     """Loader of TEMU's documented request/response example for an API type."""
-    return _load_doc_example
+    return load_doc_example
 
 
 @pytest.fixture
@@ -48,36 +45,40 @@ def server(sandbox: TemuSandbox) -> Iterator[SandboxServer]:
 
 @pytest.fixture
 def exchanges() -> list[ExchangeRecord]:
-    """Audit records collected by the client fixture."""
+    """Audit records collected by the ``temu_client`` fixture."""
     return []
 
 
-def _make_client(server: SandboxServer, **kwargs: Any) -> TemuClient:
-    options: dict[str, Any] = {
-        "base_url": server.router_url(),
-        "app_key": APP_KEY,
-        "app_secret": APP_SECRET,
-        "access_token": ACCESS_TOKEN,
-        "rate_limit": None,
-        "backoff_base": 0.01,
-        "backoff_max": 0.05,
-        "max_retries": 3,
-        "timeout": 5.0,
-    }
-    options.update(kwargs)
-    return TemuClient(**options)
-
-
 @pytest.fixture
-async def client(
+async def temu_client(
     server: SandboxServer, exchanges: list[ExchangeRecord]
 ) -> AsyncIterator[TemuClient]:
     """A client talking to the served sandbox, recording every exchange."""
-    async with _make_client(server, on_exchange=exchanges.append) as temu:
+    async with sandbox_client(server, on_exchange=exchanges.append) as temu:
         yield temu
 
 
 @pytest.fixture
 def client_factory(server: SandboxServer) -> ClientFactory:
     """Builds more sandbox clients (fast retries, no client-side limit unless given)."""
-    return lambda **kwargs: _make_client(server, **kwargs)
+    return lambda **kwargs: sandbox_client(server, **kwargs)
+
+
+@pytest.fixture
+def shop(tmp_path: Path) -> Iterator[Shop]:
+    """A sandbox shop with orders to ship, and its JTL replica with some stock changed."""
+    opened = open_shop(tmp_path / "shop-a", seed=5, changed=0.1)
+    yield opened
+    opened.server.stop()
+
+
+@pytest.fixture
+def api_settings(tmp_path: Path) -> Settings:
+    """``app`` runs the TEMU module."""
+    return make_settings(tmp_path / "jobwerk").model_copy(update={"modules": ["temu"]})
+
+
+@pytest.fixture
+async def instance(app: FastAPI, shop: Shop) -> str:
+    """The id of ``shop``'s TEMU instance in ``app``."""
+    return await add_instance(app, "Shop A", shop.settings())

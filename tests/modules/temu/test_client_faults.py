@@ -21,18 +21,17 @@ from jobwerk.modules.temu.client import (
     bucket_for_app_key,
 )
 from jobwerk.modules.temu.sandbox import SandboxServer, TemuSandbox
-
-from .conftest import ClientFactory
+from tests.support.temu import ClientFactory
 
 ORDER_LIST = "bg.order.list.v2.get"
 
 
 @pytest.mark.parametrize("kind", ["rate_limit", "system_error", "http_502", "malformed"])
 async def test_retryable_faults_are_retried_until_success(
-    client: TemuClient, sandbox: TemuSandbox, exchanges: list[ExchangeRecord], kind: str
+    temu_client: TemuClient, sandbox: TemuSandbox, exchanges: list[ExchangeRecord], kind: str
 ) -> None:
     sandbox.inject_fault(kind, ORDER_LIST, count=2)
-    page = await client.list_orders(page_size=5)
+    page = await temu_client.list_orders(page_size=5)
     assert page.total_item_num == 60
     assert [r.attempt for r in exchanges] == [0, 1, 2]
     assert exchanges[0].error is not None
@@ -72,18 +71,18 @@ async def test_stale_clock_and_expired_token_are_auth_errors(
 
 
 async def test_amount_without_permission_falls_back(
-    client: TemuClient, sandbox: TemuSandbox, exchanges: list[ExchangeRecord]
+    temu_client: TemuClient, sandbox: TemuSandbox, exchanges: list[ExchangeRecord]
 ) -> None:
     sn = next(iter(sandbox.state.orders))
     with pytest.raises(PermissionDeniedError) as caught:
-        await client.get_order_amount(sn)
+        await temu_client.get_order_amount(sn)
     assert caught.value.error_code == 3_000_032
-    assert await client.get_order_amount_or_none(sn) is None
+    assert await temu_client.get_order_amount_or_none(sn) is None
     assert len(exchanges) == 2
 
 
 async def test_lost_shipment_response_is_not_retried_but_applied(
-    client: TemuClient, sandbox: TemuSandbox, exchanges: list[ExchangeRecord]
+    temu_client: TemuClient, sandbox: TemuSandbox, exchanges: list[ExchangeRecord]
 ) -> None:
     order = next(o for o in sandbox.state.orders.values() if o.status == 2)
     infos = [OrderSendInfo(order.parent_order_sn, ln.order_sn, ln.quantity) for ln in order.lines]
@@ -92,9 +91,9 @@ async def test_lost_shipment_response_is_not_retried_but_applied(
     )
     sandbox.inject_fault("response_lost", "bg.logistics.shipment.v2.confirm")
     with pytest.raises(TemuSystemError):
-        await client.confirm_shipment([package])
+        await temu_client.confirm_shipment([package])
     assert len(exchanges) == 1
-    shipments = await client.get_shipments(order.parent_order_sn, order.lines[0].order_sn)
+    shipments = await temu_client.get_shipments(order.parent_order_sn, order.lines[0].order_sn)
     assert shipments[0].tracking_number == "00340434555555555555"
 
 

@@ -16,8 +16,7 @@ from jobwerk.modules.temu.client import (
     TimeWindow,
 )
 from jobwerk.modules.temu.sandbox import ParentOrder, SandboxServer, TemuSandbox
-
-from .conftest import ClientFactory
+from tests.support.temu import ClientFactory
 
 
 def _unshipped(sandbox: TemuSandbox) -> ParentOrder:
@@ -35,8 +34,8 @@ def _package(sandbox: TemuSandbox, order: ParentOrder, tracking: str) -> Shipmen
     return ShipmentPackage(dhl, tracking, sandbox.state.warehouses[0].warehouse_id, infos)
 
 
-async def test_order_list_pages_to_the_end(client: TemuClient, sandbox: TemuSandbox) -> None:
-    orders = await client.list_all_orders(page_size=7)
+async def test_order_list_pages_to_the_end(temu_client: TemuClient, sandbox: TemuSandbox) -> None:
+    orders = await temu_client.list_all_orders(page_size=7)
     assert len(orders) == len(sandbox.state.orders) == 60
     assert len({o.parent_order_map.parent_order_sn for o in orders}) == 60
     statuses = {o.parent_order_map.parent_order_status for o in orders}
@@ -46,11 +45,11 @@ async def test_order_list_pages_to_the_end(client: TemuClient, sandbox: TemuSand
 
 
 async def test_order_list_filters_by_status_and_update_window(
-    client: TemuClient, sandbox: TemuSandbox
+    temu_client: TemuClient, sandbox: TemuSandbox
 ) -> None:
     now = sandbox.now()
     window = TimeWindow(now - 7 * 86_400, now)
-    orders = await client.list_all_orders(parent_order_status=2, updated=window)
+    orders = await temu_client.list_all_orders(parent_order_status=2, updated=window)
     expected = [
         o for o in sandbox.state.orders.values()
         if o.status == 2 and window.start <= o.update_time <= window.end
@@ -61,13 +60,13 @@ async def test_order_list_filters_by_status_and_update_window(
 
 
 async def test_detail_and_shipping_info_with_umlauts(
-    client: TemuClient, sandbox: TemuSandbox
+    temu_client: TemuClient, sandbox: TemuSandbox
 ) -> None:
     order = next(o for o in sandbox.state.orders.values() if o.status == 2 and o.region_id == 76)
-    detail = await client.get_order_detail(order.parent_order_sn)
+    detail = await temu_client.get_order_detail(order.parent_order_sn)
     assert detail.parent_order_map.region_name1 == "Germany"
     assert [ln.order_sn for ln in detail.order_list] == [ln.order_sn for ln in order.lines]
-    info = await client.get_shipping_info(order.parent_order_sn)
+    info = await temu_client.get_shipping_info(order.parent_order_sn)
     assert info.is_complete
     assert info.address_extra is not None
     assert info.address_extra.last_name == order.address.last_name
@@ -76,16 +75,16 @@ async def test_detail_and_shipping_info_with_umlauts(
     assert any(ch in texts for ch in "äöüß")
 
 
-async def test_pending_order_has_no_address(client: TemuClient, sandbox: TemuSandbox) -> None:
+async def test_pending_order_has_no_address(temu_client: TemuClient, sandbox: TemuSandbox) -> None:
     pending = next(o for o in sandbox.state.orders.values() if o.status == 1)
-    info = await client.get_shipping_info(pending.parent_order_sn)
+    info = await temu_client.get_shipping_info(pending.parent_order_sn)
     assert not info.is_complete
 
 
-async def test_amount_query_with_scope(client: TemuClient, sandbox: TemuSandbox) -> None:
+async def test_amount_query_with_scope(temu_client: TemuClient, sandbox: TemuSandbox) -> None:
     sandbox.grant_scope("bg.order.amount.query")
     order = _unshipped(sandbox)
-    amount = await client.get_order_amount(order.parent_order_sn)
+    amount = await temu_client.get_order_amount(order.parent_order_sn)
     assert {ln.order_sn for ln in amount.order_list} == {ln.order_sn for ln in order.lines}
     line = amount.order_list[0]
     assert line.product_tax_rate == order.vat_percent * 1_000_000
@@ -93,80 +92,86 @@ async def test_amount_query_with_scope(client: TemuClient, sandbox: TemuSandbox)
     assert line.unit_retail_price_vat_incl.amount == order.lines[0].sku.price_cents
 
 
-async def test_sku_list_reads_active_and_inactive(client: TemuClient, sandbox: TemuSandbox) -> None:
-    skus = await client.list_all_skus((SkuStatus.ACTIVE, SkuStatus.INACTIVE))
+async def test_sku_list_reads_active_and_inactive(
+    temu_client: TemuClient, sandbox: TemuSandbox
+) -> None:
+    skus = await temu_client.list_all_skus((SkuStatus.ACTIVE, SkuStatus.INACTIVE))
     assert len(skus) == len(sandbox.state.skus) == 250
     assert any(s.stock == 0 and s.status4_vo == 3 for s in skus)
     assert all(s.sku_sn and s.goods_id and s.sku_id for s in skus)
 
 
-async def test_stock_edit_changes_stock(client: TemuClient, sandbox: TemuSandbox) -> None:
+async def test_stock_edit_changes_stock(temu_client: TemuClient, sandbox: TemuSandbox) -> None:
     goods_id, skus = next((g, s) for g, s in sandbox.state.goods.items() if len(s) > 1)
     targets = {skus[0].sku_id: 0, skus[1].sku_id: 42}
-    result = await client.set_stock(goods_id, targets, request_unique_key="run-1-goods")
+    result = await temu_client.set_stock(goods_id, targets, request_unique_key="run-1-goods")
     assert result.ok
     assert sandbox.state.skus[skus[0].sku_id].stock == 0
     assert sandbox.state.skus[skus[0].sku_id].sub_status == 3003
     assert sandbox.state.skus[skus[1].sku_id].stock == 42
-    page = await client.list_skus(SkuStatus.ALL, extra={"skuIdList": [skus[1].sku_id]})
+    page = await temu_client.list_skus(SkuStatus.ALL, extra={"skuIdList": [skus[1].sku_id]})
     assert page.sku_list[0].stock == 42
 
 
 async def test_stock_edit_reports_per_sku_failures(
-    client: TemuClient, sandbox: TemuSandbox
+    temu_client: TemuClient, sandbox: TemuSandbox
 ) -> None:
     goods_id, skus = next(iter(sandbox.state.goods.items()))
     foreign = next(s for s in sandbox.state.skus.values() if s.goods_id != goods_id)
-    result = await client.set_stock(goods_id, {skus[0].sku_id: 5, foreign.sku_id: 5})
+    result = await temu_client.set_stock(goods_id, {skus[0].sku_id: 5, foreign.sku_id: 5})
     assert not result.ok
     assert [f.sku_id for f in result.failures] == [foreign.sku_id]
     assert sandbox.state.skus[skus[0].sku_id].stock == 5
 
 
-async def test_duplicate_request_key_is_rejected(client: TemuClient, sandbox: TemuSandbox) -> None:
+async def test_duplicate_request_key_is_rejected(
+    temu_client: TemuClient, sandbox: TemuSandbox
+) -> None:
     goods_id, skus = next(iter(sandbox.state.goods.items()))
-    await client.set_stock(goods_id, {skus[0].sku_id: 3}, request_unique_key="same")
+    await temu_client.set_stock(goods_id, {skus[0].sku_id: 3}, request_unique_key="same")
     with pytest.raises(BusinessError) as caught:
-        await client.set_stock(goods_id, {skus[0].sku_id: 4}, request_unique_key="same")
+        await temu_client.set_stock(goods_id, {skus[0].sku_id: 4}, request_unique_key="same")
     assert caught.value.error_code == 150_010_003
 
 
 async def test_shipment_confirm_ships_and_rejects_reused_tracking(
-    client: TemuClient, sandbox: TemuSandbox
+    temu_client: TemuClient, sandbox: TemuSandbox
 ) -> None:
     first, second = [o for o in sandbox.state.orders.values() if o.status == 2][:2]
-    await client.confirm_shipment([_package(sandbox, first, "00340434123456789012")])
+    await temu_client.confirm_shipment([_package(sandbox, first, "00340434123456789012")])
     assert sandbox.state.orders[first.parent_order_sn].status == OrderStatus.SHIPPED
-    shipments = await client.get_shipments(first.parent_order_sn, first.lines[0].order_sn)
+    shipments = await temu_client.get_shipments(first.parent_order_sn, first.lines[0].order_sn)
     assert [s.tracking_number for s in shipments] == ["00340434123456789012"]
     assert shipments[0].quantity == first.lines[0].quantity
 
     with pytest.raises(BusinessError) as caught:
-        await client.confirm_shipment([_package(sandbox, second, "00340434123456789012")])
+        await temu_client.confirm_shipment([_package(sandbox, second, "00340434123456789012")])
     assert caught.value.error_code == 120_014_004
     assert sandbox.state.orders[second.parent_order_sn].status == OrderStatus.UN_SHIPPING
     with pytest.raises(BusinessError) as again:
-        await client.confirm_shipment([_package(sandbox, first, "00340434999999999999")])
+        await temu_client.confirm_shipment([_package(sandbox, first, "00340434999999999999")])
     assert again.value.error_code == 120_012_004
 
 
-async def test_partial_shipment_moves_order_to_41(client: TemuClient, sandbox: TemuSandbox) -> None:
+async def test_partial_shipment_moves_order_to_41(
+    temu_client: TemuClient, sandbox: TemuSandbox
+) -> None:
     order = next(o for o in sandbox.state.orders.values() if o.status == 2 and len(o.lines) > 1)
     package = _package(sandbox, order, "00340434000000000001")
     partial = ShipmentPackage(package.carrier_id, package.tracking_number,
                               package.warehouse_id, package.orders[:1])  # fmt: skip
-    await client.confirm_shipment([partial])
+    await temu_client.confirm_shipment([partial])
     assert sandbox.state.orders[order.parent_order_sn].status == OrderStatus.PARTIALLY_SHIPPED
 
 
-async def test_carriers_warehouses_and_token_info(client: TemuClient) -> None:
-    carriers = await client.list_logistics_companies(76)
+async def test_carriers_warehouses_and_token_info(temu_client: TemuClient) -> None:
+    carriers = await temu_client.list_logistics_companies(76)
     assert "DHL" in {c.logistics_service_provider_name for c in carriers}
-    us = await client.list_logistics_companies(211)
+    us = await temu_client.list_logistics_companies(211)
     assert {c.logistics_service_provider_name for c in us} >= {"UPS", "USPS", "FedEx"}
-    warehouses = await client.list_warehouses()
+    warehouses = await temu_client.list_warehouses()
     assert sum(1 for w in warehouses if w.default_warehouse) == 1
-    info = await client.get_token_info()
+    info = await temu_client.get_token_info()
     assert "bg.order.list.v2.get" in info.api_scope_list
     assert "bg.order.amount.query" not in info.api_scope_list
     assert info.expires_at_seconds is not None
@@ -182,10 +187,10 @@ async def test_wrong_region_gateway_is_refused(
 
 
 async def test_audit_hook_sees_every_exchange_without_secrets(
-    client: TemuClient, exchanges: list[ExchangeRecord]
+    temu_client: TemuClient, exchanges: list[ExchangeRecord]
 ) -> None:
-    await client.get_token_info()
-    await client.list_orders(page_size=2)
+    await temu_client.get_token_info()
+    await temu_client.list_orders(page_size=2)
     assert [r.api_type for r in exchanges] == [
         "bg.open.accesstoken.info.get",
         "bg.order.list.v2.get",

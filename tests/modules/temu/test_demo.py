@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
-from jobwerk.app import create_app
 from jobwerk.config import Settings
 from jobwerk.core.states import SUCCEEDED
 from jobwerk.modules.temu import demo
 from jobwerk.modules.temu.demo import DemoWorld, prepare_temu_demo
 from jobwerk.modules.temu.jtl import ImportState, JtlDatabase
-from tests.api.conftest import ADMIN, http_client, make_settings
-from tests.modules.temu.test_workflows import wait_for_run
+from tests.support.api import ADMIN, make_settings, wait_for_run
 
 
 @pytest.fixture
@@ -37,10 +34,9 @@ def world(demo_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[
 
 
 @pytest.fixture
-async def demo_api(demo_settings: Settings, world: DemoWorld) -> AsyncIterator[httpx.AsyncClient]:
-    application: FastAPI = create_app(demo_settings)
-    async with application.router.lifespan_context(application), http_client(application) as api:
-        yield api
+def api_settings(demo_settings: Settings, world: DemoWorld) -> Settings:
+    """``app`` starts once the demo world is prepared in its data folder."""
+    return demo_settings
 
 
 async def _sync(api: httpx.AsyncClient) -> dict[str, Any]:
@@ -50,25 +46,23 @@ async def _sync(api: httpx.AsyncClient) -> dict[str, Any]:
 
 
 async def test_demo_orders_go_to_jtl_ship_and_report_back(
-    demo_api: httpx.AsyncClient, world: DemoWorld
+    api: httpx.AsyncClient, world: DemoWorld
 ) -> None:
-    info = (await demo_api.get("/api/temu/info", headers=ADMIN)).json()
+    info = (await api.get("/api/temu/info", headers=ADMIN)).json()
     assert info["instance"]["name"] == "Demo shop" and info["instance"]["is_primary"]
     jobs = {job["id"]: job for w in info["workflows"] for job in w["jobs"]}
     assert jobs["sync_orders"]["interval_minutes"] == demo.DEMO_INTERVAL_MINUTES
-    health = (await demo_api.get("/api/temu/health", headers=ADMIN)).json()
+    health = (await api.get("/api/temu/health", headers=ADMIN)).json()
     # Like a new shop, the demo token lacks the sensitive amount query: a warning, nothing worse.
     assert health["status"] == "warning", health
     checks = health["checks"]
     assert (checks["temu"]["status"], checks["jtl"]["status"]) == ("ok", "ok")
     assert [m["api"] for m in checks["scopes"]["missing"]] == ["bg.order.amount.query"]
 
-    listed = await demo_api.get(
-        "/api/v1/jobs", params={"workflow": "temu.sync_orders"}, headers=ADMIN
-    )
+    listed = await api.get("/api/v1/jobs", params={"workflow": "temu.sync_orders"}, headers=ADMIN)
     started = listed.json()["jobs"]
     assert [run["trigger"] for run in started] == ["demo"], "the demo starts a first sync"
-    first = await wait_for_run(demo_api, started[0]["id"])
+    first = await wait_for_run(api, started[0]["id"])
     assert first["status"] in SUCCEEDED, first
     queued = first["result"]["jtl"]["queued"]
     assert queued >= demo.FRESH_ORDERS
@@ -84,7 +78,7 @@ async def test_demo_orders_go_to_jtl_ship_and_report_back(
                 break
             await asyncio.sleep(0.05)
 
-    second = await _sync(demo_api)
+    second = await _sync(api)
     assert second["status"] in SUCCEEDED, second
     # The fast worker may ship while the first sync still runs: it reports those already.
     reported = first["result"]["tracking"]["confirmed"] + second["result"]["tracking"]["confirmed"]

@@ -2,8 +2,9 @@
 
 Random sequences of events — JTL stock going back and forth, new TEMU orders from every market,
 cancellations of new and old orders, per-order refusals, lost answers, rate-limit bursts, JTL
-shipping — run through both workflows against the sandbox over HTTP and a JTL replica, with the
-`db` and the `rest` JTL backend. After the closing order and inventory syncs:
+shipping, the stock watch starting (and then running beside everything else) — run through the
+workflows against the sandbox over HTTP and a JTL replica, with the `db` and the `rest` JTL
+backend. After the closing order and inventory syncs:
 
 - TEMU stock equals JTL's sellable stock for every mapped SKU (JTL's available stock minus what
   TEMU orders not yet in JTL hold);
@@ -30,14 +31,13 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from jobwerk.app import create_app
 from jobwerk.core.states import SUCCEEDED
 from jobwerk.modules.temu.jtl import JtlBackend, JtlDatabase, JtlRest, create_jtl_engine
 from jobwerk.modules.temu.jtl_sandbox import JtlRestSandbox, JtlWorkerSimulator
 from jobwerk.modules.temu.jtl_sandbox._replica import create_customer, set_stock
 from jobwerk.modules.temu.sandbox import ThreadedServer
-from tests.api.conftest import ADMIN, http_client, make_settings
-from tests.modules.temu.test_workflows import Shop, add_instance, open_shop, wait_for_run
+from tests.support.api import ADMIN, http_client, make_settings, running_app, wait_for_run
+from tests.support.temu import Shop, add_instance, open_shop
 
 SKUS = 6
 Event = tuple[str, int]
@@ -56,6 +56,7 @@ events = st.lists(
         st.tuples(st.just("jtl_ships"), st.just(0)),
         st.tuples(st.just("sync_orders"), st.just(0)),
         st.tuples(st.just("sync_inventory"), st.just(0)),
+        st.tuples(st.just("watch"), st.just(0)),
     ),
     max_size=10,
 )
@@ -70,22 +71,25 @@ class World:
     rest: dict[str, Any]
     unseen: bool = True
     """TEMU has orders (or cancellations) no order sync has read yet."""
+    watch: str | None = None
+    """The stock watch's run, once a ``watch`` event started it (it runs on until the end)."""
 
 
 @asynccontextmanager
 async def world(folder: Path, backend: str) -> AsyncIterator[World]:
     shop = open_shop(folder / "shop", seed=21, orders=8, skus=SKUS)
-    app = create_app(make_settings(folder / "jobwerk").model_copy(update={"modules": ["temu"]}))
+    settings = make_settings(folder / "jobwerk").model_copy(update={"modules": ["temu"]})
     wawi = ThreadedServer(JtlRestSandbox(shop.jtl_url, api_key="wawi-key").app())
     try:
-        async with app.router.lifespan_context(app), http_client(app) as api:
+        async with running_app(settings) as app, http_client(app) as api:
             options: dict[str, Any] = {}
             if backend == "rest":
                 wawi.start()
                 options = {"jtl_backend": "rest", "jtl_url": None, "jtl_api_key": "wawi-key",
                            "jtl_rest_url": f"{wawi.url}/api/eazybusiness",
                            "jtl_customer_id": _collective_customer(shop)}  # fmt: skip
-            instance = await add_instance(app, "Shop", shop.settings(**options))
+            settings_ = shop.settings(**options, stock_watch_seconds=1)
+            instance = await add_instance(app, "Shop", settings_)
             yield World(shop, api, instance, [], options)
     finally:
         wawi.stop()
@@ -174,7 +178,49 @@ async def _apply(w: World, event: Event) -> None:
         if run["status"] in SUCCEEDED and not w.unseen:
             # TEMU's stock is right after every inventory sync that knows all of TEMU's orders.
             await _check_stock(w, _in_jtl(w.shop))
+    elif kind == "watch":
+        await _watch(w)
     sandbox.advance(60)
+
+
+async def _watch(w: World) -> None:
+    """Start the stock watch if it is not running, and let it look twice at what is now."""
+    if w.watch is None:
+        answer = await w.api.post("/api/jobs/watch_stock/run-now", headers=ADMIN)
+        assert answer.status_code == 202, answer.text
+        w.watch = answer.json()["run_id"]
+    start = await _cycles(w)
+    deadline = asyncio.get_running_loop().time() + 60
+    while await _cycles(w) < start + 2:
+        assert asyncio.get_running_loop().time() < deadline, "the watch made no cycle"
+        await asyncio.sleep(0.05)
+    w.shop.sandbox.clear_faults()  # a fault armed for the syncs may have hit the watch
+    if not w.unseen:
+        # Like an inventory sync: right once the watch looked after all TEMU orders were read.
+        await _cycles_after_faults(w)
+        await _check_stock(w, _in_jtl(w.shop))
+
+
+async def _cycles(w: World) -> int:
+    run = (await w.api.get(f"/api/v1/jobs/{w.watch}", headers=ADMIN)).json()
+    assert run["status"] in ("queued", "running"), run
+    return int((run.get("result") or {}).get("counts", {}).get("cycles", 0))
+
+
+async def _cycles_after_faults(w: World) -> None:
+    """Two more cycles: an edit whose answer a fault took is sent again by the next one."""
+    start = await _cycles(w)
+    deadline = asyncio.get_running_loop().time() + 60
+    while await _cycles(w) < start + 2:
+        assert asyncio.get_running_loop().time() < deadline, "the watch made no cycle"
+        await asyncio.sleep(0.05)
+
+
+async def _stop_watch(w: World) -> None:
+    if w.watch is not None:
+        await w.api.delete(f"/api/v1/jobs/{w.watch}", headers=ADMIN)
+        run = await wait_for_run(w.api, w.watch)
+        assert run["status"] == "cancelled", run
 
 
 async def scenario(folder: Path, backend: str, sequence: list[Event]) -> None:
@@ -182,6 +228,7 @@ async def scenario(folder: Path, backend: str, sequence: list[Event]) -> None:
         assert (await _sync(w, "inventory", mode="full"))["status"] in SUCCEEDED
         for event in sequence:
             await _apply(w, event)
+        await _stop_watch(w)
         w.shop.sandbox.clear_faults()
         orders = await _sync(w, "orders", days_back=30)
         stock = await _sync(w, "inventory", mode="quick")
@@ -297,6 +344,10 @@ _SETTINGS = settings(
 )  # fmt: skip
 @example(sequence=[("refuse", 0), ("order", 1), ("sync_orders", 0), ("jtl_ships", 0)])
 @example(sequence=[("old_order", 2), ("sync_orders", 0), ("cancel", 0), ("lose_stock_answer", 0)])
+@example(  # the watch sends a change, then one an order made, beside an inventory sync
+    sequence=[("watch", 0), ("stock_down", 1), ("order", 1), ("sync_orders", 0), ("watch", 0),
+              ("lose_stock_answer", 0), ("stock_up", 1), ("sync_inventory", 0), ("watch", 0)]
+)  # fmt: skip
 def test_temu_and_jtl_stay_consistent_with_the_db_backend(sequence: list[Event]) -> None:
     _run("db", sequence)
 
@@ -305,5 +356,8 @@ def test_temu_and_jtl_stay_consistent_with_the_db_backend(sequence: list[Event])
 @_SETTINGS
 @given(sequence=events)
 @example(sequence=[("order", 0), ("sync_orders", 0), ("stock_up", 0), ("jtl_ships", 0)])
+@example(
+    sequence=[("sync_orders", 0), ("watch", 0), ("stock_down", 2), ("jtl_ships", 0), ("watch", 0)]
+)
 def test_temu_and_jtl_stay_consistent_with_the_rest_backend(sequence: list[Event]) -> None:
     _run("rest", sequence)

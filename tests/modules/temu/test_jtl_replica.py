@@ -26,7 +26,7 @@ from jobwerk.modules.temu.jtl_sandbox import (
     create_replica,
     generate_articles,
 )
-from tests.modules.temu._orders import jtl_order
+from tests.support.temu import jtl_order
 
 ARTICLES = [
     ReplicaArticle("ART-1", "Küchenwaage", {1: Decimal(10), 2: Decimal(5)}, buffer=2,
@@ -43,7 +43,7 @@ def replica(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-async def db(replica: str) -> AsyncIterator[JtlDatabase]:
+async def jtl_db(replica: str) -> AsyncIterator[JtlDatabase]:
     async with JtlDatabase.from_url(replica, warehouse_ids=[1]) as database:
         yield database
 
@@ -59,8 +59,8 @@ def _xml(number: str, *lines: tuple[str, int], customer_number: str = "") -> byt
     return render_order_xml(jtl_order(number, *lines, customer_number=customer_number))
 
 
-async def test_check_reports_version_and_import_columns(db: JtlDatabase) -> None:
-    health = await db.check()
+async def test_check_reports_version_and_import_columns(jtl_db: JtlDatabase) -> None:
+    health = await jtl_db.check()
 
     assert health.version == "1.9.6.0"
     assert health.import_status_columns
@@ -119,8 +119,8 @@ async def test_open_orders_reserve_stock_with_and_without_warehouses(
     assert stock["ART-1"].available == expected
 
 
-async def test_read_stock_keys_by_requested_sku_case_insensitively(db: JtlDatabase) -> None:
-    stock = await db.read_stock(["art-1 "])
+async def test_read_stock_keys_by_requested_sku_case_insensitively(jtl_db: JtlDatabase) -> None:
+    stock = await jtl_db.read_stock(["art-1 "])
 
     assert list(stock) == ["art-1 "]
     assert stock["art-1 "].sku == "ART-1"
@@ -165,32 +165,32 @@ async def test_read_articles_returns_ean_name_and_price(tmp_path: Path) -> None:
     assert article.name and article.net_price and article.net_price > 0
 
 
-async def test_queueing_an_order_twice_writes_one_row(db: JtlDatabase) -> None:
-    first = await db.queue_order_xml("PO-076-1", _xml("PO-076-1", ("ART-1", 2)))
-    second = await db.queue_order_xml("PO-076-1", _xml("PO-076-1", ("ART-1", 2)))
+async def test_queueing_an_order_twice_writes_one_row(jtl_db: JtlDatabase) -> None:
+    first = await jtl_db.queue_order_xml("PO-076-1", _xml("PO-076-1", ("ART-1", 2)))
+    second = await jtl_db.queue_order_xml("PO-076-1", _xml("PO-076-1", ("ART-1", 2)))
 
     assert first.queued and first.import_id is not None
     assert not second.queued and second.import_id == first.import_id
-    with db.engine.connect() as conn:
+    with jtl_db.engine.connect() as conn:
         rows = conn.execute(text("SELECT cText, nPlattform FROM tXMLBestellImport")).all()
     assert len(rows) == 1
     assert rows[0].nPlattform == 5
     assert rows[0].cText.startswith('<?xml version="1.0" encoding="ISO-8859-1"?>')
     assert "Weiß" in rows[0].cText
-    status = await db.order_import_status(["PO-076-1", "PO-076-2"])
+    status = await jtl_db.order_import_status(["PO-076-1", "PO-076-2"])
     assert status["PO-076-1"].state is ImportState.QUEUED
     assert status["PO-076-2"].state is ImportState.MISSING
 
 
-async def test_a_batch_queues_each_number_once_in_one_transaction(db: JtlDatabase) -> None:
-    earlier = await db.queue_order_xml("PO-076-1", _xml("PO-076-1", ("ART-1", 1)))
+async def test_a_batch_queues_each_number_once_in_one_transaction(jtl_db: JtlDatabase) -> None:
+    earlier = await jtl_db.queue_order_xml("PO-076-1", _xml("PO-076-1", ("ART-1", 1)))
     statements: list[str] = []
 
-    @event.listens_for(db.engine, "before_cursor_execute")
+    @event.listens_for(jtl_db.engine, "before_cursor_execute")
     def record(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
         statements.append(statement)
 
-    results = await db.queue_orders_xml(
+    results = await jtl_db.queue_orders_xml(
         [(n, _xml(n, ("ART-1", 1))) for n in ("PO-076-2", "PO-076-1", "PO-076-3", "PO-076-2")]
     )
 
@@ -204,14 +204,14 @@ async def test_a_batch_queues_each_number_once_in_one_transaction(db: JtlDatabas
     assert results[3].import_id == results[0].import_id
     assert sum("INSERT" in s for s in statements) == 2
     assert sum("tXMLBestellImport" in s and "SELECT" in s for s in statements) == 1
-    status = await db.order_import_status(["PO-076-1", "PO-076-2", "PO-076-3"])
+    status = await jtl_db.order_import_status(["PO-076-1", "PO-076-2", "PO-076-3"])
     assert {s.state for s in status.values()} == {ImportState.QUEUED}
 
 
-async def test_a_batch_failing_midway_queues_nothing(db: JtlDatabase) -> None:
+async def test_a_batch_failing_midway_queues_nothing(jtl_db: JtlDatabase) -> None:
     inserts = 0
 
-    @event.listens_for(db.engine, "before_cursor_execute")
+    @event.listens_for(jtl_db.engine, "before_cursor_execute")
     def fail_second_insert(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
         nonlocal inserts
         inserts += "INSERT" in statement
@@ -219,14 +219,16 @@ async def test_a_batch_failing_midway_queues_nothing(db: JtlDatabase) -> None:
             raise sqlite3.OperationalError("disk I/O error")
 
     with pytest.raises(JtlUnavailable):
-        await db.queue_orders_xml([(n, _xml(n, ("ART-1", 1))) for n in ("PO-076-1", "PO-076-2")])
+        await jtl_db.queue_orders_xml(
+            [(n, _xml(n, ("ART-1", 1))) for n in ("PO-076-1", "PO-076-2")]
+        )
 
-    event.remove(db.engine, "before_cursor_execute", fail_second_insert)
-    status = await db.order_import_status(["PO-076-1", "PO-076-2"])
+    event.remove(jtl_db.engine, "before_cursor_execute", fail_second_insert)
+    status = await jtl_db.order_import_status(["PO-076-1", "PO-076-2"])
     assert {s.state for s in status.values()} == {ImportState.MISSING}
     with pytest.raises(JtlError):
-        await db.queue_orders_xml([("PO-076-1", b"<x/>"), ("", b"<x/>")])
-    assert (await db.order_import_status(["PO-076-1"]))["PO-076-1"].state is ImportState.MISSING
+        await jtl_db.queue_orders_xml([("PO-076-1", b"<x/>"), ("", b"<x/>")])
+    assert (await jtl_db.order_import_status(["PO-076-1"]))["PO-076-1"].state is ImportState.MISSING
 
 
 async def test_old_wawi_without_number_column_is_still_idempotent(replica: str) -> None:
@@ -271,38 +273,38 @@ async def test_worker_imports_ships_and_tracking_is_read_back(
 
 
 async def test_worker_ships_in_several_packages(
-    db: JtlDatabase, worker: JtlWorkerSimulator
+    jtl_db: JtlDatabase, worker: JtlWorkerSimulator
 ) -> None:
-    await db.queue_order_xml("PO-076-5", _xml("PO-076-5", ("ART-1", 1), ("ART-3", 1)))
+    await jtl_db.queue_order_xml("PO-076-5", _xml("PO-076-5", ("ART-1", 1), ("ART-3", 1)))
     await worker.import_pending()
 
     await worker.ship(["PO-076-5"], packages=2)
-    tracking = await db.read_tracking(["PO-076-5"])
+    tracking = await jtl_db.read_tracking(["PO-076-5"])
 
     numbers = [p.tracking_number for p in tracking["PO-076-5"]]
     assert len(numbers) == len(set(numbers)) == 2
 
 
 async def test_an_open_order_reserves_and_shipping_books_stock_out_of_the_warehouse(
-    db: JtlDatabase, worker: JtlWorkerSimulator
+    jtl_db: JtlDatabase, worker: JtlWorkerSimulator
 ) -> None:
-    assert (await db.read_stock(["ART-1"]))["ART-1"].available == 7  # warehouse 1
-    await db.queue_order_xml("PO-076-3", _xml("PO-076-3", ("ART-1", 3)))
+    assert (await jtl_db.read_stock(["ART-1"]))["ART-1"].available == 7  # warehouse 1
+    await jtl_db.queue_order_xml("PO-076-3", _xml("PO-076-3", ("ART-1", 3)))
     await worker.import_pending()
-    assert (await db.read_stock(["ART-1"]))["ART-1"].available == 4  # reserved by the order
+    assert (await jtl_db.read_stock(["ART-1"]))["ART-1"].available == 4  # reserved by the order
 
     await worker.ship()
 
-    assert (await db.read_stock(["ART-1"]))["ART-1"].available == 4  # shipped, released
+    assert (await jtl_db.read_stock(["ART-1"]))["ART-1"].available == 4  # shipped, released
 
 
 async def test_worker_reports_unknown_articles_as_failed_imports(
-    db: JtlDatabase, worker: JtlWorkerSimulator
+    jtl_db: JtlDatabase, worker: JtlWorkerSimulator
 ) -> None:
-    await db.queue_order_xml("PO-076-4", _xml("PO-076-4", ("NOT-IN-JTL", 1)))
+    await jtl_db.queue_order_xml("PO-076-4", _xml("PO-076-4", ("NOT-IN-JTL", 1)))
 
     [result] = await worker.import_pending()
-    status = (await db.order_import_status(["PO-076-4"]))["PO-076-4"]
+    status = (await jtl_db.order_import_status(["PO-076-4"]))["PO-076-4"]
 
     assert result.order_id is None
     assert status.state is ImportState.FAILED
@@ -310,27 +312,29 @@ async def test_worker_reports_unknown_articles_as_failed_imports(
 
 
 async def test_existing_customer_is_found_by_email_and_reused(
-    db: JtlDatabase, worker: JtlWorkerSimulator
+    jtl_db: JtlDatabase, worker: JtlWorkerSimulator
 ) -> None:
-    assert await db.find_customer_by_email("unknown@x.de") is None
-    customer = await db.find_customer_by_email("stamm@x.de")
+    assert await jtl_db.find_customer_by_email("unknown@x.de") is None
+    customer = await jtl_db.find_customer_by_email("stamm@x.de")
     assert customer is not None and customer.customer_number == "10001"
 
-    await db.queue_order_xml("PO-076-6", _xml("PO-076-6", ("ART-1", 1), customer_number="10001"))
-    await db.queue_order_xml("PO-076-7", _xml("PO-076-7", ("ART-1", 1)))
+    await jtl_db.queue_order_xml(
+        "PO-076-6", _xml("PO-076-6", ("ART-1", 1), customer_number="10001")
+    )
+    await jtl_db.queue_order_xml("PO-076-7", _xml("PO-076-7", ("ART-1", 1)))
     await worker.import_pending()
 
-    with db.engine.connect() as conn:
+    with jtl_db.engine.connect() as conn:
         rows = conn.execute(
             text("SELECT cExterneAuftragsnummer, cKundenNr FROM tAuftrag ORDER BY kAuftrag")
         ).all()
     assert [tuple(r) for r in rows] == [("PO-076-6", "10001"), ("PO-076-7", "10002")]
-    new = await db.find_customer_by_email("relay-1@example.invalid")
+    new = await jtl_db.find_customer_by_email("relay-1@example.invalid")
     assert new is not None and new.customer_number == "10002"
 
 
-async def test_shipping_methods_are_listed(db: JtlDatabase) -> None:
-    methods = await db.read_shipping_methods()
+async def test_shipping_methods_are_listed(jtl_db: JtlDatabase) -> None:
+    methods = await jtl_db.read_shipping_methods()
 
     assert "DHL Paket" in [m.name for m in methods]
     assert all(m.active for m in methods)

@@ -35,7 +35,7 @@ from jobwerk.modules.temu.jtl_sandbox import (
 )
 from jobwerk.modules.temu.sandbox import ThreadedServer
 from jobwerk.modules.temu.settings import TemuSettings
-from tests.modules.temu._orders import jtl_order as order
+from tests.support.temu import jtl_order as order
 
 KEY = "wawi-test-key"
 ARTICLES = [

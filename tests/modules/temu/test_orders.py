@@ -1,5 +1,4 @@
 """Orders under real-world data: one refused order, missing amounts, prices from JTL."""
-# ruff: noqa: F811  (the shared fixtures come from test_workflows)
 
 from __future__ import annotations
 
@@ -16,19 +15,13 @@ from jobwerk.modules.temu.jtl_sandbox._replica import create_customer
 from jobwerk.modules.temu.models import TemuOrder
 from jobwerk.modules.temu.sandbox._catalog import carriers_for_region
 from jobwerk.modules.temu.settings import TemuSettings
-from tests.api.conftest import ADMIN
-from tests.modules.temu.test_workflows import (  # noqa: F401  (fixtures)
+from tests.support.api import ADMIN, runtime_of
+from tests.support.temu import (
     Shop,
     add_instance,
-    api,
-    api_settings,
-    app,
     counts,
     exports,
-    instance,
     jtl_queued,
-    runtime_of,
-    shop,
     sync,
     sync_orders,
 )

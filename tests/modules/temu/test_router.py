@@ -1,48 +1,28 @@
 """``/api/temu/...`` (seed 002): health, info, stats and triggers, primary or any instance."""
-# ruff: noqa: F811  (the shared fixtures come from test_workflows)
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import httpx
-import pytest
 from fastapi import FastAPI
 
 from jobwerk.core.states import SUCCEEDED
-from tests.api.conftest import ADMIN, key_headers
-from tests.modules.temu.test_workflows import (  # noqa: F401  (fixtures)
+from tests.support.api import ADMIN, key_headers, wait_for_run
+from tests.support.temu import (
     Shop,
     add_instance,
-    api,
-    api_settings,
-    app,
-    instance,
     open_shop,
-    shop,
     sync_orders,
-    wait_for_run,
 )
 
 AMOUNT_API = "bg.order.amount.query"
 
 
-@pytest.fixture
-async def keys(api: httpx.AsyncClient) -> dict[str, dict[str, str]]:
-    created = {}
-    for role in ("viewer", "operator"):
-        answer = await api.post(
-            "/api/v1/auth/keys", json={"name": f"temu-{role}", "role": role}, headers=ADMIN
-        )
-        assert answer.status_code == 201, answer.text
-        created[role] = key_headers(answer.json()["key"])
-    return created
-
-
 async def test_viewer_reads_operator_triggers(
-    api: httpx.AsyncClient, instance: str, keys: dict[str, dict[str, str]]
+    api: httpx.AsyncClient, instance: str, keys: dict[str, str]
 ) -> None:
-    viewer, operator = keys["viewer"], keys["operator"]
+    viewer, operator = key_headers(keys["viewer"]), key_headers(keys["operator"])
     for path in ("info", "stats", "health"):
         assert (await api.get(f"/api/temu/{path}", headers=viewer)).status_code == 200, path
     assert (await api.get("/api/temu/info")).status_code == 401

@@ -12,8 +12,7 @@ import pytest
 from jobwerk.modules.temu.client import sign_request
 from jobwerk.modules.temu.sandbox import SandboxServer, TemuSandbox
 from jobwerk.modules.temu.sandbox._api_orders import order_amount
-
-from .conftest import ACCESS_TOKEN, APP_KEY, APP_SECRET, DocExample
+from tests.support.temu import ACCESS_TOKEN, APP_KEY, APP_SECRET, DocExample
 
 
 def _body(api_type: str, **params: Any) -> dict[str, Any]:

@@ -1,5 +1,4 @@
 """No TEMU or JTL secret reaches the server log or a run's record, however a sync fails."""
-# ruff: noqa: F811  (the shared fixtures come from test_workflows)
 
 from __future__ import annotations
 
@@ -10,14 +9,10 @@ import pytest
 from fastapi import FastAPI
 
 from jobwerk.modules.temu.client import _base
-from tests.api.conftest import ADMIN
-from tests.modules.temu.test_workflows import (  # noqa: F401  (fixtures)
+from tests.support.api import ADMIN
+from tests.support.temu import (
     Shop,
     add_instance,
-    api,
-    api_settings,
-    app,
-    shop,
     sync,
 )
 

@@ -1,5 +1,4 @@
 """Stock at TEMU equals JTL's sellable stock after every inventory sync, whatever the history."""
-# ruff: noqa: F811  (the shared fixtures come from test_workflows)
 
 from __future__ import annotations
 
@@ -12,21 +11,14 @@ from jobwerk.modules.temu.jtl import create_jtl_engine
 from jobwerk.modules.temu.models import TemuInventory
 from jobwerk.modules.temu.sandbox import Sku
 from jobwerk.modules.temu.workflows._push import Push, attempt_key
-from tests.api.conftest import ADMIN
-from tests.modules.temu.test_workflows import (  # noqa: F401  (fixtures)
+from tests.support.api import ADMIN, wait_for_run
+from tests.support.temu import (
     Shop,
-    add_instance,
-    api,
-    api_settings,
-    app,
     count_rows,
     counts,
-    instance,
     set_jtl_stock,
-    shop,
     sync,
     sync_orders,
-    wait_for_run,
     worker_ships,
 )
 

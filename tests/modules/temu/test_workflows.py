@@ -2,188 +2,37 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import func, select
 
-from jobwerk.app import create_app
-from jobwerk.config import Settings
-from jobwerk.core.instances import create_instance, get_instance, update_settings
-from jobwerk.core.runtime import Runtime
-from jobwerk.core.states import FINISHED, SUCCEEDED
-from jobwerk.modules.registry import ensure_default_jobs
+from jobwerk.core.instances import get_instance, update_settings
+from jobwerk.core.states import SUCCEEDED
 from jobwerk.modules.temu import module as temu_module
-from jobwerk.modules.temu.demo import create_matching_replica
 from jobwerk.modules.temu.jtl import JtlDatabase, JtlUnavailable, QueueResult, create_jtl_engine
-from jobwerk.modules.temu.jtl_sandbox import JtlRestSandbox, JtlWorkerSimulator
-from jobwerk.modules.temu.jtl_sandbox._replica import create_customer, set_stock
+from jobwerk.modules.temu.jtl_sandbox import JtlRestSandbox
+from jobwerk.modules.temu.jtl_sandbox._replica import create_customer
 from jobwerk.modules.temu.models import TemuInventory, TemuOrder, TemuShipment
-from jobwerk.modules.temu.sandbox import SandboxServer, Sku, TemuSandbox, ThreadedServer
+from jobwerk.modules.temu.sandbox import ThreadedServer
 from jobwerk.modules.temu.workflows import _jtl
-from tests.api.conftest import ADMIN, http_client, make_settings
-
-TO_SHIP = 2
-
-
-@dataclass
-class Shop:
-    """A TEMU sandbox shop served over HTTP and its JTL-Wawi replica."""
-
-    sandbox: TemuSandbox
-    server: SandboxServer
-    jtl_url: str
-    jtl_path: Path
-
-    def settings(self, **overrides: Any) -> dict[str, Any]:
-        return {
-            "app_key": "sandbox-app-key",
-            "app_secret": "sandbox-app-secret",
-            "access_token": "sandbox-access-token",
-            "base_url": self.server.router_url(),
-            "jtl_url": self.jtl_url,
-            "rate_limit": 1000.0,
-            "max_retries": 1,
-            "backoff_seconds": 0.01,
-            **overrides,
-        }
-
-    def to_ship(self) -> list[str]:
-        return [
-            o.parent_order_sn for o in self.sandbox.state.orders.values() if o.status == TO_SHIP
-        ]
-
-
-def open_shop(
-    folder: Path, *, seed: int, orders: int = 24, skus: int = 40, changed: float = 0.0
-) -> Shop:
-    sandbox = TemuSandbox(seed=seed, orders=orders, skus=skus, rate_limit=None)
-    server = SandboxServer(sandbox)
-    server.start()
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "eazybusiness.db"
-    return Shop(sandbox, server, create_matching_replica(path, sandbox, changed=changed), path)
-
-
-@pytest.fixture
-def shop(tmp_path: Path) -> Iterator[Shop]:
-    opened = open_shop(tmp_path / "shop-a", seed=5, changed=0.1)
-    yield opened
-    opened.server.stop()
-
-
-@pytest.fixture
-def api_settings(tmp_path: Path) -> Settings:
-    return make_settings(tmp_path / "jobwerk").model_copy(update={"modules": ["temu"]})
-
-
-@pytest.fixture
-async def app(api_settings: Settings) -> AsyncIterator[FastAPI]:
-    application = create_app(api_settings)
-    async with application.router.lifespan_context(application):
-        yield application
-
-
-@pytest.fixture
-async def api(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with http_client(app) as value:
-        yield value
-
-
-async def wait_for_run(api: httpx.AsyncClient, run_id: str, seconds: float = 60) -> dict[str, Any]:
-    """Poll a run until it ends (tests only; the API itself pushes updates)."""
-    deadline = asyncio.get_running_loop().time() + seconds
-    while True:
-        run: dict[str, Any] = (await api.get(f"/api/v1/jobs/{run_id}", headers=ADMIN)).json()
-        if run["status"] in FINISHED:
-            return run
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"run stayed {run['status']}")
-        await asyncio.sleep(0.05)
-
-
-def runtime_of(app: FastAPI) -> Runtime:
-    runtime: Runtime = app.state.runtime
-    return runtime
-
-
-async def add_instance(
-    app: FastAPI, name: str, settings: dict[str, Any], *, primary: bool | None = None
-) -> str:
-    runtime = runtime_of(app)
-    async with runtime.transaction() as session:
-        instance = await create_instance(
-            session,
-            runtime.box,
-            "temu",
-            temu_module.settings_model,
-            name,
-            settings,
-            primary=primary,
-        )
-    await ensure_default_jobs(runtime, temu_module, instance)
-    return instance.id
-
-
-@pytest.fixture
-async def instance(app: FastAPI, shop: Shop) -> str:
-    return await add_instance(app, "Shop A", shop.settings())
-
-
-async def sync(
-    api: httpx.AsyncClient, what: str, instance_id: str | None = None, **params: Any
-) -> dict[str, Any]:
-    """Trigger a sync over the module API and wait for the run to end."""
-    prefix = f"/api/temu/instances/{instance_id}" if instance_id else "/api/temu"
-    answer = await api.post(f"{prefix}/{what}/sync", params=params, headers=ADMIN)
-    assert answer.status_code == 202, answer.text
-    return await wait_for_run(api, answer.json()["run_id"])
-
-
-async def sync_orders(api: httpx.AsyncClient, instance_id: str | None = None) -> dict[str, Any]:
-    return await sync(api, "orders", instance_id, days_back=30)
-
-
-def counts(run: dict[str, Any]) -> dict[str, int]:
-    found: dict[str, int] = run["result"].get("counts", {})
-    return found
-
-
-def exports(app: FastAPI, run: dict[str, Any]) -> dict[str, Path]:
-    folder = runtime_of(app).settings.data_dir / "exports" / run["id"]
-    return {entry["name"]: folder / entry["name"] for entry in run["result"].get("exports", [])}
-
-
-async def count_rows(app: FastAPI, model: Any, **where: Any) -> int:
-    async with runtime_of(app).db.session() as session:
-        statement = select(func.count()).select_from(model)
-        for name, value in where.items():
-            statement = statement.where(getattr(model, name) == value)
-        return int(await session.scalar(statement) or 0)
-
-
-async def jtl_queued(shop: Shop) -> set[str]:
-    async with JtlDatabase.from_url(shop.jtl_url) as jtl:
-        statuses = await jtl.order_import_status(shop.to_ship())
-    return {n for n, s in statuses.items() if s.state.value != "missing"}
-
-
-async def worker_ships(shop: Shop) -> int:
-    worker = JtlWorkerSimulator(shop.jtl_url)
-    try:
-        await worker.import_pending()
-        return len(await worker.ship())
-    finally:
-        await worker.close()
-
+from tests.support.api import ADMIN, runtime_of, wait_for_run
+from tests.support.temu import (
+    TO_SHIP,
+    Shop,
+    add_instance,
+    count_rows,
+    counts,
+    exports,
+    jtl_queued,
+    open_shop,
+    set_jtl_stock,
+    sync,
+    sync_orders,
+    worker_ships,
+)
 
 # -- orders -----------------------------------------------------------------------------
 
@@ -512,19 +361,6 @@ async def test_two_instances_side_by_side(
 
 
 # -- inventory --------------------------------------------------------------------------
-
-
-def set_jtl_stock(shop: Shop, sku: Sku, quantity: int) -> None:
-    """Set the article's stock in JTL's first warehouse."""
-    engine = create_jtl_engine(shop.jtl_url)
-    try:
-        with engine.begin() as conn:
-            article = conn.exec_driver_sql(
-                "SELECT kArtikel FROM tArtikel WHERE cArtNr = ?", (sku.sku_sn,)
-            ).scalar_one()
-            set_stock(conn, article, 1, Decimal(quantity))
-    finally:
-        engine.dispose()
 
 
 def _changed_goods(shop: Shop) -> set[int]:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from jobwerk.core.scheduler import MIN_INTERVAL_MINUTES
 
 JobState = Literal["idle", "queued", "running", "success", "warning", "failed", "cancelled"]
 
@@ -52,7 +54,20 @@ class ScheduleUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     interval_minutes: float | None = Field(
-        None, ge=1, le=527040, description="At least one minute, as with cron", examples=[30]
+        None,
+        le=527040,
+        description=f"At least {MIN_INTERVAL_MINUTES:g} minutes (30 seconds)",
+        examples=[30, 0.5],
     )
     cron: str | None = Field(None, max_length=120, examples=["*/15 8-18 * * 1-5"])
     timezone: str = Field("UTC", min_length=1, max_length=64, examples=["Europe/Berlin"])
+
+    @field_validator("interval_minutes")
+    @classmethod
+    def _not_too_often(cls, value: float | None) -> float | None:
+        if value is not None and not value >= MIN_INTERVAL_MINUTES:
+            raise ValueError(
+                f"an interval must be at least {MIN_INTERVAL_MINUTES:g} minutes (30 seconds); "
+                f"{value:g} is shorter"
+            )
+        return value

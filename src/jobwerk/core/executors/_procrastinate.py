@@ -6,7 +6,8 @@ as ``queued`` in its caller's transaction, and each executor defers a job for ev
 that has none yet — at once after a local commit, and by polling for runs queued elsewhere (the
 CLI, another node) or whose deferral was lost. A job claims its run exactly like the local
 executor does, so a run deferred twice still executes once. Runs of one instance carry
-Procrastinate's ``lock``: two syncs of one shop never overlap, whichever workers take them.
+Procrastinate's ``lock``: two syncs of one shop never overlap, whichever workers take them
+(a workflow with ``instance_lock=False``, a long-lived watcher, takes none and blocks nobody).
 """
 
 from __future__ import annotations
@@ -99,18 +100,22 @@ class ProcrastinateExecutor(PollingExecutor):
         async with self.env.db.session() as session:
             rows = (
                 await session.execute(
-                    select(Run.id, Run.instance_id)
+                    select(Run.id, Run.instance_id, Run.workflow)
                     .where(Run.status == RunStatus.QUEUED, ~has_job)
                     .order_by(Run.created_at)
                     .limit(self.concurrency * 4)
                 )
             ).all()
-        for run_id, instance_id in rows:
-            lock = f"instance:{instance_id}" if instance_id else None
+        for run_id, instance_id, workflow in rows:
+            lock = f"instance:{instance_id}" if instance_id and self._locks(workflow) else None
             with contextlib.suppress(AlreadyEnqueued):  # another process deferred it just now
                 await self.task.configure(queueing_lock=f"run:{run_id}", lock=lock).defer_async(
                     run_id=run_id
                 )
+
+    def _locks(self, workflow: str) -> bool:
+        """Whether runs of ``workflow`` take their instance's lock (an unknown one does)."""
+        return workflow not in self.env.workflows or self.env.workflows.get(workflow).instance_lock
 
     async def _release_stalled(self) -> None:
         """Jobs of a worker that died stay ``doing`` and would hold their instance's lock

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from playwright.async_api import Browser, Route, async_playwright
-
 from ._ssrf import SSRFGuard, UnsafeTarget
+
+if TYPE_CHECKING:
+    from playwright.async_api import Browser, Route
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -29,6 +31,10 @@ _BLOCKED_TYPES = frozenset({"image", "media", "font", "stylesheet"})
 @asynccontextmanager
 async def chromium(executable_path: str) -> AsyncIterator[Browser]:
     """Launch the system Chromium (never a downloaded build)."""
+    # Imported here: Playwright weighs 20 MB, and most scrapes (and every conversion
+    # process, which imports the scraper) never start a browser.
+    from playwright.async_api import async_playwright
+
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
             executable_path=executable_path, args=CHROMIUM_ARGS

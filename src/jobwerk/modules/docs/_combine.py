@@ -1,4 +1,9 @@
-"""Combined documents from crawled pages: pure functions (Markdown, JSON, HTML), no I/O."""
+"""Combined documents from crawled pages: pure functions (Markdown, JSON, HTML), no I/O.
+
+Each document is a header plus one section per page, so the exports can render the sections
+in worker processes and write them one after another; ``combined_markdown`` and
+``combined_json`` join the same pieces in memory.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +11,22 @@ import html
 import json
 import re
 import string
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
 
 from markdown_it import MarkdownIt
 
-from ._models import CrawlResult, Page
+from ._models import CrawlResult, FailedPage, Page, SkippedPage
 
 _LINK = re.compile(r"\]\((<[^>\n]*>|[^)\s]+)((?:\s+\"[^\"\n]*\")?)\)")
 _HEADING = re.compile(r"^(#{1,6}) ")
 _FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
+_INLINE_ESCAPE = re.compile(r"([\\`*_\[\]<])")
+_SPACES = re.compile(r"\s+")
+_BODY = "\x00body\x00"  # where the rendered Markdown goes in the HTML template
+JSON_PAGES = '"pages": []'  # where the page entries go in the JSON document
 
 
 def slugify(text: str, limit: int = 60) -> str:
@@ -31,12 +40,17 @@ def page_anchors(pages: list[Page]) -> list[str]:
     return [f"p{i:03d}-{slugify(p.title, 40)}" for i, p in enumerate(pages, 1)]
 
 
+def page_file_names(pages: list[Page]) -> list[str]:
+    """File names of the per-page Markdown files (site order), e.g. ``003-installation.md``."""
+    return [f"{i:03d}-{slugify(p.title, 50)}.md" for i, p in enumerate(pages, 1)]
+
+
 def map_lines_outside_code(markdown: str, transform: Callable[[str], str]) -> str:
     """Apply ``transform`` to every line that is not inside a fenced code block."""
     out: list[str] = []
     fence: str | None = None
     for line in markdown.split("\n"):
-        match = _FENCE.match(line)
+        match = _FENCE.match(line) if "``" in line or "~~" in line else None
         if fence is None and match:
             fence = match.group(1)
             out.append(line)
@@ -50,103 +64,130 @@ def map_lines_outside_code(markdown: str, transform: Callable[[str], str]) -> st
     return "\n".join(out)
 
 
-def rewrite_links(markdown: str, resolve: Callable[[str], str | None]) -> str:
-    """Replace link targets for which ``resolve`` returns a new target (outside code)."""
-
+def _link_rewriter(resolve: Callable[[str], str | None]) -> Callable[[str], str]:
     def one(match: re.Match[str]) -> str:
         target = match.group(1).strip("<>")
         new = resolve(target)
         return match.group(0) if new is None else f"]({new}{match.group(2)})"
 
-    return map_lines_outside_code(markdown, lambda line: _LINK.sub(one, line))
+    def line(text: str) -> str:
+        return _LINK.sub(one, text) if "](" in text else text
+
+    return line
+
+
+def _shift_heading(line: str, by: int = 1) -> str:
+    match = _HEADING.match(line) if line.startswith("#") else None
+    if not match:
+        return line
+    level = min(6, len(match.group(1)) + by)
+    return "#" * level + line[len(match.group(1)) :]
+
+
+def rewrite_links(markdown: str, resolve: Callable[[str], str | None]) -> str:
+    """Replace link targets for which ``resolve`` returns a new target (outside code)."""
+    return map_lines_outside_code(markdown, _link_rewriter(resolve))
 
 
 def shift_headings(markdown: str, by: int = 1) -> str:
     """Demote ATX headings by ``by`` levels (capped at 6), outside code."""
-
-    def one(line: str) -> str:
-        match = _HEADING.match(line)
-        if not match:
-            return line
-        level = min(6, len(match.group(1)) + by)
-        return "#" * level + line[len(match.group(1)) :]
-
-    return map_lines_outside_code(markdown, one)
+    return map_lines_outside_code(markdown, lambda line: _shift_heading(line, by))
 
 
 def link_resolver(
-    crawl: CrawlResult, targets: dict[str, str], key: Callable[[str], str]
+    aliases: Mapping[str, str], targets: Mapping[str, str], key: Callable[[str], str]
 ) -> Callable[[str], str | None]:
     """Map in-scope page URLs (and their aliases) to ``targets`` (anchors or file names)."""
+    keys: dict[str, str] = {}
 
     def resolve(url: str) -> str | None:
         if not url.startswith(("http://", "https://")):
             return None
-        canonical = key(url.split("#", 1)[0])
-        canonical = crawl.aliases.get(canonical, canonical)
-        return targets.get(canonical)
+        page = url.split("#", 1)[0]
+        canonical = keys.get(page)
+        if canonical is None:
+            canonical = keys[page] = key(page)
+        return targets.get(aliases.get(canonical, canonical))
 
     return resolve
+
+
+def anchor_targets(pages: list[Page], key: Callable[[str], str]) -> dict[str, str]:
+    """Page key → ``#anchor`` in the combined document."""
+    return {key(p.final_url): f"#{a}" for p, a in zip(pages, page_anchors(pages), strict=True)}
+
+
+def file_targets(pages: list[Page], key: Callable[[str], str]) -> dict[str, str]:
+    """Page key → per-page file name."""
+    return {key(p.final_url): n for p, n in zip(pages, page_file_names(pages), strict=True)}
+
+
+def markdown_header(crawl: CrawlResult, title: str, generated_at: datetime) -> str:
+    """The combined Markdown up to the first page: title, source, contents."""
+    anchors = page_anchors(crawl.pages)
+    contents = "\n".join(
+        f"- [{_inline(p.title)}](#{a})" for p, a in zip(crawl.pages, anchors, strict=True)
+    )
+    return "\n\n".join(
+        [
+            f"# {title}",
+            f"Source: <{crawl.start_url}> · {len(crawl.pages)} pages · "
+            f"generated {generated_at.strftime('%Y-%m-%d %H:%M UTC')}",
+            '<a id="contents"></a>\n\n## Contents',
+            contents,
+        ]
+    )
+
+
+def markdown_section(
+    title: str, final_url: str, anchor: str, body: str, resolve: Callable[[str], str | None]
+) -> str:
+    """One page of the combined Markdown: separator, anchored heading, source, body."""
+    shifted = map_lines_outside_code(body, _section_line(resolve)).strip()
+    parts = ["---", f'<a id="{anchor}"></a>\n\n## {_inline(title)}', f"Source: <{final_url}>"]
+    if shifted:
+        parts.append(shifted)
+    return "\n\n".join(parts)
+
+
+def _section_line(resolve: Callable[[str], str | None]) -> Callable[[str], str]:
+    """Links rewritten, then headings demoted (both outside code, so one pass does both)."""
+    rewrite = _link_rewriter(resolve)
+    return lambda line: _shift_heading(rewrite(line))
 
 
 def combined_markdown(
     crawl: CrawlResult, title: str, key: Callable[[str], str], generated_at: datetime
 ) -> str:
     """One Markdown document: title, contents, then every page with its source URL."""
-    anchors = page_anchors(crawl.pages)
-    targets = {key(p.final_url): f"#{a}" for p, a in zip(crawl.pages, anchors, strict=True)}
-    resolve = link_resolver(crawl, targets, key)
-    parts = [
-        f"# {title}",
-        f"Source: <{crawl.start_url}> · {len(crawl.pages)} pages · "
-        f"generated {generated_at.strftime('%Y-%m-%d %H:%M UTC')}",
-        '<a id="contents"></a>\n\n## Contents',
-        "\n".join(
-            f"- [{_inline(p.title)}](#{a})" for p, a in zip(crawl.pages, anchors, strict=True)
-        ),
-    ]
-    for page, anchor in zip(crawl.pages, anchors, strict=True):
-        body = shift_headings(rewrite_links(page.markdown, resolve)).strip()
-        parts += ["---", f'<a id="{anchor}"></a>\n\n## {_inline(page.title)}']
-        parts.append(f"Source: <{page.final_url}>")
-        if body:
-            parts.append(body)
+    resolve = link_resolver(crawl.aliases, anchor_targets(crawl.pages, key), key)
+    parts = [markdown_header(crawl, title, generated_at)]
+    with crawl.open_spool() as texts:
+        for page, anchor in zip(crawl.pages, page_anchors(crawl.pages), strict=True):
+            body = texts.markdown(page)
+            parts.append(markdown_section(page.title, page.final_url, anchor, body, resolve))
     return "\n\n".join(parts) + "\n"
 
 
-def page_markdown(page: Page, resolve: Callable[[str], str | None]) -> str:
+def page_markdown(
+    title: str, final_url: str, body: str, resolve: Callable[[str], str | None]
+) -> str:
     """A stand-alone Markdown file for one page, links to other pages made relative."""
-    body = rewrite_links(page.markdown, resolve).strip()
-    return f"# {_inline(page.title)}\n\nSource: <{page.final_url}>\n\n{body}\n"
+    text = rewrite_links(body, resolve).strip()
+    return f"# {_inline(title)}\n\nSource: <{final_url}>\n\n{text}\n"
 
 
-def combined_json(crawl: CrawlResult, title: str, generated_at: datetime) -> str:
-    """The crawl as JSON: pages in site order with Markdown and validators, failures, stats."""
-    anchors = page_anchors(crawl.pages)
+def json_frame(crawl: CrawlResult, title: str, generated_at: datetime) -> str:
+    """The JSON document without its page entries (they go where ``JSON_PAGES`` stands)."""
     payload: dict[str, Any] = {
         "title": title,
         "source": crawl.start_url,
         "generated_at": generated_at.isoformat(),
         "complete": crawl.stop_reason is None,
         "stop_reason": crawl.stop_reason,
-        "pages": [
-            {
-                "url": p.url,
-                "final_url": p.final_url,
-                "title": p.title,
-                "anchor": anchor,
-                "depth": p.depth,
-                "hash": p.content_hash,
-                "etag": p.etag,
-                "last_modified": p.last_modified,
-                "crawled_at": p.crawled_at.isoformat() if p.crawled_at else None,
-                "change": p.change,
-                "markdown": p.markdown,
-            }
-            for p, anchor in zip(crawl.pages, anchors, strict=True)
-        ],
-        "failed": [vars(f) for f in crawl.failed],
-        "skipped": [vars(s) for s in crawl.skipped],
+        "pages": [],
+        "failed": [_record(f) for f in crawl.failed],
+        "skipped": [_record(s) for s in crawl.skipped],
         "removed": crawl.removed,
         "stats": {
             "pages_ok": crawl.progress.pages_ok,
@@ -159,12 +200,71 @@ def combined_json(crawl: CrawlResult, title: str, generated_at: datetime) -> str
     return json.dumps(payload, ensure_ascii=False, indent=2)
 
 
+def _record(page: FailedPage | SkippedPage) -> dict[str, Any]:
+    return dict(vars(page))
+
+
+def json_page_meta(page: Page, anchor: str) -> dict[str, Any]:
+    """A page's JSON entry without its Markdown."""
+    return {
+        "url": page.url,
+        "final_url": page.final_url,
+        "title": page.title,
+        "anchor": anchor,
+        "depth": page.depth,
+        "hash": page.content_hash,
+        "etag": page.etag,
+        "last_modified": page.last_modified,
+        "crawled_at": page.crawled_at.isoformat() if page.crawled_at else None,
+        "change": page.change,
+    }
+
+
+def json_page_entry(meta: Mapping[str, Any], markdown: str) -> str:
+    """A page entry as it stands in the ``pages`` list of the JSON document (indent 4)."""
+    entry = json.dumps({**meta, "markdown": markdown}, ensure_ascii=False, indent=2)
+    return entry.replace("\n", "\n    ")  # JSON strings hold no raw newline
+
+
+def json_pages(entries: Iterator[str]) -> Iterator[str]:
+    """The ``pages`` list of the JSON document, piece by piece, from its entries."""
+    yield "["
+    empty = True
+    for entry in entries:
+        yield ("\n    " if empty else ",\n    ") + entry
+        empty = False
+    yield "]" if empty else "\n  ]"
+
+
+def combined_json(crawl: CrawlResult, title: str, generated_at: datetime) -> str:
+    """The crawl as JSON: pages in site order with Markdown and validators, failures, stats."""
+    head, tail = json_frame(crawl, title, generated_at).split(JSON_PAGES, 1)
+    with crawl.open_spool() as texts:
+        entries = (
+            json_page_entry(json_page_meta(page, anchor), texts.markdown(page))
+            for page, anchor in zip(crawl.pages, page_anchors(crawl.pages), strict=True)
+        )
+        pages = "".join(json_pages(entries))
+    return f'{head}"pages": {pages}{tail}'
+
+
+def markdown_renderer() -> MarkdownIt:
+    """The Markdown → HTML renderer of the HTML and PDF exports."""
+    return MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+
+
+def html_frame(title: str) -> tuple[str, str]:
+    """The HTML template before and after the rendered body."""
+    template = resources.files(__package__).joinpath("_template.html").read_text("utf-8")
+    page = string.Template(template).substitute(title=html.escape(title), body=_BODY)
+    head, tail = page.split(_BODY)
+    return head, tail
+
+
 def markdown_to_html(markdown: str, title: str) -> str:
     """Render the combined Markdown as a stand-alone HTML document (also the PDF's input)."""
-    renderer = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
-    body = renderer.render(markdown)
-    template = resources.files(__package__).joinpath("_template.html").read_text("utf-8")
-    return string.Template(template).substitute(title=html.escape(title), body=body)
+    head, tail = html_frame(title)
+    return head + str(markdown_renderer().render(markdown)) + tail
 
 
 def now_utc() -> datetime:
@@ -173,7 +273,7 @@ def now_utc() -> datetime:
 
 
 def _inline(text: str) -> str:
-    return re.sub(r"([\\`*_\[\]<])", r"\\\1", re.sub(r"\s+", " ", text)).strip()
+    return _INLINE_ESCAPE.sub(r"\\\1", _SPACES.sub(" ", text)).strip()
 
 
 def site_order(pages: dict[str, Page], start_key: str, aliases: dict[str, str]) -> list[Page]:

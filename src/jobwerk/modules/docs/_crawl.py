@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import inspect
 import time
 from collections.abc import Awaitable, Callable
@@ -16,10 +15,10 @@ import structlog
 from ._browser import Renderer, chromium
 from ._cache import CacheEntry, CrawlCache
 from ._combine import site_order
+from ._convert import ConvertedPage, PageJob, convert_page
 from ._discovery import Robots, discover_sitemap_urls, fetch_robots
-from ._extract import decode_html, extract_page
+from ._extract import decode_html
 from ._fetch import Fetcher, FetchError, OutOfScopeRedirect, Response, UnsafeTarget
-from ._markdown import html_to_markdown, strip_title_heading
 from ._models import (
     ChangeStatus,
     CrawlResult,
@@ -31,6 +30,7 @@ from ._models import (
     ScrapeSettings,
     SkippedPage,
 )
+from ._pool import Converter
 from ._urls import Scope, looks_binary, normalize_url, origin
 
 log = structlog.get_logger("jobwerk.docs")
@@ -46,12 +46,13 @@ class _Item:
     depth: int
 
 
-class _Stop(Exception):
-    """Raised inside the crawl when a budget is exhausted."""
-
-
 class Crawler:
-    """Crawls one documentation site as described by a ``ScrapeRequest``."""
+    """Crawls one documentation site as described by a ``ScrapeRequest``.
+
+    Fetching runs on the event loop; each fetched page goes to a conversion process and the
+    fetcher moves on (``_slots`` bounds the pages fetched but not yet converted). With a
+    ``spool`` folder the converted Markdown goes to disk instead of into the result.
+    """
 
     def __init__(
         self,
@@ -62,6 +63,7 @@ class Crawler:
         cache: CrawlCache | None = None,
         on_progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
+        spool: str | None = None,
     ) -> None:
         self.request = request
         self.options = request.options
@@ -71,8 +73,10 @@ class Crawler:
             self.start_url, self.options.path_prefix, self.options.include, self.options.exclude
         )
         self.credentials = credentials
-        self.cache = cache if cache is not None else CrawlCache()
-        self._previous = dict(self.cache.entries)
+        self.cache = cache
+        self._previous = dict(cache.entries) if cache is not None else {}
+        # A cache keeps every page's Markdown anyway: then there is nothing to spool.
+        self._spool = spool if cache is None else None
         self._on_progress = on_progress
         self._cancel = cancel
         self.progress = ScrapeProgress(max_pages=self.options.max_pages)
@@ -90,6 +94,9 @@ class Crawler:
         self._renderer: Renderer | None = None
         self._memo: dict[str, str | None] = {}
         self._hard_stop = False  # a budget that also cancels in-flight fetches
+        self._converter: Converter | None = None
+        self._conversions: set[asyncio.Task[None]] = set()
+        self._slots = asyncio.Semaphore(1)
 
     def _key(self, url: str) -> str:
         return normalize_url(url, keep_query=self.options.keep_query)
@@ -109,6 +116,9 @@ class Crawler:
         started = time.monotonic()
         async with AsyncExitStack() as stack:
             fetcher = await stack.enter_async_context(self._fetcher())
+            self._converter = await stack.enter_async_context(Converter(self.settings.workers))
+            # Enough fetched pages waiting that no worker idles, few enough to bound memory.
+            self._slots = asyncio.Semaphore(2 * self._converter.workers + 2)
             if self.options.render_js:
                 browser = await stack.enter_async_context(chromium(self.settings.chromium_path))
                 self._renderer = Renderer(browser, fetcher.guard, self.options.timeout)
@@ -179,9 +189,10 @@ class Crawler:
             elif self._stop_reason is None and self._cancel_requested():
                 self._stop_reason = "cancelled"
         finally:
-            for task in [*workers, *watchers]:
+            tasks = [*workers, *watchers, *self._conversions]
+            for task in tasks:
                 task.cancel()
-            await asyncio.gather(*workers, *watchers, return_exceptions=True)
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _wait_cancel(self) -> None:
         while not self._hard_stop and not self._cancel_requested():  # noqa: ASYNC110
@@ -198,6 +209,7 @@ class Crawler:
     async def _worker(self, fetcher: Fetcher) -> None:
         while True:
             item = await self._queue.get()
+            handed_off = False  # then the conversion task finishes the item
             try:
                 if self._cancelled():
                     continue
@@ -206,72 +218,110 @@ class Crawler:
                     continue
                 self._in_flight += 1
                 try:
-                    await self._process(fetcher, item)
+                    handed_off = await self._process(fetcher, item)
                 except Exception as exc:
-                    # A page that breaks extraction or conversion fails alone; the worker
-                    # goes on (a dead worker would end the crawl early or stall it).
-                    log.exception("page failed", url=item.url)
-                    self._fail(item.url, f"internal error: {type(exc).__name__}: {exc}")
+                    self._page_error(item, exc)
                 finally:
-                    self._in_flight -= 1
-                if fetcher.bytes_fetched > self.settings.max_total_bytes:
-                    self._stop_reason, self._hard_stop = "max_total_bytes", True
-                self.progress.bytes_fetched = fetcher.bytes_fetched
-                self.progress.pages_queued = self._queue.qsize()
-                await self._report(item.url)
+                    if not handed_off:
+                        self._in_flight -= 1
+                if not handed_off:
+                    await self._page_done(fetcher, item)
             finally:
-                self._queue.task_done()
+                if not handed_off:
+                    self._queue.task_done()
 
-    async def _process(self, fetcher: Fetcher, item: _Item) -> None:
+    def _page_error(self, item: _Item, exc: Exception) -> None:
+        # A page that breaks extraction or conversion fails alone; the crawl goes on (a dead
+        # worker would end the crawl early or stall it).
+        log.error("page failed", url=item.url, exc_info=exc)
+        self._fail(item.url, f"internal error: {type(exc).__name__}: {exc}")
+
+    async def _page_done(self, fetcher: Fetcher, item: _Item) -> None:
+        if fetcher.bytes_fetched > self.settings.max_total_bytes:
+            self._stop_reason, self._hard_stop = "max_total_bytes", True
+        self.progress.bytes_fetched = fetcher.bytes_fetched
+        self.progress.pages_queued = self._queue.qsize()
+        await self._report(item.url)
+
+    async def _process(self, fetcher: Fetcher, item: _Item) -> bool:
+        """Fetch one page; True when it went on to conversion."""
         self.progress.current_url = item.url
         if self.options.respect_robots:
             robots = await self._robots_for(fetcher, item.url)
             if not robots.allows(item.url):
                 unreachable = " (robots.txt unreachable)" if robots.unreachable else ""
                 self._skip(item.url, "robots" + unreachable)
-                return
-        headers = self.cache.conditional_headers(item.key)
+                return False
+        headers = self.cache.conditional_headers(item.key) if self.cache is not None else {}
         try:
             response = await fetcher.get(item.url, extra_headers=headers, in_scope=self._in_scope)
         except OutOfScopeRedirect as exc:
             self._skip(item.url, f"out_of_scope redirect to {exc.target}")
-            return
+            return False
         except UnsafeTarget as exc:
             self._fail(item.url, exc.message)
-            return
+            return False
         except FetchError as exc:
             if exc.reason.startswith("not HTML"):
                 self._skip(item.url, "non_html")
             else:
                 self._fail(item.url, exc.reason, exc.status_code)
-            return
-        await self._accept(item, response)
+            return False
+        return await self._accept(fetcher, item, response)
 
     def _in_scope(self, url: str) -> bool:
         return self.scope.contains(url)
 
-    async def _accept(self, item: _Item, response: Response) -> None:
+    async def _accept(self, fetcher: Fetcher, item: _Item, response: Response) -> bool:
         final_key = self._key(response.final_url)
         if final_key != item.key:
             if final_key in self._done_keys:
                 self._alias(item.key, final_key)
                 self._skip(item.url, "duplicate")
-                return
+                return False
             self._seen.add(final_key)
         self._done_keys.add(final_key)
         if response.status_code == 304 and item.key in self._previous:
             self._reuse(item, final_key, response)
-            return
-        text = decode_html(response.body, response.charset)
+            return False
+        body: bytes | str = response.body
         if self._renderer is not None:
-            text = await self._renderer.render(response.final_url, text)
-        extracted = extract_page(
-            text, response.final_url, content_selector=self.options.content_selector
-        )
-        if not extracted.nofollow:
-            for link in extracted.links:
+            text = decode_html(response.body, response.charset)
+            body = await self._renderer.render(response.final_url, text)
+        selector = self.options.content_selector
+        job = PageJob(response.final_url, body, response.charset, selector, self._spool)
+        response.body = b""  # the job holds it until a worker takes it
+        await self._slots.acquire()
+        task = asyncio.create_task(self._convert(fetcher, item, final_key, response, job))
+        self._conversions.add(task)
+        task.add_done_callback(self._conversions.discard)
+        return True
+
+    async def _convert(
+        self, fetcher: Fetcher, item: _Item, final_key: str, response: Response, job: PageJob
+    ) -> None:
+        """Convert a fetched page in a worker, then take its links and content."""
+        assert self._converter is not None
+        try:
+            try:
+                try:
+                    page = await self._converter.run(convert_page, job)
+                finally:
+                    self._slots.release()
+                self._take(item, final_key, response, page)
+            except Exception as exc:
+                self._page_error(item, exc)
+            finally:
+                self._in_flight -= 1
+            await self._page_done(fetcher, item)
+        finally:
+            self._queue.task_done()
+
+    def _take(self, item: _Item, final_key: str, response: Response, page: ConvertedPage) -> None:
+        if not page.nofollow:
+            for link in page.links:
                 self._enqueue(link, item.depth + 1)
-        canonical = extracted.canonical
+        canonical = page.canonical
         if canonical and self.scope.contains(canonical) and self._key(canonical) != final_key:
             canonical_key = self._key(canonical)
             if canonical_key in self._done_keys:
@@ -281,27 +331,26 @@ class Crawler:
             self._seen.add(canonical_key)
             self._done_keys.add(canonical_key)
             self._alias(canonical_key, final_key)
-        if extracted.noindex:
+        if page.noindex:
             self._skip(item.url, "noindex")
             return
-        if extracted.content is None:
+        if page.content_hash is None:
             self._skip(item.url, "no_content")
             return
-        markdown = strip_title_heading(html_to_markdown(extracted.content), extracted.title)
-        keys = (self._crawlable(u) for u in extracted.links)
+        keys = (self._crawlable(u) for u in page.links)
         links = [k for k in keys if k is not None]
-        self._add_page(item, final_key, response, extracted.title, markdown, links)
+        self._add_page(item, final_key, response, page, links)
 
     def _add_page(
         self,
         item: _Item,
         final_key: str,
         response: Response,
-        title: str,
-        markdown: str,
+        converted: ConvertedPage,
         links: list[str],
     ) -> None:
-        digest = hashlib.sha256(markdown.encode()).hexdigest()
+        digest = converted.content_hash
+        assert digest is not None
         if digest in self._hashes:
             self._alias(final_key, self._hashes[digest])
             self._skip(item.url, "duplicate")
@@ -314,8 +363,8 @@ class Crawler:
         page = Page(
             url=item.url,
             final_url=response.final_url,
-            title=title or response.final_url,
-            markdown=markdown,
+            title=converted.title or response.final_url,
+            markdown=converted.markdown,
             depth=item.depth,
             links=list(dict.fromkeys(links)),
             content_hash=digest,
@@ -323,6 +372,7 @@ class Crawler:
             last_modified=response.headers.get("last-modified"),
             crawled_at=datetime.now(UTC),
             change=change,
+            spooled=converted.spooled,
         )
         self._store(item.key, final_key, page)
 
@@ -350,18 +400,19 @@ class Crawler:
         self._pages[final_key] = page
         if key != final_key:
             self._alias(key, final_key)
-        self.cache.entries[key] = CacheEntry(
-            url=page.url,
-            final_url=page.final_url,
-            title=page.title,
-            markdown=page.markdown,
-            links=page.links,
-            content_hash=page.content_hash,
-            depth=page.depth,
-            etag=page.etag,
-            last_modified=page.last_modified,
-            crawled_at=page.crawled_at,
-        )
+        if self.cache is not None:
+            self.cache.entries[key] = CacheEntry(
+                url=page.url,
+                final_url=page.final_url,
+                title=page.title,
+                markdown=page.markdown,
+                links=page.links,
+                content_hash=page.content_hash,
+                depth=page.depth,
+                etag=page.etag,
+                last_modified=page.last_modified,
+                crawled_at=page.crawled_at,
+            )
         self.progress.pages_ok += 1
         self.progress.pages_done += 1
 
@@ -396,8 +447,9 @@ class Crawler:
         complete = self._stop_reason is None
         present = set(self._pages) | set(self._aliases)
         removed = sorted(k for k in self._previous if k not in present) if complete else []
-        for key in removed:
-            self.cache.entries.pop(key, None)
+        if self.cache is not None:
+            for key in removed:
+                self.cache.entries.pop(key, None)
         return CrawlResult(
             start_url=self.start_url,
             pages=pages,
@@ -409,4 +461,5 @@ class Crawler:
             stop_reason=self._stop_reason,
             progress=self.progress,
             duration_seconds=duration,
+            spool=self._spool,
         )

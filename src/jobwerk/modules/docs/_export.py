@@ -1,24 +1,43 @@
-"""Write the export files of a crawl into the caller's output folder."""
+"""Write the export files of a crawl into the caller's output folder.
+
+The pages are read (from memory or the spool) and rendered in batches by the conversion
+processes, and every file is written as the batches come back in site order: memory holds a few
+batches, never a whole document (except for the PDF, which Chromium prints from one string).
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import tempfile
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future
+from contextlib import ExitStack
+from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import urlsplit
 
 from ._browser import print_pdf
 from ._combine import (
-    combined_json,
-    combined_markdown,
-    link_resolver,
-    markdown_to_html,
+    JSON_PAGES,
+    anchor_targets,
+    file_targets,
+    html_frame,
+    json_frame,
+    json_page_meta,
+    json_pages,
+    markdown_header,
     now_utc,
-    page_markdown,
+    page_anchors,
+    page_file_names,
     slugify,
 )
+from ._convert import LinkTables, SectionBatch, SectionJob, Sections, render_html, render_sections
 from ._models import CrawlResult, ExportFile, ExportFormat, ScrapeSettings
+from ._pool import Converter
 from ._ssrf import SSRFGuard, UnsafeTarget
+from ._urls import normalize_url
 
 CONTENT_TYPES = {
     "markdown": "text/markdown; charset=utf-8",
@@ -28,6 +47,7 @@ CONTENT_TYPES = {
     "page-markdown": "text/markdown; charset=utf-8",
 }
 _EXTENSIONS = {"markdown": "md", "json": "json", "html": "html", "pdf": "pdf"}
+BATCH_PAGES = 16
 
 
 def default_base_name(start_url: str) -> str:
@@ -46,7 +66,7 @@ async def write_exports(
     formats: list[ExportFormat],
     output_dir: Path,
     *,
-    key: Callable[[str], str],
+    keep_query: bool,
     settings: ScrapeSettings,
     base_name: str | None = None,
     per_page: bool = True,
@@ -58,48 +78,194 @@ async def write_exports(
     """
     root = await asyncio.to_thread(_prepare_root, output_dir)
     base = slugify(base_name, 80) if base_name else default_base_name(crawl.start_url)
-    title = document_title(crawl)
-    generated = now_utc()
-    markdown = combined_markdown(crawl, title, key, generated)
-    files: list[ExportFile] = []
-    html_doc: str | None = None
-    for fmt in formats:
-        name = f"{base}.{_EXTENSIONS[fmt.value]}"
-        if fmt is ExportFormat.MARKDOWN:
-            data = markdown.encode()
-        elif fmt is ExportFormat.JSON:
-            data = combined_json(crawl, title, generated).encode()
-        else:
-            html_doc = html_doc or markdown_to_html(markdown, title)
-            if fmt is ExportFormat.HTML:
-                data = html_doc.encode()
+    plan = _Plan(crawl, formats, root, base, keep_query, per_page)
+    async with Converter(settings.workers) as converter:
+        written = await asyncio.to_thread(plan.write, converter, now_utc())
+    if ExportFormat.PDF in formats:
+        html_doc = await asyncio.to_thread(plan.html_path().read_text, "utf-8")
+        data = await print_pdf(settings.chromium_path, html_doc, SSRFGuard(settings))
+        written["pdf"] = await asyncio.to_thread(plan.write_file, "pdf", data)
+        if "html" not in written:
+            await asyncio.to_thread(plan.html_path().unlink)
+    combined = [written[fmt.value] for fmt in formats]
+    return combined + plan.page_files
+
+
+class _Plan:
+    """The files of one export and the pass that writes them."""
+
+    def __init__(
+        self,
+        crawl: CrawlResult,
+        formats: list[ExportFormat],
+        root: Path,
+        base: str,
+        keep_query: bool,
+        per_page: bool,
+    ) -> None:
+        self.crawl = crawl
+        self.formats = {fmt.value for fmt in formats}
+        self.root = root
+        self.base = base
+        self.keep_query = keep_query
+        self.per_page = per_page
+        self.title = document_title(crawl)
+        self.page_files: list[ExportFile] = []
+
+    def _path(self, name: str) -> Path:
+        path = (self.root / name).resolve()
+        if not path.is_relative_to(self.root):
+            raise UnsafeTarget(f"export path escapes the output folder: {name}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def _name(self, fmt: str) -> str:
+        return f"{self.base}.{_EXTENSIONS[fmt]}"
+
+    def html_path(self) -> Path:
+        """The HTML a PDF is printed from: the HTML export, or a scratch file if none."""
+        if "html" in self.formats:
+            return self._path(self._name("html"))
+        return self._path(f".{self.base}.pdf.html")
+
+    def write_file(self, fmt: str, data: bytes) -> ExportFile:
+        """Write one whole file (the PDF)."""
+        path = self._path(self._name(fmt))
+        path.write_bytes(data)
+        return _export_file(path, fmt, len(data), self._name(fmt))
+
+    def write(self, converter: Converter, generated: datetime) -> dict[str, ExportFile]:
+        """Write Markdown, JSON, HTML and page files in one pass over the pages (a thread)."""
+        html = "html" in self.formats or "pdf" in self.formats
+        with ExitStack() as stack:
+            scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="jobwerk-export-"))
+            outputs: dict[str, _Output] = {}
+            for fmt in ("markdown", "json"):
+                if fmt in self.formats:
+                    name = self._name(fmt)
+                    outputs[fmt] = stack.enter_context(_Output(self._path(name), name))
+            if html:
+                path = self.html_path()
+                outputs["html"] = stack.enter_context(_Output(path, path.name))
+            tables = Path(scratch, "links.pickle")
+            self._link_tables().save(tables)
+            header = markdown_header(self.crawl, self.title, generated)
+            header_html = converter.submit(render_html, header + "\n") if html else None
+            frame = json_frame(self.crawl, self.title, generated) if "json" in outputs else ""
+            json_head, _, json_tail = frame.partition(JSON_PAGES)
+            html_head, html_tail = html_frame(self.title)
+            self._write(outputs, markdown=header, json=json_head + '"pages": ', html=html_head)
+            entries = self._write_sections(outputs, converter, str(tables), header_html)
+            if "json" in outputs:
+                for piece in json_pages(entries):
+                    outputs["json"].write(piece)
             else:
-                data = await print_pdf(settings.chromium_path, html_doc, SSRFGuard(settings))
-        files.append(_write(root, name, fmt.value, data))
-    if per_page:
-        files.extend(_write_pages(crawl, root, base, key))
-    return files
+                deque(entries, maxlen=0)
+            self._write(outputs, markdown="\n", json=json_tail, html=html_tail)
+        return {
+            fmt: _export_file(out.path, fmt, out.size, out.name)
+            for fmt, out in outputs.items()
+            if fmt in self.formats
+        }
+
+    def _link_tables(self) -> LinkTables:
+        def key(url: str) -> str:
+            return normalize_url(url, keep_query=self.keep_query)
+
+        pages = self.crawl.pages
+        files = file_targets(pages, key) if self.per_page else {}
+        return LinkTables(self.crawl.aliases, anchor_targets(pages, key), files, self.keep_query)
+
+    @staticmethod
+    def _write(outputs: dict[str, _Output], **texts: str) -> None:
+        """Write each text to its format's file, if that file is being written."""
+        for fmt, text in texts.items():
+            if fmt in outputs:
+                outputs[fmt].write(text)
+
+    def _write_sections(
+        self,
+        outputs: dict[str, _Output],
+        converter: Converter,
+        tables: str,
+        header_html: Future[str] | None,
+    ) -> Iterator[str]:
+        """Write every page's sections in site order; yields the JSON entries as they come."""
+        names = page_file_names(self.crawl.pages)
+        rendered = self._rendered(converter, tables, html=header_html is not None)
+        for index, sections in enumerate(rendered):
+            if header_html is not None and index == 0:  # rendered while the batches were queued
+                outputs["html"].write(header_html.result())
+            if "markdown" in outputs:
+                outputs["markdown"].write("\n\n" + sections.markdown)
+            if "html" in outputs:
+                outputs["html"].write(sections.html)
+            if self.per_page:
+                name = f"{self.base}-pages/{names[index]}"
+                path = self._path(name)
+                data = sections.page_file.encode()
+                path.write_bytes(data)
+                self.page_files.append(_export_file(path, "page-markdown", len(data), name))
+            if "json" in outputs:
+                yield sections.json
+        if header_html is not None and not names:
+            outputs["html"].write(header_html.result())
+
+    def _rendered(self, converter: Converter, tables: str, html: bool) -> Iterator[Sections]:
+        """The pages' sections in site order, rendered a few batches ahead by the workers."""
+        want_json = "json" in self.formats
+        jobs = [
+            SectionJob(
+                page.title,
+                page.final_url,
+                anchor,
+                page.markdown,
+                page.spooled,
+                json_page_meta(page, anchor) if want_json else None,
+            )
+            for page, anchor in zip(self.crawl.pages, page_anchors(self.crawl.pages), strict=True)
+        ]
+        batches = (
+            SectionBatch(self.crawl.spool, tables, html, self.per_page, jobs[i : i + BATCH_PAGES])
+            for i in range(0, len(jobs), BATCH_PAGES)
+        )
+        window: deque[Future[list[Sections]]] = deque()
+        ahead = 2 * max(1, converter.workers)
+        for batch in batches:
+            window.append(converter.submit(render_sections, batch))
+            if len(window) > ahead:
+                yield from window.popleft().result()
+        while window:
+            yield from window.popleft().result()
 
 
-def _write_pages(
-    crawl: CrawlResult, root: Path, base: str, key: Callable[[str], str]
-) -> list[ExportFile]:
-    names = [f"{i:03d}-{slugify(p.title, 50)}.md" for i, p in enumerate(crawl.pages, 1)]
-    targets = {key(p.final_url): n for p, n in zip(crawl.pages, names, strict=True)}
-    resolve = link_resolver(crawl, targets, key)
-    return [
-        _write(root, f"{base}-pages/{name}", "page-markdown", page_markdown(page, resolve).encode())
-        for page, name in zip(crawl.pages, names, strict=True)
-    ]
+class _Output:
+    """An export file written piece by piece (UTF-8), counting its bytes."""
+
+    def __init__(self, path: Path, name: str) -> None:
+        self.path = path
+        self.name = name
+        self.size = 0
+        self._handle: BinaryIO | None = None
+
+    def __enter__(self) -> _Output:
+        self._handle = self.path.open("wb")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._handle is not None:
+            self._handle.close()
+
+    def write(self, text: str) -> None:
+        assert self._handle is not None
+        data = text.encode()
+        self._handle.write(data)
+        self.size += len(data)
 
 
-def _write(root: Path, name: str, fmt: str, data: bytes) -> ExportFile:
-    path = (root / name).resolve()
-    if not path.is_relative_to(root):
-        raise UnsafeTarget(f"export path escapes the output folder: {name}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    return ExportFile(name, fmt, len(data), CONTENT_TYPES[fmt], path)
+def _export_file(path: Path, fmt: str, size: int, name: str | None = None) -> ExportFile:
+    relative = name or path.name
+    return ExportFile(relative, fmt, size, CONTENT_TYPES[fmt], path)
 
 
 def _prepare_root(output_dir: Path) -> Path:

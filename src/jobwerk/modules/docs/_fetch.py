@@ -13,8 +13,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from ._models import Credentials, ScrapeSettings
-from ._ssrf import SSRFGuard, UnsafeTarget
+from ._models import PUBLIC_MAX_CONCURRENCY, PUBLIC_MAX_RATE, Credentials, ScrapeSettings
+from ._ssrf import IPAddress, SSRFGuard, UnsafeTarget
 from ._urls import origin
 
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -98,7 +98,9 @@ class Fetcher:
             follow_redirects=False,
             trust_env=False,
             headers={"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate"},
-            limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+            limits=httpx.Limits(
+                max_connections=max(64, concurrency), max_keepalive_connections=max(32, concurrency)
+            ),
         )
         self.bytes_fetched = 0
 
@@ -113,13 +115,16 @@ class Fetcher:
         host = self._host(url)
         host.interval = max(host.interval, delay)
 
-    def _host(self, url: str) -> _Host:
+    def _host(self, url: str, ip: IPAddress | None = None) -> _Host:
         key = origin(url)
         host = self._hosts.get(key)
         if host is None:
-            unthrottled = (urlsplit(url).hostname or "") in self.settings.unthrottled_hosts
-            interval = 0.0 if unthrottled else 1.0 / self._rate_limit
-            host = _Host(interval, asyncio.Semaphore(self._concurrency))
+            name = urlsplit(url).hostname or ""
+            unthrottled = name in self.settings.unthrottled_hosts
+            owned = unthrottled or (ip is not None and self.guard.allow_listed(name, ip))
+            interval = 0.0 if unthrottled else request_interval(self._rate_limit, owned=owned)
+            concurrency = parallel_requests(self._concurrency, owned=owned)
+            host = _Host(interval, asyncio.Semaphore(concurrency))
             self._hosts[key] = host
         return host
 
@@ -171,7 +176,7 @@ class Fetcher:
         accept: tuple[str, ...] | None,
         max_bytes: int | None,
     ) -> Response:
-        host = self._host(url)
+        host = self._host(url, await self.guard.resolve(url))
         attempt = 0
         while True:
             async with host.concurrency:
@@ -253,6 +258,21 @@ class Fetcher:
         return b"".join(chunks)
 
 
+def request_interval(rate_limit: float, *, owned: bool) -> float:
+    """Seconds between two requests to one host (``rate_limit`` 0: no limit of the user's).
+
+    Hosts outside the operator's allow-list are never asked faster than ``PUBLIC_MAX_RATE``.
+    """
+    if owned:
+        return 0.0 if rate_limit == 0 else 1.0 / rate_limit
+    return 1.0 / min(rate_limit or PUBLIC_MAX_RATE, PUBLIC_MAX_RATE)
+
+
+def parallel_requests(concurrency: int, *, owned: bool) -> int:
+    """Requests in flight to one host: at most ``PUBLIC_MAX_CONCURRENCY`` outside the allow-list."""
+    return concurrency if owned else min(concurrency, PUBLIC_MAX_CONCURRENCY)
+
+
 def _network_error(exc: Exception) -> str:
     """``network error: …`` in the OS's words (``Connection refused``) when the cause has them."""
     cause: BaseException | None = exc
@@ -284,5 +304,7 @@ __all__ = [
     "OutOfScopeRedirect",
     "Response",
     "UnsafeTarget",
+    "parallel_requests",
     "parse_retry_after",
+    "request_interval",
 ]

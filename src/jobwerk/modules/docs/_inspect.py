@@ -7,7 +7,15 @@ from urllib.parse import urlsplit
 
 from ._discovery import discover_sitemap_urls, fetch_robots
 from ._extract import decode_html, extract_page
-from ._fetch import Fetcher, FetchError, OutOfScopeRedirect, Response, UnsafeTarget
+from ._fetch import (
+    Fetcher,
+    FetchError,
+    OutOfScopeRedirect,
+    Response,
+    UnsafeTarget,
+    parallel_requests,
+    request_interval,
+)
 from ._models import Credentials, Estimate, ScrapeRequest, ScrapeSettings, ValidationReport
 from ._urls import Scope, looks_binary, normalize_url
 
@@ -47,7 +55,7 @@ async def validate_target(
         if not report.robots_allowed and request.options.respect_robots:
             return _invalid(report, "robots.txt disallows the start URL")
         delay = robots.crawl_delay()
-        if delay and delay > 1 / request.options.rate_limit:
+        if delay and delay * (request.options.rate_limit or float("inf")) > 1:
             report.warnings.append(f"robots.txt asks for a crawl delay of {delay:g}s")
         try:
             response = await fetcher.get(url, in_scope=scope.contains)
@@ -112,6 +120,9 @@ async def estimate_scrape(
         )
         sitemap = {u for u in sitemap if scope.contains(u)}
         found, sampled, latency = await _sample_links(fetcher, url, scope)
+        host = urlsplit(url).hostname or ""
+        unthrottled = host in settings.unthrottled_hosts
+        owned = unthrottled or fetcher.guard.allow_listed(host, await fetcher.guard.resolve(url))
     if sitemap:
         pages, basis = len(sitemap | found), "sitemap"
     else:
@@ -121,9 +132,10 @@ async def estimate_scrape(
             "link_sampling",
         )
     pages = max(1, min(pages, options.max_pages))
-    host = urlsplit(url).hostname or ""
-    rate = float("inf") if host in settings.unthrottled_hosts else options.rate_limit
-    throughput = min(rate, options.concurrency / max(latency, 0.01))
+    interval = 0.0 if unthrottled else request_interval(options.rate_limit, owned=owned)
+    rate = 1 / interval if interval else float("inf")
+    parallel = parallel_requests(options.concurrency, owned=owned)
+    throughput = min(rate, parallel / max(latency, 0.01))
     return Estimate(
         estimated_pages=pages,
         estimated_duration_seconds=round(pages / throughput + 1.0, 1),

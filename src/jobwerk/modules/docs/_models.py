@@ -11,8 +11,15 @@ from typing import Annotated, Literal
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
 
+from ._spool import SpoolReader, SpoolRef
+
 DEFAULT_USER_AGENT = "jobwerk-docs/1.0 (+https://github.com/jobwerk/jobwerk)"
 ROBOTS_TOKEN = "jobwerk"
+# Politeness ceilings for hosts on the public internet; allow-listed hosts (the operator's own)
+# get what the request asks for, up to what one machine sensibly opens.
+PUBLIC_MAX_RATE = 20.0
+PUBLIC_MAX_CONCURRENCY = 16
+MAX_CONCURRENCY = 256
 
 
 class ExportFormat(StrEnum):
@@ -31,8 +38,19 @@ class ScrapeOptions(BaseModel):
 
     max_depth: int = Field(10, ge=0, le=100, description="link hops from the start URL")
     max_pages: int = Field(500, ge=1, le=50_000)
-    rate_limit: float = Field(2.0, ge=0.1, le=20.0, description="requests per second per host")
-    concurrency: int = Field(2, ge=1, le=16, description="parallel requests per host")
+    rate_limit: float = Field(
+        2.0,
+        ge=0,
+        description="requests per second per host, 0 for no limit; hosts outside the operator's "
+        f"allow-list get at most {PUBLIC_MAX_RATE:g}",
+    )
+    concurrency: int = Field(
+        2,
+        ge=1,
+        le=MAX_CONCURRENCY,
+        description="parallel requests per host; hosts outside the operator's allow-list get at "
+        f"most {PUBLIC_MAX_CONCURRENCY}",
+    )
     include: list[str] = Field(default_factory=list, description="globs on the URL path")
     exclude: list[str] = Field(default_factory=list, description="globs on the URL path")
     path_prefix: str | None = Field(None, description="scope prefix; default: the start URL's")
@@ -50,6 +68,13 @@ class ScrapeOptions(BaseModel):
         pattern=r"^[\x20-\x7e]+$",
         description="printable ASCII, as HTTP headers carry it",
     )
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _rate_or_unlimited(cls, rate: float) -> float:
+        if 0 < rate < 0.1:
+            raise ValueError("must be 0 (no limit) or at least 0.1")
+        return rate
 
     @field_validator("include", "exclude")
     @classmethod
@@ -102,8 +127,10 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 class ScrapeSettings:
     """Operator settings (trusted, from configuration), never from the request body.
 
-    ``allow_hosts``/``allow_networks`` admit otherwise refused private targets (SSRF allow-list);
-    ``unthrottled_hosts`` skip the per-host rate limit (own mirrors, loopback benchmarks).
+    ``allow_hosts``/``allow_networks`` admit otherwise refused private targets (SSRF allow-list)
+    and lift the public rate and concurrency ceilings; ``unthrottled_hosts`` skip the per-host
+    rate limit altogether (own mirrors, loopback benchmarks). ``workers`` is the number of
+    conversion processes: ``None`` for one per CPU, ``0`` to convert in the crawling process.
     """
 
     allow_hosts: frozenset[str] = frozenset()
@@ -119,6 +146,7 @@ class ScrapeSettings:
     max_sitemaps: int = 20
     max_sitemap_urls: int = 50_000
     chromium_path: str = "/usr/bin/chromium"
+    workers: int | None = None
 
     @classmethod
     def allowing(cls, *targets: str, **kwargs: object) -> ScrapeSettings:
@@ -170,7 +198,11 @@ ChangeStatus = Literal["new", "same", "changed"]
 
 @dataclass
 class Page:
-    """One extracted page; ``markdown`` is the body without the title heading."""
+    """One extracted page; ``markdown`` is the body without the title heading.
+
+    In a spooled crawl the body lies on disk instead (``spooled``; ``markdown`` is then empty):
+    read it with ``CrawlResult.open_spool``.
+    """
 
     url: str
     final_url: str
@@ -183,6 +215,7 @@ class Page:
     last_modified: str | None = None
     crawled_at: datetime | None = None
     change: ChangeStatus = "new"
+    spooled: SpoolRef | None = None
 
 
 @dataclass(frozen=True)
@@ -227,6 +260,35 @@ class CrawlResult:
     stop_reason: str | None
     progress: ScrapeProgress
     duration_seconds: float
+    spool: str | None = None
+
+    def open_spool(self) -> PageTexts:
+        """A reader of the pages' Markdown, in memory or spooled (a context manager)."""
+        return PageTexts(self.spool)
+
+
+class PageTexts:
+    """Gives each page's Markdown, reading spooled pages from disk; close it after use."""
+
+    def __init__(self, spool: str | None) -> None:
+        self._reader = SpoolReader(spool) if spool else None
+
+    def markdown(self, page: Page) -> str:
+        """The page's Markdown body."""
+        if page.spooled is None or self._reader is None:
+            return page.markdown
+        return self._reader.read(page.spooled)
+
+    def close(self) -> None:
+        """Close the spool files."""
+        if self._reader is not None:
+            self._reader.close()
+
+    def __enter__(self) -> PageTexts:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 @dataclass

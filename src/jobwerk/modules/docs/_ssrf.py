@@ -63,11 +63,13 @@ class SSRFGuard:
         """Whether ``ip`` (resolved from ``host``) may be contacted."""
         if ip in _METADATA:
             return False
+        return self.allow_listed(host, ip) or is_public(ip)
+
+    def allow_listed(self, host: str, ip: IPAddress) -> bool:
+        """Whether the operator's allow-list names ``host`` or a network holding ``ip``."""
         if host.lower() in self._settings.allow_hosts:
             return True
-        if any(ip in net for net in self._settings.allow_networks):
-            return True
-        return is_public(ip)
+        return any(ip in net for net in self._settings.allow_networks)
 
     def check_syntax(self, url: str) -> tuple[str, int]:
         """Scheme, credentials and port checks; returns ``(host, port)``.

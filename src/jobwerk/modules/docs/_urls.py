@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 import fnmatch
+import functools
 import posixpath
+import re
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import (
+    parse_qsl,
+    quote,
+    unquote,
+    urlencode,
+    urljoin,
+    urlparse,
+    urlsplit,
+    urlunsplit,
+)
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _INDEX_FILES = ("index.html", "index.htm")
@@ -98,10 +109,61 @@ def absolute_url(base: str, href: str) -> str | None:
     if href.startswith(("http://", "https://")) and "/." not in href:
         return href
     try:
+        joined = join_path(base, href) if _PLAIN_PATH.fullmatch(href) else None
+        if joined is not None:
+            return joined
         joined = urljoin(base, href)
     except ValueError:
         return None
     return joined if urlsplit(joined).scheme in ("http", "https") else None
+
+
+# A relative reference that is only a path: no scheme, query, fragment, parameters, nothing
+# urlsplit strips or deletes, not "//host". Navigation links are mostly such paths.
+_PLAIN_PATH = re.compile(r"(?!//)[^\x00-\x20:?#;\x7f][^:?#;\t\r\n]*")
+
+
+@functools.lru_cache(maxsize=64)
+def _base_directory(base: str) -> tuple[str, list[str]] | None:
+    """``scheme://netloc`` and the directory segments of a base, as urljoin splits it."""
+    parts = urlparse(base)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    segments = parts.path.split("/")
+    if segments[-1] != "":
+        del segments[-1]
+    return f"{parts.scheme}://{parts.netloc}", segments
+
+
+def join_path(base: str, path: str) -> str | None:
+    """``urljoin(base, path)`` for a plain relative path (``_PLAIN_PATH``), parsing the base once.
+
+    The same steps as ``urllib.parse.urljoin``: merge with the base's directory, drop empty
+    segments, resolve "." and "..". None (use urljoin) unless the base is http(s) with a host.
+
+    Raises:
+        ValueError: the base is not a valid URL (as urljoin would).
+    """
+    parsed = _base_directory(base)
+    if parsed is None:
+        return None
+    prefix, directory = parsed
+    if path.startswith("/"):
+        segments = path.split("/")
+    else:
+        segments = directory + path.split("/")
+        segments[1:-1] = filter(None, segments[1:-1])
+    resolved: list[str] = []
+    for segment in segments:
+        if segment == "..":
+            if resolved:
+                resolved.pop()
+        elif segment != ".":
+            resolved.append(segment)
+    if segments[-1] in (".", ".."):
+        resolved.append("")
+    joined = "/".join(resolved) or "/"
+    return prefix + (joined if joined.startswith("/") else "/" + joined)
 
 
 def default_prefix(url: str) -> str:

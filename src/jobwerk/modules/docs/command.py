@@ -57,8 +57,13 @@ def scrape(
         list[str] | None,
         typer.Option("--allow-host", help="admit this private host, IP or CIDR (repeatable)"),
     ] = None,
-    rate_limit: Annotated[float, typer.Option(help="requests per second")] = 2.0,
-    concurrency: Annotated[int, typer.Option(help="parallel requests")] = 2,
+    rate_limit: Annotated[
+        float,
+        typer.Option(help="requests per second; 0: no limit (public hosts: at most 20)"),
+    ] = 2.0,
+    concurrency: Annotated[
+        int, typer.Option(help="parallel requests (public hosts: at most 16)")
+    ] = 2,
     render_js: Annotated[bool, typer.Option("--render-js", help="render with Chromium")] = False,
     ignore_robots: Annotated[bool, typer.Option("--ignore-robots")] = False,
 ) -> None:

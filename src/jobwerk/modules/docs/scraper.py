@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import shutil
+import tempfile
 from pathlib import Path
 
 from ._cache import CacheEntry, CrawlCache
@@ -79,8 +82,12 @@ async def crawl(
     cache: CrawlCache | None = None,
     on_progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
+    spool: Path | None = None,
 ) -> CrawlResult:
     """Crawl a documentation site and extract every in-scope page as Markdown.
+
+    Pages are converted by ``settings.workers`` processes (one per CPU by default) while the
+    fetcher goes on.
 
     Args:
         request: what to crawl (validated user input).
@@ -89,6 +96,9 @@ async def crawl(
         cache: validators and content of a previous run; updated in place for the next run.
         on_progress: called (sync or async) after every page with the live counters.
         cancel: an ``asyncio.Event`` or a callable returning True to stop; fetched pages are kept.
+        spool: an existing folder for the pages' Markdown, which then stays on disk instead of
+            in the result (``CrawlResult.open_spool`` reads it); ignored with a ``cache``,
+            which holds every page anyway.
 
     Returns:
         The pages in site order, failures and skips; ``cancelled``/``stop_reason`` say why it
@@ -104,6 +114,7 @@ async def crawl(
         cache=cache,
         on_progress=on_progress,
         cancel=cancel,
+        spool=str(spool) if spool is not None else None,
     )
     return await crawler.run()
 
@@ -120,6 +131,11 @@ async def scrape(
     base_name: str | None = None,
 ) -> ScrapeResult:
     """Crawl, then write the requested exports (also for a cancelled, partial crawl).
+
+    Without a cache the pages stream to a spool folder inside ``output_dir`` as they are
+    converted and the exports are written from it in site order, so memory stays flat however
+    large the site; the spool is removed afterwards (the result's pages then carry no Markdown:
+    it is in the export files).
 
     Args:
         request: what to crawl and which formats to export.
@@ -138,24 +154,35 @@ async def scrape(
         UnsafeTarget: the start URL is refused by the SSRF guard.
     """
     settings = settings or ScrapeSettings()
-    cache = CrawlCache.load(cache_path) if cache_path else None
-    result = await crawl(
-        request,
-        settings,
-        credentials=credentials,
-        cache=cache,
-        on_progress=on_progress,
-        cancel=cancel,
-    )
-    if cache is not None and cache_path is not None:
-        cache.save(cache_path)
-    keep_query = request.options.keep_query
-    files = await write_exports(
-        result,
-        request.export_formats,
-        output_dir,
-        key=lambda url: normalize_url(url, keep_query=keep_query),
-        settings=settings,
-        base_name=base_name,
-    )
+    cache = await asyncio.to_thread(CrawlCache.load, cache_path) if cache_path else None
+    spool = None if cache else Path(await asyncio.to_thread(_make_spool, output_dir))
+    try:
+        result = await crawl(
+            request,
+            settings,
+            credentials=credentials,
+            cache=cache,
+            on_progress=on_progress,
+            cancel=cancel,
+            spool=spool,
+        )
+        if cache is not None and cache_path is not None:
+            await asyncio.to_thread(cache.save, cache_path)
+        files = await write_exports(
+            result,
+            request.export_formats,
+            output_dir,
+            keep_query=request.options.keep_query,
+            settings=settings,
+            base_name=base_name,
+        )
+    finally:
+        if spool is not None:
+            await asyncio.shield(asyncio.to_thread(shutil.rmtree, spool, True))
+    result.spool = None
     return ScrapeResult(result, files)
+
+
+def _make_spool(output_dir: Path) -> str:
+    output_dir.mkdir(parents=True, exist_ok=True)
+    return tempfile.mkdtemp(prefix=".jobwerk-spool-", dir=output_dir)

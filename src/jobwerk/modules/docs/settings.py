@@ -5,6 +5,8 @@ although they are private (the SSRF allow-list, e.g. an intranet docs server).
 ``JOBWERK_DOCS__SYNC_MAX_PAGES`` / ``JOBWERK_DOCS__SYNC_MAX_SECONDS``: the page and time caps of
 ``POST /api/v1/scrape/sync`` (bigger sites go through the asynchronous ``POST /api/v1/scrape``).
 ``JOBWERK_DOCS__CHROMIUM_PATH``: the Chromium used for JavaScript rendering and PDF export.
+``JOBWERK_DOCS__WORKERS``: processes converting pages per scrape (default: one per CPU; 0 converts
+in the server process itself).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class DocsSettings(BaseSettings):
     sync_max_pages: int = Field(25, ge=1, le=1000, description="page cap of synchronous scrapes")
     sync_max_seconds: float = Field(60.0, gt=0, le=600, description="time cap of the same")
     chromium_path: str = "/usr/bin/chromium"
+    workers: int | None = Field(None, ge=0, le=64, description="conversion processes per scrape")
 
     @field_validator("allow_hosts", mode="before")
     @classmethod
@@ -42,5 +45,7 @@ class DocsSettings(BaseSettings):
         """Engine settings: strict SSRF defaults, opened only for the allow-listed targets."""
         hosts = [*self.allow_hosts, *extra_hosts]
         if not hosts:
-            return ScrapeSettings(chromium_path=self.chromium_path)
-        return ScrapeSettings.allowing(*hosts, chromium_path=self.chromium_path)
+            return ScrapeSettings(chromium_path=self.chromium_path, workers=self.workers)
+        return ScrapeSettings.allowing(
+            *hosts, chromium_path=self.chromium_path, workers=self.workers
+        )

@@ -163,7 +163,7 @@ async def _export(ctx: StepContext[ScrapeRequest], result: CrawlResult) -> dict[
         result,
         request.export_formats,
         ctx.export_dir,
-        key=lambda url: normalize_url(url, keep_query=request.options.keep_query),
+        keep_query=request.options.keep_query,
         settings=settings,
     )
     combined = [file for file in files if file.format != "page-markdown"]

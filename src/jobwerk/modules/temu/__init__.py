@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from jobwerk.modules.base import JobSpec, Module
 from jobwerk.modules.temu.settings import TemuSettings
-from jobwerk.modules.temu.workflows import sync_inventory, sync_orders
+from jobwerk.modules.temu.workflows import sync_inventory, sync_orders, watch_stock
 from jobwerk.modules.temu.workflows._shop import shop_resources
 from jobwerk.sdk import Workflow
 
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from jobwerk.sdk import Runtime
     from jobwerk.storage.models import Instance
 
-__all__ = ["TemuModule", "TemuSettings", "job_ids", "module"]
+__all__ = ["TemuModule", "TemuSettings", "job_ids", "module", "watch_job_id"]
 
 
 def job_ids(instance: Instance | None) -> tuple[str, str]:
@@ -29,6 +29,12 @@ def job_ids(instance: Instance | None) -> tuple[str, str]:
     return f"sync_orders_{suffix}", f"sync_inventory_{suffix}"
 
 
+def watch_job_id(instance: Instance | None) -> str:
+    """Id of an instance's stock watch job, named like its sync jobs."""
+    orders, _ = job_ids(instance)
+    return orders.replace("sync_orders", "watch_stock", 1)
+
+
 class TemuModule(Module):
     name = "temu"
     version = "1.0.0"
@@ -37,7 +43,7 @@ class TemuModule(Module):
     settings_model = TemuSettings
 
     def workflows(self) -> Sequence[Workflow[Any]]:
-        return (sync_orders, sync_inventory)
+        return (sync_orders, sync_inventory, watch_stock)
 
     def resources(self, runtime: Runtime) -> AbstractAsyncContextManager[Any]:
         """Each shop's JTL backend, kept open between the runs of a process."""
@@ -47,6 +53,11 @@ class TemuModule(Module):
         from jobwerk.modules.temu.router import router
 
         return (router,)
+
+    def public_routers(self) -> Sequence[Any]:
+        from jobwerk.modules.temu.router import webhook_router
+
+        return (webhook_router,)
 
     def cli(self) -> Any | None:
         from jobwerk.modules.temu.cli import app, sandbox_command
@@ -71,6 +82,14 @@ class TemuModule(Module):
                 f"TEMU Inventory Sync - 4-Step Workflow{where}",
                 params={"mode": "quick"},
                 interval_minutes=60,
+            ),
+            # One run watches for an hour; the minute interval starts the next one (a fire while
+            # a run is active is skipped), so the watch is back a minute after a restart.
+            JobSpec(
+                watch_job_id(instance),
+                watch_stock.name,
+                f"TEMU Stock Watch - JTL changes to TEMU in seconds{where}",
+                interval_minutes=1,
             ),
         )
 

@@ -16,7 +16,9 @@ from jobwerk.storage.models import AutoId, Base, utcnow
 
 __all__ = [
     "TemuInventory",
+    "TemuLease",
     "TemuOrder",
+    "TemuOrderEvent",
     "TemuOrderLine",
     "TemuProduct",
     "TemuRawResponse",
@@ -176,3 +178,33 @@ class TemuSyncCursor(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[dict[str, Any]] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class TemuOrderEvent(Base):
+    """A TEMU webhook about one parent order, waiting for the order sync that reads it again."""
+
+    __tablename__ = "temu_order_event"
+    __table_args__ = (Index("ix_temu_order_event_open", "instance_id", "run_id"),)
+
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    instance_id: Mapped[str] = mapped_column(ForeignKey(_INSTANCE, ondelete="CASCADE"))
+    parent_order_sn: Mapped[str] = mapped_column(String(64))
+    event_code: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    run_id: Mapped[str | None] = mapped_column(String(32))
+    """The order sync that took the event (None: none yet)."""
+
+
+class TemuLease(Base):
+    """Which run of an instance does one kind of work now (``orders``, ``stock``), so that two
+    runs never do it at once, whichever processes run them. Free when ``holder`` is empty or
+    names a run that is no longer running."""
+
+    __tablename__ = "temu_lease"
+
+    instance_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey(_INSTANCE, ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(32))
+    acquired_at: Mapped[datetime | None]

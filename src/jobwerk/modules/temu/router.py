@@ -15,10 +15,13 @@ from jobwerk.core import job_service, run_service
 from jobwerk.core.instances import get_instance, instance_config, primary_instance
 from jobwerk.modules.temu import store
 from jobwerk.modules.temu.settings import TemuSettings
-from jobwerk.modules.temu.workflows import sync_inventory, sync_orders
+from jobwerk.modules.temu.webhooks import receive_webhook
+from jobwerk.modules.temu.workflows import sync_inventory, sync_orders, watch_stock
+from jobwerk.modules.temu.workflows._replay import start_replay
 from jobwerk.modules.temu.workflows._shop import check_connections, token_expiry
 from jobwerk.sdk import (
     AUTH,
+    InvalidInput,
     NotFound,
     OperatorDep,
     Principal,
@@ -44,6 +47,10 @@ Full = Annotated[
 Mode = Annotated[
     str | None, Query(description="quick (JTL stock → TEMU) or full", examples=["full"])
 ]
+DryRunQuery = Annotated[
+    bool | None,
+    Query(description="Preview: write nothing, list what the sync would write (no job's run)"),
+]
 
 
 def _order_sync_params(
@@ -51,17 +58,21 @@ def _order_sync_params(
     days_back: DaysBack = None,
     verbose: Verbose = None,
     full: Full = None,
+    dry_run: DryRunQuery = None,
 ) -> dict[str, Any]:
     return {
         "parent_order_status": parent_order_status,
         "days_back": days_back,
         "verbose": verbose,
         "full": full,
+        "dry_run": dry_run,
     }
 
 
-def _inventory_sync_params(mode: Mode = None, verbose: Verbose = None) -> dict[str, Any]:
-    return {"mode": mode, "verbose": verbose}
+def _inventory_sync_params(
+    mode: Mode = None, verbose: Verbose = None, dry_run: DryRunQuery = None
+) -> dict[str, Any]:
+    return {"mode": mode, "verbose": verbose, "dry_run": dry_run}
 
 
 OrderSyncParams = Annotated[dict[str, Any], Depends(_order_sync_params)]
@@ -130,7 +141,7 @@ async def _info(session: Any, instance_id: str | None) -> dict[str, Any]:
                     if job.workflow == workflow.name
                 ],
             }
-            for workflow in (sync_orders, sync_inventory)
+            for workflow in (sync_orders, sync_inventory, watch_stock)
         ],
     }
 
@@ -157,12 +168,15 @@ async def _trigger(
     given = {key: value for key, value in params.items() if value is not None}
     # A misspelt query parameter is refused by the workflow with the valid names, not dropped.
     given |= {key: value for key, value in request.query_params.items() if key not in params}
+    if {"replay_of", "replay_jtl"} & given.keys():
+        raise InvalidInput("a replay starts with POST /api/temu/runs/{run_id}/replay")
     async with runtime.transaction() as session:
         instance = await _instance(session, instance_id)
         orders_job, inventory_job = job_ids(instance)
         job_id = orders_job if workflow == sync_orders.name else inventory_job
         job = await session.get(Job, job_id)
-        if job is not None and job.instance_id == instance.id and job.workflow == workflow:
+        ours = job is not None and job.instance_id == instance.id and job.workflow == workflow
+        if ours and not given.get("dry_run"):
             run = await job_service.trigger_job(
                 session,
                 runtime.workflows,
@@ -173,11 +187,13 @@ async def _trigger(
                 request_id=request_id(request),
             )
         else:
+            # A preview is no run of the job: it neither waits for it nor counts as its sync.
+            defaults = job.params if job is not None and ours else {}
             run = await run_service.enqueue_run(
                 session,
                 runtime.workflows,
                 workflow,
-                given,
+                {**defaults, **given},
                 instance_id=instance.id,
                 trigger="api",
                 started_by=caller.actor,
@@ -295,3 +311,78 @@ async def instance_sync_inventory(
     params: InventorySyncParams,
 ) -> SyncAccepted:
     return await _trigger(runtime, request, caller, instance_id, sync_inventory.name, params)
+
+
+# -- replays ------------------------------------------------------------------------------
+
+
+@router.post(
+    "/runs/{run_id}/replay",
+    summary="Replay a finished TEMU sync from its archived TEMU exchanges",
+    description=(
+        "Starts a dry run of the same workflow with the same parameters for the same instance, "
+        "answered by the TEMU requests and responses the run archived instead of TEMU, against "
+        "the instance's JTL-Wawi: its result lists what the current code would write."
+    ),
+    status_code=202,
+    responses=responses(404, 409, 422),
+)
+async def replay_run(
+    run_id: Annotated[str, Path(description="The run to replay (or a unique prefix of its id)")],
+    request: Request,
+    runtime: RuntimeDep,
+    caller: OperatorDep,
+) -> SyncAccepted:
+    async with runtime.transaction() as session:
+        run = await start_replay(
+            session,
+            runtime.workflows,
+            runtime.settings.data_dir,
+            runtime.box,
+            run_id,
+            trigger="api",
+            started_by=caller.actor,
+            request_id=request_id(request),
+        )
+    assert run.instance_id is not None
+    return SyncAccepted(
+        run_id=run.id,
+        job_id=None,
+        workflow=run.workflow,
+        instance_id=run.instance_id,
+        params=run.params,
+        status_url=f"/api/v1/jobs/{run.id}",
+    )
+
+
+# -- TEMU's webhooks (public: each push is checked against the shop's app secret) ------------
+
+webhook_router = APIRouter(prefix="/api/temu", tags=["temu"])
+
+
+class WebhookAccepted(BaseModel):
+    result: dict[str, Any] = Field(description="Empty: TEMU wants a 200 with a result")
+    event: str = Field(description="The event code (x-tm-event-code)")
+    orders: list[str] = Field(default_factory=list, description="The orders it names")
+    queued: dict[str, bool] = Field(
+        default_factory=dict, description="Per TEMU instance: whether an order sync was queued"
+    )
+    ignored: str | None = Field(None, description="Why nothing was done (not an order event)")
+
+
+@webhook_router.post(
+    "/webhook",
+    summary="Receive a TEMU webhook (order status, cancellation, address change)",
+    description=(
+        "The callback URL to register at TEMU for the app. No login: each push must carry "
+        "TEMU's signature (x-tm-signature, HMAC-SHA256 with the app secret over x-tm-app-key, "
+        "x-tm-event-code, x-tm-ext-param, x-tm-timestamp and the decrypted eventData). An "
+        "order event queues an order sync of just that order (unless the shop's sync_orders "
+        "job is disabled); other events are acknowledged and ignored."
+    ),
+    responses=responses(400, 401),
+)
+async def temu_webhook(request: Request, runtime: RuntimeDep) -> WebhookAccepted:
+    body = await request.body()
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    return WebhookAccepted(**await receive_webhook(runtime, headers, body))

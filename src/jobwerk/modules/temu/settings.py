@@ -23,6 +23,19 @@ class TemuSettings(BaseModel):
         None, description="Router URL override, e.g. the TEMU sandbox's (default: the region's)"
     )
     rate_limit: float = Field(20.0, gt=0, le=1000, description="TEMU requests per second")
+    mall_id: int | None = Field(
+        None,
+        ge=1,
+        description="TEMU mall id of the shop: webhooks carry it, so with several shops of one "
+        "app each event goes to its own shop only (empty: to every shop of the app key)",
+    )
+    stock_watch_seconds: float = Field(
+        10.0,
+        ge=1,
+        le=600,
+        description="How often the stock watch (job watch_stock) looks for changed JTL stock; "
+        "changed SKUs reach TEMU about this long after the change plus the push",
+    )
     max_retries: int = Field(4, ge=0, le=10, description="Retries of a failed TEMU call")
     backoff_seconds: float = Field(0.5, ge=0, le=30, description="First retry delay (doubles)")
     jtl_backend: Literal["db", "rest"] = Field(

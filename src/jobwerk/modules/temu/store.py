@@ -188,10 +188,16 @@ def as_utc(seconds: int | None) -> datetime | None:
 
 
 async def last_successful_runs(session: AsyncSession, instance_id: str) -> dict[str, str | None]:
-    """When each workflow last succeeded for the instance (ISO time), by workflow name."""
+    """When each workflow last succeeded for the instance (ISO time), by workflow name; a dry
+    run (a preview or a replay) synced nothing and does not count."""
+    dry_run = func.coalesce(Run.params["dry_run"].as_boolean(), False)
     rows = await session.execute(
         select(Run.workflow, func.max(Run.finished_at))
-        .where(Run.instance_id == instance_id, Run.status.in_(list(SUCCEEDED)))
+        .where(
+            Run.instance_id == instance_id,
+            Run.status.in_(list(SUCCEEDED)),
+            dry_run.is_(False),
+        )
         .group_by(Run.workflow)
     )
     return {workflow: (at.isoformat() if at else None) for workflow, at in rows}

@@ -67,12 +67,21 @@ from ._requests import (
     clean_tracking_number,
 )
 from ._signing import canonical_string, sign_request
+from ._webhook import (
+    SIGNED_HEADERS,
+    WebhookDecryptError,
+    decrypt_event_data,
+    encrypt_event_data,
+    sign_webhook,
+    webhook_signature_matches,
+)
 
 __all__ = [
     "DEFAULT_RATE_LIMIT",
     "MAX_PAGE_SIZE",
     "ROUTER_URLS",
     "SECRET_KEYS",
+    "SIGNED_HEADERS",
     "SUCCESS_CODE",
     "AccessTokenInfo",
     "AddressExtra",
@@ -129,12 +138,17 @@ __all__ = [
     "TransportError",
     "VolumeInfo",
     "Warehouse",
+    "WebhookDecryptError",
     "WeightInfo",
     "bucket_for_app_key",
     "canonical_string",
     "clean_tracking_number",
+    "decrypt_event_data",
+    "encrypt_event_data",
     "error_from_code",
     "redact",
     "router_url",
     "sign_request",
+    "sign_webhook",
+    "webhook_signature_matches",
 ]

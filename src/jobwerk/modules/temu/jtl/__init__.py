@@ -28,6 +28,7 @@ from jobwerk.modules.temu.jtl._types import (
     JtlUnavailable,
     QueueResult,
     ShippingMethod,
+    StockChanges,
     StockLevel,
     TrackingPackage,
 )
@@ -66,6 +67,7 @@ __all__ = [
     "LineKind",
     "QueueResult",
     "ShippingMethod",
+    "StockChanges",
     "StockLevel",
     "TemuCarrier",
     "TrackingPackage",

@@ -22,7 +22,12 @@ from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
 from jobwerk.modules.temu.jtl import _queries as q
 from jobwerk.modules.temu.jtl._order import JtlOrder
-from jobwerk.modules.temu.jtl._schema import OPTIONAL_IMPORT_COLUMNS, SCHEMAS, tXMLBestellImport
+from jobwerk.modules.temu.jtl._schema import (
+    OPTIONAL_IMPORT_COLUMNS,
+    ROWVERSION_TABLES,
+    SCHEMAS,
+    tXMLBestellImport,
+)
 from jobwerk.modules.temu.jtl._types import (
     Article,
     Customer,
@@ -33,6 +38,7 @@ from jobwerk.modules.temu.jtl._types import (
     JtlUnavailable,
     QueueResult,
     ShippingMethod,
+    StockChanges,
     StockLevel,
     TrackingPackage,
 )
@@ -97,6 +103,7 @@ class JtlDatabase:
         self.platform = platform
         self.create_invoice = create_invoice
         self._import_columns: frozenset[str] | None = None
+        self._rowversions: bool | None = None
         self._queue_lock = threading.Lock()
 
     @classmethod
@@ -213,6 +220,52 @@ class JtlDatabase:
         stmt = q.stock_query(warehouse_ids=self.warehouse_ids, after_article_id=after, limit=size)
         with self.engine.connect() as conn:
             return [_stock_level(row) for row in conn.execute(stmt)]
+
+    async def stock_changes(self, mark: int | None) -> StockChanges:
+        """The stock of the articles whose stock changed since `mark` (a rowversion; None: of
+        every article), read through `bRowversion` of `tArtikel`, `tlagerbestand` and, with
+        warehouses, `tlagerbestandProLagerLagerartikel`: the cost follows the changes (with an
+        index on the column) instead of the article count. A database without the column (an
+        old replica) answers with every article each time (`mark` None)."""
+        if not await self._run(self._has_rowversions):
+            levels = [level async for page in self.read_all_stock() for level in page]
+            return StockChanges(levels, None, complete=True)
+        upper = await self._run(self._rowversion_upper)
+        if mark is None:
+            # The upper bound is read first: what changes during the long read comes again.
+            levels = [level async for page in self.read_all_stock() for level in page]
+            return StockChanges(levels, upper - 1, complete=True)
+        return StockChanges(
+            await self._run(partial(self._changed_stock, mark, upper)), upper - 1, complete=False
+        )
+
+    def _has_rowversions(self) -> bool:
+        if self._rowversions is None:
+            sqlite = self.engine.dialect.name == "sqlite"
+            tables = ROWVERSION_TABLES if self.warehouse_ids else ROWVERSION_TABLES[:2]
+            with self.engine.connect() as conn:
+                found = inspect(conn)
+                columns = [
+                    {c["name"] for c in found.get_columns(t.name, None if sqlite else t.schema)}
+                    for t in tables
+                ]
+                counter = not sqlite or found.has_table(q.ROWVERSION_COUNTER)
+            self._rowversions = counter and all("bRowversion" in names for names in columns)
+        return self._rowversions
+
+    def _rowversion_upper(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(q.rowversion_upper_query()).scalar_one())
+
+    def _changed_stock(self, after: int, upper: int) -> list[StockLevel]:
+        with self.engine.connect() as conn:
+            query = q.changed_articles_query(after, upper, warehouses=bool(self.warehouse_ids))
+            ids = list(conn.execute(query).scalars())
+            levels: list[StockLevel] = []
+            for batch in q.batched(ids):
+                stmt = q.stock_query(warehouse_ids=self.warehouse_ids, article_ids=batch)
+                levels += [_stock_level(row) for row in conn.execute(stmt)]
+        return levels
 
     async def queue_orders(self, orders: Sequence[JtlOrder]) -> list[QueueResult]:
         """Queue orders as import XML (each document checked against the shipped XSD).

@@ -10,9 +10,24 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Insert, Select, and_, func, select, type_coerce
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Insert,
+    Select,
+    and_,
+    bindparam,
+    func,
+    select,
+    type_coerce,
+    union,
+)
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.expression import ColumnClause, FunctionElement
 
 from jobwerk.modules.temu.jtl._schema import (
+    ROWVERSION_TABLES,
     JtlDecimal,
     lvKunde,
     lvLieferschein,
@@ -79,6 +94,7 @@ def stock_query(
     *,
     warehouse_ids: Sequence[int],
     skus: Sequence[str] | None = None,
+    article_ids: Sequence[int] | None = None,
     after_article_id: int | None = None,
     limit: int | None = None,
 ) -> Select[Any]:
@@ -120,11 +136,78 @@ def stock_query(
     stmt = stmt.where(_active_articles())
     if skus is not None:
         stmt = stmt.where(tArtikel.c.cArtNr.in_(list(skus)))
+    if article_ids is not None:
+        stmt = stmt.where(tArtikel.c.kArtikel.in_(list(article_ids)))
     if after_article_id is not None:
         stmt = stmt.where(tArtikel.c.kArtikel > after_article_id)
     if limit is not None:
         stmt = stmt.order_by(tArtikel.c.kArtikel).limit(limit)
     return stmt
+
+
+ROWVERSION_COUNTER = "jw_rowversion"
+"""The replica's stand-in for SQL Server's database-wide rowversion counter (one row, `value`)."""
+
+
+class MinActiveRowversion(FunctionElement[int]):
+    """`MIN_ACTIVE_ROWVERSION()` as a number: rows with a lower rowversion are committed."""
+
+    type = BigInteger()
+    inherit_cache = True
+
+
+@compiles(MinActiveRowversion, "mssql")
+def _min_active_mssql(element: Any, compiler: SQLCompiler, **kw: Any) -> str:
+    return "CAST(MIN_ACTIVE_ROWVERSION() AS BIGINT)"
+
+
+@compiles(MinActiveRowversion)
+def _min_active_replica(element: Any, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"(SELECT value + 1 FROM {ROWVERSION_COUNTER})"
+
+
+class RowversionBetween(ColumnElement[bool]):
+    """`low < bRowversion < high`, compared as `binary(8)` on SQL Server so that an index on the
+    column can be used (a `CAST` of the column would scan it)."""
+
+    inherit_cache = True
+
+    def __init__(self, column: ColumnClause[Any], low: int, high: int) -> None:
+        self.column = column
+        self.low = bindparam("rowversion_low", low, BigInteger(), unique=True)
+        self.high = bindparam("rowversion_high", high, BigInteger(), unique=True)
+
+
+@compiles(RowversionBetween, "mssql")
+def _between_mssql(element: RowversionBetween, compiler: SQLCompiler, **kw: Any) -> str:
+    column = compiler.process(element.column, **kw)
+    low, high = compiler.process(element.low, **kw), compiler.process(element.high, **kw)
+    return f"{column} > CAST({low} AS BINARY(8)) AND {column} < CAST({high} AS BINARY(8))"
+
+
+@compiles(RowversionBetween)
+def _between_replica(element: RowversionBetween, compiler: SQLCompiler, **kw: Any) -> str:
+    column = compiler.process(element.column, **kw)
+    low, high = compiler.process(element.low, **kw), compiler.process(element.high, **kw)
+    return f"{column} > {low} AND {column} < {high}"
+
+
+def rowversion_upper_query() -> Select[Any]:
+    """The rowversion below which every row change is committed (the delta's upper bound)."""
+    return select(MinActiveRowversion())
+
+
+def changed_articles_query(after: int, upper: int, *, warehouses: bool) -> Any:
+    """Articles whose article row, aggregate stock row or (with ``warehouses``) per-warehouse
+    stock row changed with a rowversion in (`after`, `upper`): a read whose cost follows the
+    changes, not the article count, where `bRowversion` is indexed."""
+    tables = ROWVERSION_TABLES if warehouses else ROWVERSION_TABLES[:2]
+    return union(
+        *(
+            select(table.c.kArtikel).where(RowversionBetween(table.c.bRowversion, after, upper))
+            for table in tables
+        )
+    )
 
 
 def queued_imports_query(numbers: Sequence[str]) -> Select[Any]:

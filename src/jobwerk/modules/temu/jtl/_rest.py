@@ -27,6 +27,7 @@ from jobwerk.modules.temu.jtl._types import (
     JtlUnavailable,
     QueueResult,
     ShippingMethod,
+    StockChanges,
     StockLevel,
     TrackingPackage,
 )
@@ -185,6 +186,13 @@ class JtlRest:
         for start in range(0, len(levels), page_size):
             yield levels[start : start + page_size]
 
+    async def stock_changes(self, mark: int | None) -> StockChanges:
+        """Every article's stock, each time: Wawi API 1.0 has no change feed that covers the
+        stock it offers (`Item.Changed` ignores stock, `/stocks/changes` lists bookings per
+        item), so the caller compares with what it saw before."""
+        levels = [level async for page in self.read_all_stock() for level in page]
+        return StockChanges(levels, None, complete=True)
+
     def _counts(self, row: dict[str, Any]) -> bool:
         return not self.warehouse_ids or int(row.get("WarehouseId") or 0) in self.warehouse_ids
 
@@ -259,12 +267,15 @@ class JtlRest:
         }
 
     async def _add_lines(self, order_id: int, order: JtlOrder) -> None:
-        lines = list(order.lines)
-        if order.shipping.unit_price_gross:
-            lines.append(order.shipping)
-        await self._call(
-            "POST", f"salesOrders/{order_id}/lineitems", json=[_line(line) for line in lines]
-        )
+        await self._call("POST", f"salesOrders/{order_id}/lineitems", json=_line_items(order))
+
+    async def order_payload(self, order: JtlOrder) -> dict[str, Any]:
+        """What creating ``order`` sends, without sending it: the sales order and its line items.
+
+        Raises:
+            JtlError: JTL has no shipping method of the order's name.
+        """
+        return {"salesOrder": await self._order_body(order), "lineItems": _line_items(order)}
 
     async def _shipping_methods(self) -> dict[str, int]:
         """Shipping method ids by name, read once per adapter."""
@@ -413,6 +424,13 @@ def _address(address: JtlAddress) -> dict[str, str]:
         "MobilePhoneNumber": address.mobile,
         "EmailAddress": address.email,
     }
+
+
+def _line_items(order: JtlOrder) -> list[dict[str, Any]]:
+    lines = list(order.lines)
+    if order.shipping.unit_price_gross:
+        lines.append(order.shipping)
+    return [_line(line) for line in lines]
 
 
 def _line(line: JtlOrderLine) -> dict[str, Any]:

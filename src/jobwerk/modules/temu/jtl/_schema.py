@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Column,
     DateTime,
     Dialect,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     Unicode,
     UnicodeText,
 )
+from sqlalchemy.dialects import mssql
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 SCHEMAS = ("dbo", "Verkauf", "Versand", "Kunde")
@@ -57,6 +59,10 @@ class JtlDecimal(TypeDecorator[Decimal]):
 
 metadata = MetaData()
 
+RowVersion = BigInteger().with_variant(mssql.ROWVERSION(), "mssql")  # type: ignore[no-untyped-call]
+"""JTL's `bRowversion`: SQL Server's `rowversion`, which changes whenever the row changes (the
+replica maintains an integer with triggers, see `jtl_sandbox`)."""
+
 
 def _key(name: str, *, primary: bool = False) -> Column[int]:
     return Column(name, Integer, primary_key=primary, autoincrement=primary)
@@ -80,6 +86,7 @@ tArtikel = Table(
     Column("nPufferTyp", Integer),
     Column("fVKNetto", JtlDecimal),
     Column("kSteuerklasse", Integer),
+    Column("bRowversion", RowVersion),
     schema="dbo",
 )
 
@@ -102,6 +109,7 @@ tlagerbestand = Table(
     Column("fInAuftraegen", JtlDecimal),
     Column("fVerfuegbar", JtlDecimal),
     Column("fVerfuegbarGesperrt", JtlDecimal),
+    Column("bRowversion", RowVersion),
     schema="dbo",
 )
 
@@ -113,6 +121,7 @@ tlagerbestandProLagerLagerartikel = Table(
     Column("fBestand", JtlDecimal),
     Column("fVerfuegbarGesperrt", JtlDecimal),
     Column("fAuslieferungGesperrt", JtlDecimal),
+    Column("bRowversion", RowVersion),
     schema="dbo",
 )
 
@@ -140,6 +149,9 @@ tXMLBestellImport = Table(
     Column("cFehlerText", UnicodeText),
     schema="dbo",
 )
+ROWVERSION_TABLES = (tArtikel, tlagerbestand, tlagerbestandProLagerLagerartikel)
+"""The stock tables whose `bRowversion` tells which articles' stock changed."""
+
 OPTIONAL_IMPORT_COLUMNS = ("cBestellungInetBestellNr", "dErstellt", "dZugelesen", "cFehlerText")
 
 tAuftrag = Table(

@@ -65,6 +65,17 @@ class StockLevel:
 
 
 @dataclass(frozen=True, slots=True)
+class StockChanges:
+    """JTL's stock since a mark: the levels of the articles whose stock rows changed (of every
+    article when `complete`), and the mark to ask with next time (None: the next read is a
+    complete one again, the backend cannot tell changes apart)."""
+
+    levels: list[StockLevel]
+    mark: int | None
+    complete: bool
+
+
+@dataclass(frozen=True, slots=True)
 class QueueResult:
     """Outcome of queueing one order XML: the new import row, or why nothing was written."""
 

@@ -19,7 +19,9 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, text, update
 
 from jobwerk.modules.temu.jtl._database import create_jtl_engine
+from jobwerk.modules.temu.jtl._queries import ROWVERSION_COUNTER
 from jobwerk.modules.temu.jtl._schema import (
+    ROWVERSION_TABLES,
     TABLES,
     metadata,
     tAdresse,
@@ -137,9 +139,35 @@ def create_replica(
             )
             for email in customer_emails:
                 create_customer(conn, email=email, first_name="", last_name="")
+            _maintain_rowversions(conn)
     finally:
         engine.dispose()
     return url
+
+
+def _maintain_rowversions(conn: Connection) -> None:
+    """Give the stock tables SQL Server's `rowversion` behaviour: every insert or update of a row
+    sets its `bRowversion` to the next value of one database-wide counter. The seeded rows keep
+    0 (older than anything a watcher has seen)."""
+    conn.execute(text(f"CREATE TABLE {ROWVERSION_COUNTER} (value INTEGER NOT NULL)"))
+    conn.execute(text(f"INSERT INTO {ROWVERSION_COUNTER} (value) VALUES (0)"))
+    for table in ROWVERSION_TABLES:
+        name = table.name
+        conn.execute(text(f'UPDATE "{name}" SET bRowversion = 0'))
+        conn.execute(text(f'CREATE INDEX "ix_{name}_bRowversion" ON "{name}" (bRowversion)'))
+        bump = (
+            f"BEGIN UPDATE {ROWVERSION_COUNTER} SET value = value + 1; "
+            f'UPDATE "{name}" SET bRowversion = (SELECT value FROM {ROWVERSION_COUNTER}) '
+            "WHERE rowid = NEW.rowid; END"
+        )
+        conn.execute(text(f'CREATE TRIGGER "rv_{name}_insert" AFTER INSERT ON "{name}" {bump}'))
+        # Not for the trigger's own update of the column (SQLite runs no trigger recursively).
+        conn.execute(
+            text(
+                f'CREATE TRIGGER "rv_{name}_update" AFTER UPDATE ON "{name}" '
+                f"WHEN NEW.bRowversion IS OLD.bRowversion {bump}"
+            )
+        )
 
 
 def _seed_reference_data(conn: Connection) -> None:

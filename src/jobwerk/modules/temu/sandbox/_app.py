@@ -50,8 +50,18 @@ async def _router(request: Request) -> Response:
 async def _health(request: Request) -> Response:
     sandbox = _sandbox(request)
     state = sandbox.state
-    body = {"ok": True, "now": sandbox.now(), "orders": len(state.orders), "skus": len(state.skus)}
+    body = {"ok": True, "now": sandbox.now(), "orders": len(state.orders), "skus": len(state.skus),
+            "requests": dict(sandbox.requests_by_type)}  # fmt: skip
     return JSONResponse(body)
+
+
+async def _stock_log(request: Request) -> Response:
+    try:
+        since = max(0, int(request.query_params.get("since", "0")))
+    except ValueError:
+        return JSONResponse({"detail": "since must be a number"}, status_code=422)
+    position, changes = _sandbox(request).stock_log(since)
+    return JSONResponse({"next": position, "changes": changes})
 
 
 async def _get_order(request: Request) -> Response:
@@ -168,6 +178,20 @@ async def _faults(request: Request) -> Response:
     return JSONResponse({"faults": [f.to_dict() for f in sandbox.faults.list()]})
 
 
+async def _webhooks(request: Request) -> Response:
+    sandbox = _sandbox(request)
+    if request.method == "POST":
+        try:
+            url = (await _body(request)).get("url")
+            if url is not None and not (isinstance(url, str) and url.startswith("http")):
+                raise ValueError("url must be an http(s) URL or null")
+        except ValueError as exc:
+            return JSONResponse({"detail": f'body must be {{"url": ...}}: {exc}'}, 422)
+        sandbox.set_webhook_url(url)
+    sender = sandbox.webhooks
+    return JSONResponse({"url": sender.url, "deliveries": sender.deliveries[-100:]})
+
+
 async def _advance(request: Request) -> Response:
     body = await request.json()
     try:
@@ -190,7 +214,9 @@ def create_sandbox_app(
     "message", "armed"}``: a business error for one order and API), ``GET /_sandbox/skus/{sku_id}``
     and ``…/history`` (every stock change with its cause), ``GET|POST /_sandbox/scopes``
     (``{"api_type", "granted"}``), ``GET|POST|DELETE /_sandbox/faults``,
-    ``POST /_sandbox/advance``.
+    ``POST /_sandbox/advance``, ``GET|POST /_sandbox/webhooks`` (``{"url"}``: where TEMU's
+    order events are pushed, signed with the app secret; the latest deliveries),
+    ``GET /_sandbox/stock-log?since=N`` (every stock change in order, with its wall time).
 
     Args:
         sandbox: an existing sandbox to serve; else one is built from ``config``/``overrides``.
@@ -214,6 +240,8 @@ def create_sandbox_app(
         Route("/_sandbox/scopes", _scopes, methods=["GET", "POST"]),
         Route("/_sandbox/faults", _faults, methods=["GET", "POST", "DELETE"]),
         Route("/_sandbox/advance", _advance, methods=["POST"]),
+        Route("/_sandbox/webhooks", _webhooks, methods=["GET", "POST"]),
+        Route("/_sandbox/stock-log", _stock_log, methods=["GET"]),
     ]
     app = Starlette(routes=routes)
     app.state.sandbox = sandbox or TemuSandbox(config, **overrides)

@@ -27,6 +27,7 @@ class SandboxConfig:
     ``start_time`` (UNIX seconds) fixes the simulated clock; None means "now". With
     ``auto_advance`` the simulated clock follows wall time (demo); without it, it only moves
     through ``advance()`` (tests). ``rate_limit`` is requests/s per app key (None: off).
+    ``webhook_url`` receives TEMU's order events as signed pushes (None: no pushes).
     """
 
     seed: int = 1
@@ -48,5 +49,6 @@ class SandboxConfig:
     tax_rate_scale: int = 1_000_000
     duplicate_request_key_code: int = 150_010_003
     token_lifetime: int = 365 * 86_400
+    webhook_url: str | None = None
     extra_scopes: set[str] = field(default_factory=set)
     withheld_scopes: set[str] = field(default_factory=set)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -20,6 +21,7 @@ from ._envelope import SandboxError, envelope_error, envelope_ok
 from ._faults import Fault, FaultPlan
 from ._gateway import check_envelope
 from ._state import SandboxState
+from ._webhooks import WebhookSender
 
 __all__ = ["SandboxResponse", "TemuSandbox"]
 
@@ -57,7 +59,11 @@ class TemuSandbox:
         rate = self.config.rate_limit
         self._bucket = TokenBucket(rate) if rate else None
         self.request_count = 0
+        self.requests_by_type: Counter[str] = Counter()
         self._order_refusals: dict[tuple[str, str], tuple[int, str]] = {}
+        self.webhooks = WebhookSender(self.config.app_key, self.config.app_secret)
+        self.webhooks.configure(self.config.webhook_url)
+        self.state.on_event = self.webhooks.push
 
     # -- request handling -----------------------------------------------------------------
     def draw_fault(self, api_type: str) -> Fault | None:
@@ -103,6 +109,7 @@ class TemuSandbox:
             return envelope_error(3_000_000, "BAD_PARAMS: body must be a JSON object", region)
         try:
             api_type, token = check_envelope(self.state, body, region, int(time.time()))
+            self.requests_by_type[api_type] += 1
             if self._bucket is not None and not self._bucket.try_acquire():
                 raise SandboxError(4_000_004, "RATE_LIMIT_EXCEED_EXCEPTION")
             self.state.tick()
@@ -191,6 +198,7 @@ class TemuSandbox:
             order.update_time = max(order.update_time, when, self.state.now())
             if status in (1, 2):
                 self.state.deduct(order)
+            self.state.order_changed(order)
             return order
 
     def refuse_order(
@@ -216,6 +224,13 @@ class TemuSandbox:
         with self._lock:
             return list(self.state.stock_history.get(sku_id, []))
 
+    def stock_log(self, since: int = 0) -> tuple[int, list[tuple[float, int, int, str]]]:
+        """Stock changes from position ``since`` of the shop's log (wall time, skuId, new
+        stock, cause) and the position to ask from next time."""
+        with self._lock:
+            log = self.state.stock_log
+            return len(log), log[since:]
+
     def change_address(self, parent_order_sn: str, **fields: str) -> None:
         """Change an unshipped order's shipping address (the buyer asked TEMU to).
 
@@ -233,6 +248,9 @@ class TemuSandbox:
                     raise ValueError(f"unknown address field {name!r}")
                 setattr(order.address, name, value)
             order.update_time = max(order.update_time, self.state.now())
+            self.state.emit(
+                "bg_trade_logistics_address_changed", {"parentOrderSn": parent_order_sn}
+            )
 
     def cancel_order(self, parent_order_sn: str) -> None:
         """Cancel a pending or unshipped order.
@@ -256,6 +274,12 @@ class TemuSandbox:
             )  # fmt: skip
             self.state.tokens[access_token] = grant
             return grant
+
+    def set_webhook_url(self, url: str | None) -> None:
+        """Push TEMU's order events to ``url`` from now on (None: stop), signed with the app
+        secret like TEMU's (see ``webhooks.deliveries`` for what each push was answered)."""
+        with self._lock:
+            self.webhooks.configure(url)
 
     def grant_scope(self, api_type: str, granted: bool = True) -> None:
         """Add or remove an API (e.g. ``bg.order.amount.query``) from the default token."""

@@ -6,7 +6,8 @@ import heapq
 import random
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from ._catalog import carriers_for_region
 from ._config import ALL_API_TYPES, AMOUNT_API, SandboxConfig
@@ -35,6 +36,8 @@ class SandboxState:
         self.used_tracking: set[str] = set()
         self.used_request_keys: set[str] = set()
         self.stock_history: dict[int, list[dict[str, int | str]]] = defaultdict(list)
+        self.stock_log: list[tuple[float, int, int, str]] = []
+        """Every stock change of the shop in order: wall time, skuId, new stock, cause."""
         self.sku_version = 0
         self.sku_query_cache: dict[tuple[int, str], tuple[int, list[Sku]]] = {}
         self._events: list[tuple[int, int, str, str]] = []
@@ -43,6 +46,8 @@ class SandboxState:
         self._package_seq = 0
         self.warehouses = self._make_warehouses()
         self.tokens = {config.access_token: self._default_token()}
+        self.on_event: Callable[[str, dict[str, Any]], None] | None = None
+        """Told of every order change (the webhook pushes; set after seeding)."""
         self._seed()
 
     # -- clock --------------------------------------------------------------------------
@@ -80,6 +85,21 @@ class SandboxState:
         for line in order.lines:
             if line.status in moves:
                 line.status = 5 if status == 51 else status
+        self.order_changed(order)
+
+    def emit(self, event_code: str, event: dict[str, Any]) -> None:
+        """Tell the webhook pushes (if any) of an event; ``mallId`` is added."""
+        if self.on_event is not None:
+            self.on_event(event_code, {"mallId": self.config.mall_id, **event})
+
+    def order_changed(self, order: ParentOrder) -> None:
+        """``bg_order_status_change_event`` for each line of the order, as TEMU pushes it."""
+        for line in order.lines:
+            self.emit(
+                "bg_order_status_change_event",
+                {"parentOrderSn": order.parent_order_sn, "orderSn": line.order_sn,
+                 "orderStatus": order.status, "updateTime": order.update_time},
+            )  # fmt: skip
 
     # -- seeding ------------------------------------------------------------------------
     def _make_warehouses(self) -> list[Warehouse]:
@@ -197,6 +217,7 @@ class SandboxState:
         order.status = 41 if open_lines else 4
         order.shipped_at = order.shipped_at or at
         order.update_time = max(order.update_time, at)
+        self.order_changed(order)
 
     def schedule_delivery(self, order: ParentOrder) -> None:
         """Let a fully shipped order become received after the configured delay."""
@@ -218,6 +239,11 @@ class SandboxState:
                 cause = f"cancel {order.parent_order_sn}"
                 self.set_stock(line.sku, line.sku.stock + line.quantity, cause)
         self._set_status(order, 3, self.now())
+        self.emit(
+            "bg_cancel_order_status_change",
+            {"parentOrderSn": order.parent_order_sn, "parentAfterSalesSn": "",
+             "parentAfterSalesStatus": 5, "updateAt": self.now() * 1000, "applyOperatorRole": 1},
+        )  # fmt: skip
 
     def set_stock(self, sku: Sku, stock: int, cause: str = "control") -> None:
         """Set stock (kept in the SKU's history); sold out flips Active → Inactive/3003 and a
@@ -225,6 +251,7 @@ class SandboxState:
         self.stock_history[sku.sku_id].append(
             {"at": self.now(), "old": sku.stock, "new": stock, "cause": cause}
         )
+        self.stock_log.append((time.time(), sku.sku_id, stock, cause))
         sku.stock = stock
         now_ms = self.now() * 1000
         if stock == 0 and sku.status == 2:

@@ -17,6 +17,8 @@ from jobwerk.modules.temu.jtl import ImportState, JtlBackend
 from jobwerk.modules.temu.models import TemuInventory, TemuOrder, TemuOrderLine, TemuProduct
 from jobwerk.modules.temu.store import chunks, forget_raw, has_products, raw_payloads, save_raw
 from jobwerk.modules.temu.workflows import _shop as shop
+from jobwerk.modules.temu.workflows._lease import STOCK, holding
+from jobwerk.modules.temu.workflows._preview import DryRun, ReplayJtl, ReplayOf
 from jobwerk.modules.temu.workflows._push import push_stock
 from jobwerk.sdk import StepContext, Workflow
 from jobwerk.storage.db import Database
@@ -33,6 +35,9 @@ class SyncInventoryParams(BaseModel):
         "quick", description="quick: JTL stock → TEMU; full: read TEMU's SKU list first"
     )
     verbose: bool = Field(False, description="Log every stock change sent")
+    dry_run: DryRun = False
+    replay_of: ReplayOf = None
+    replay_jtl: ReplayJtl = None
 
 
 sync_inventory = Workflow(
@@ -93,6 +98,7 @@ async def _read_status(
 
 
 @sync_inventory.step("json_to_db", title="Raw responses → products", timeout=3600)
+@holding(STOCK)  # the last three steps never overlap the shop's stock watch
 async def import_products(ctx: StepContext[SyncInventoryParams]) -> dict[str, Any]:
     fetched = ctx.outputs["api_to_json"]
     if fetched.get("skipped"):
@@ -185,6 +191,7 @@ async def _save_products(
 @sync_inventory.step(
     "jtl_to_inventory", title="JTL stock → inventory deltas", timeout=3600, retries=2
 )
+@holding(STOCK)
 async def compare_stock(ctx: StepContext[SyncInventoryParams]) -> dict[str, Any]:
     settings, owner = shop.settings_of(ctx), shop.instance_id(ctx)
     db = shop.database(ctx)
@@ -283,5 +290,5 @@ async def _count_deltas(session: AsyncSession, owner: str) -> int:
 
 # Registered last: the order of registration is the order of the steps.
 sync_inventory.step("inventory_to_api", title="Inventory deltas → TEMU", timeout=3600, retries=2)(
-    push_stock
+    holding(STOCK, release=True)(push_stock)
 )

@@ -22,6 +22,7 @@ from jobwerk.modules.temu.models import TemuOrder, TemuOrderLine, TemuProduct, T
 from jobwerk.modules.temu.settings import TemuSettings
 from jobwerk.modules.temu.store import chunks, held_orders, raw_payloads
 from jobwerk.modules.temu.workflows import _shop as shop
+from jobwerk.modules.temu.workflows._dry_writes import reading_backend
 from jobwerk.sdk import StepContext
 from jobwerk.storage.db import Database
 from jobwerk.storage.models import utcnow
@@ -164,7 +165,8 @@ class _Customers:
     """
 
     def __init__(self, settings: TemuSettings, jtl: JtlBackend) -> None:
-        self._db = jtl if isinstance(jtl, JtlDatabase) else None
+        reader = reading_backend(jtl)  # a dry run looks customers up in JTL all the same
+        self._db = reader if isinstance(reader, JtlDatabase) else None
         self._mode = settings.jtl_customer_mode if self._db else "new"
         self._collective = settings.jtl_customer_number or ""
         self._known: dict[str, str] = {}

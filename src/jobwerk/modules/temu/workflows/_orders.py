@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, StringConstraints, field_validator
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,7 +31,10 @@ from jobwerk.modules.temu.workflows._details import (
     needing_details,
     sku_prices,
 )
+from jobwerk.modules.temu.workflows._events import list_named, settle_events, take_events
 from jobwerk.modules.temu.workflows._jtl import queue_orders, read_tracking
+from jobwerk.modules.temu.workflows._lease import ORDERS, holding
+from jobwerk.modules.temu.workflows._preview import DryRun, ReplayJtl, ReplayOf
 from jobwerk.modules.temu.workflows._tracking import report_tracking
 from jobwerk.sdk import StepContext, Workflow
 
@@ -57,6 +60,15 @@ class SyncOrdersParams(BaseModel):
         description="Read every order of the period, not only those changed since the last sync",
     )
     verbose: bool = Field(False, description="Log every order handled")
+    order_sns: list[Annotated[str, StringConstraints(min_length=1, max_length=64)]] | None = Field(
+        None,
+        max_length=500,
+        description="Only these TEMU parent orders and those of the webhook events waiting "
+        "(a webhook starts such a sync); the watermark of the scheduled syncs stays put",
+    )
+    dry_run: DryRun = False
+    replay_of: ReplayOf = None
+    replay_jtl: ReplayJtl = None
 
     @field_validator("parent_order_status")
     @classmethod
@@ -81,6 +93,7 @@ sync_orders = Workflow(
 
 
 @sync_orders.step("api_to_json", title="TEMU orders → raw responses", timeout=3600, retries=2)
+@holding(ORDERS)  # order syncs of one shop (scheduled, webhook-started) take turns
 async def fetch_orders(ctx: StepContext[SyncOrdersParams]) -> dict[str, Any]:
     settings, owner = shop.settings_of(ctx), shop.instance_id(ctx)
     now = int(time.time())
@@ -93,18 +106,30 @@ async def fetch_orders(ctx: StepContext[SyncOrdersParams]) -> dict[str, Any]:
         # After the first sync every change counts, whatever the order's age: a cancellation
         # of an order created weeks ago must still be seen.
         created, changed = None, TimeWindow(int(since) - SKEW, window.end)
+    named = ctx.params.order_sns
+    if named is None:
+        await settle_events(shop.database(ctx), owner, ctx.run_id)  # this sync reads them all
+    else:
+        taken = await take_events(shop.database(ctx), owner, ctx.run_id, named)
     async with shop.temu_session(ctx, settings) as client:
         ctx.progress(0, None, message="reading the order list")
-        orders = await client.list_all_orders(
-            parent_order_status=ctx.params.parent_order_status, created=created, updated=changed
-        )
-        if created is not None and ctx.params.parent_order_status is None:
+        if named is not None:
+            orders = await list_named(client, taken.numbers)
+        else:
+            orders = await client.list_all_orders(
+                parent_order_status=ctx.params.parent_order_status,
+                created=created,
+                updated=changed,
+            )
+        if created is not None and ctx.params.parent_order_status is None and named is None:
             # Orders to ship are due whatever their age: the look-back must not hide them.
             orders = merged(
                 orders, await client.list_all_orders(parent_order_status=OrderStatus.UN_SHIPPING)
             )
         ctx.count("orders_listed", len(orders))
         wanted = await needing_details(ctx, owner, orders)
+        if named is not None:  # a changed address is read again, complete or not
+            wanted += [sn for sn in _to_ship(orders) & taken.address_changed if sn not in wanted]
         details = await fetch_details(ctx, client, wanted)
         unpriced = set(wanted) - {sn for sn, _ in details["amount"]}
         details["sku_price"] = await sku_prices(ctx, client, owner, orders, unpriced)
@@ -118,10 +143,22 @@ async def fetch_orders(ctx: StepContext[SyncOrdersParams]) -> dict[str, Any]:
     await save_raw(db, owner, ctx.run_id, "order", order_rows)
     for kind in RAW_KINDS[1:]:
         await save_raw(db, owner, ctx.run_id, kind, details[kind])
-    return {"run_id": ctx.run_id, "listed_from": now, "orders": len(orders), "details": len(wanted)}
+    read = {"run_id": ctx.run_id, "orders": len(orders), "details": len(wanted)}
+    if named is not None:
+        return {**read, "order_sns": taken.numbers}  # not every change: the watermark stays
+    return {**read, "listed_from": now}
+
+
+def _to_ship(orders: list[Any]) -> set[str]:
+    return {
+        o.parent_order_map.parent_order_sn
+        for o in orders
+        if o.parent_order_map.parent_order_status == OrderStatus.UN_SHIPPING
+    }
 
 
 @sync_orders.step("json_to_db", title="Raw responses → database", timeout=3600)
+@holding(ORDERS)
 async def import_orders(ctx: StepContext[SyncOrdersParams]) -> dict[str, Any]:
     owner = shop.instance_id(ctx)
     source_run = ctx.outputs["api_to_json"]["run_id"]
@@ -290,8 +327,12 @@ async def _save_lines(session: AsyncSession, rows: list[TemuOrder], orders: dict
 
 
 # Registered after the first two steps: the order of registration is the order of the steps.
-sync_orders.step("db_to_xml", title="Database → JTL XML", timeout=3600, retries=2)(queue_orders)
-sync_orders.step("jtl_to_tracking", title="JTL → tracking", timeout=3600, retries=2)(read_tracking)
+sync_orders.step("db_to_xml", title="Database → JTL XML", timeout=3600, retries=2)(
+    holding(ORDERS)(queue_orders)
+)
+sync_orders.step("jtl_to_tracking", title="JTL → tracking", timeout=3600, retries=2)(
+    holding(ORDERS)(read_tracking)
+)
 sync_orders.step("tracking_to_api", title="Tracking → TEMU", timeout=3600, retries=2)(
-    report_tracking
+    holding(ORDERS, release=True)(report_tracking)
 )

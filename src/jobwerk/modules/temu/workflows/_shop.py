@@ -6,9 +6,9 @@ import asyncio
 import hashlib
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import fields
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -21,6 +21,7 @@ from jobwerk.errors import AppError
 from jobwerk.modules.temu.client import ExchangeRecord, TemuClient, TemuError
 from jobwerk.modules.temu.jtl import JtlBackend, JtlDatabase, JtlError, JtlRest, JtlUnavailable
 from jobwerk.modules.temu.settings import TemuSettings
+from jobwerk.modules.temu.workflows._preview import preview_of
 from jobwerk.modules.temu.workflows._scopes import scope_check
 from jobwerk.storage.db import Database
 
@@ -43,7 +44,9 @@ class MissingInstance(AppError):
 def settings_of(ctx: StepContext[Any]) -> TemuSettings:
     if ctx.instance is None:
         raise MissingInstance("TEMU workflows run for an instance; none is attached to this run")
-    return TemuSettings.model_validate(ctx.instance.settings)
+    settings = TemuSettings.model_validate(ctx.instance.settings)
+    preview = preview_of(ctx)
+    return settings if preview is None else preview.settings(settings)
 
 
 def instance_id(ctx: StepContext[Any]) -> str:
@@ -53,8 +56,9 @@ def instance_id(ctx: StepContext[Any]) -> str:
 
 
 def database(ctx: StepContext[Any]) -> Database:
-    """The jobwerk database this run writes the module's tables to."""
-    return ctx.db
+    """The jobwerk database this run writes the module's tables to (a dry run: its own copy)."""
+    preview = preview_of(ctx)
+    return ctx.db if preview is None else preview.db
 
 
 class ExchangeArchive:
@@ -84,10 +88,14 @@ class ExchangeArchive:
 
 
 def make_client(
-    settings: TemuSettings, archive: ExchangeArchive | None = None, *, retries: int | None = None
+    settings: TemuSettings,
+    archive: ExchangeArchive | None = None,
+    *,
+    retries: int | None = None,
+    factory: Callable[..., TemuClient] = TemuClient,
 ) -> TemuClient:
-    """A TEMU client for the shop of ``settings``."""
-    return TemuClient(
+    """A TEMU client for the shop of ``settings`` (``factory``: a dry run's client)."""
+    return factory(
         app_key=settings.app_key,
         app_secret=settings.app_secret.get_secret_value(),
         access_token=settings.access_token.get_secret_value(),
@@ -121,14 +129,36 @@ def make_jtl(settings: TemuSettings) -> JtlBackend:
     )
 
 
+@dataclass
+class StockWatch:
+    """What a shop's stock watch remembers between its cycles and runs in one process."""
+
+    key: str
+    """The shop's settings it belongs to (forgotten when they change)."""
+    mark: int | None = None
+    """The JTL backend's change mark (None: the next read is a complete one)."""
+    available: dict[str, int] = field(default_factory=dict)
+    """JTL's available stock by SKU key, as last read."""
+
+
 class ShopResources:
     """What the TEMU steps of one process share: each shop's JTL backend with its connection
-    pool (and its lock on JTL's import queue), made again when the shop's settings change."""
+    pool (and its lock on JTL's import queue), made again when the shop's settings change, and
+    what its stock watch last saw."""
 
     def __init__(self) -> None:
         self._jtl: dict[str, tuple[str, JtlBackend]] = {}
         self._replaced: list[JtlBackend] = []
         self._lock = asyncio.Lock()
+        self._watches: dict[str, StockWatch] = {}
+
+    def stock_watch(self, instance_id: str, settings: TemuSettings) -> StockWatch:
+        """The shop's stock watch state (a fresh one after its settings changed)."""
+        key = _jtl_key(settings)
+        watch = self._watches.get(instance_id)
+        if watch is None or watch.key != key:
+            watch = self._watches[instance_id] = StockWatch(key)
+        return watch
 
     async def jtl(self, instance_id: str, settings: TemuSettings) -> JtlBackend:
         key = _jtl_key(settings)
@@ -170,17 +200,25 @@ async def shop_resources() -> AsyncIterator[ShopResources]:
 @asynccontextmanager
 async def jtl(ctx: StepContext[Any], settings: TemuSettings) -> AsyncIterator[JtlBackend]:
     """The shop's JTL backend, shared by the runs of this process (its connections stay open
-    between runs)."""
+    between runs); a dry run's writes nothing, a replay's may be a JTL database of its own."""
+    preview = preview_of(ctx)
+    if preview is not None and preview.own_jtl:
+        async with make_jtl(settings) as own:
+            yield preview.jtl(own)
+        return
     resources: ShopResources = ctx.resources
-    yield await resources.jtl(instance_id(ctx), settings)
+    backend = await resources.jtl(instance_id(ctx), settings)
+    yield backend if preview is None else preview.jtl(backend)
 
 
 @asynccontextmanager
 async def temu_session(ctx: StepContext[Any], settings: TemuSettings) -> AsyncIterator[TemuClient]:
     """A client whose exchanges are archived as an export of the run (one file per step)."""
     archive = ExchangeArchive(ctx.export_dir / f"temu-{ctx.step}.jsonl")
+    preview = preview_of(ctx)
+    factory = TemuClient if preview is None else preview.client
     try:
-        async with make_client(settings, archive) as client:
+        async with make_client(settings, archive, factory=factory) as client:
             with failures_as_retry():
                 yield client
     finally:

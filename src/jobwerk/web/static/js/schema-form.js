@@ -2,6 +2,7 @@
 //   enum (or oneOf constants with titles) -> select, integer/number -> number, boolean -> checkbox,
 //   string -> text,
 //   anything else -> a JSON textarea. API validation errors are shown next to their input.
+// A property marked "x-hidden" (set by other means, e.g. a Preview button) gets no input.
 
 import { h, uid } from "./dom.js";
 
@@ -110,7 +111,7 @@ function readValue(field, input) {
 export function schemaForm(schema, values = {}) {
   const root = schema || {};
   const required = root.required || [];
-  const fields = Object.entries(root.properties || {}).map(([name, raw]) =>
+  const fields = Object.entries(root.properties || {}).filter(([, raw]) => !raw?.["x-hidden"]).map(([name, raw]) =>
     describeField(name, raw, root, required));
   const inputs = new Map();
   const errorSlots = new Map();

@@ -28,7 +28,7 @@ function scheduleEditor(job, onSaved) {
   const mode = job.cron ? "cron" : job.interval_minutes ? "interval" : "manual";
   const radio = (value, text) => h("label", {},
     h("input", { type: "radio", name: `${id}-mode`, value, checked: mode === value, disabled: !allowed }), text);
-  const interval = h("input", { id: `${id}-interval`, name: "interval_minutes", type: "number", min: "1", step: "any", inputmode: "decimal", value: job.interval_minutes ?? "", disabled: !allowed, "aria-describedby": `${id}-interval-error` });
+  const interval = h("input", { id: `${id}-interval`, name: "interval_minutes", type: "number", min: "0.5", step: "any", inputmode: "decimal", value: job.interval_minutes ?? "", disabled: !allowed, "aria-describedby": `${id}-interval-error` });
   const cron = h("input", { id: `${id}-cron`, name: "cron", type: "text", class: "mono", placeholder: "*/30 * * * *", value: job.cron ?? "", disabled: !allowed, "aria-describedby": `${id}-cron-error` });
   // A cron saved in the browser means the browser's wall clock unless the job already has a zone.
   const zone = zoneSelect(`${id}-zone`, job.cron && job.timezone ? job.timezone : BROWSER_ZONE, !allowed);

@@ -40,12 +40,21 @@ function inline(value) {
   return String(value);
 }
 
+/** A document (an order's XML, an API payload) folded, its text as written. */
+function documentText(text) {
+  const kind = text.trimStart().startsWith("<") ? "XML" : "Text";
+  return h("details", { class: "document" },
+    h("summary", {}, `${kind}, ${text.split("\n").length} lines`), h("pre", { class: "mono", tabindex: "0" }, text));
+}
+
 /**
  * A value as readable markup, never raw JSON: lists of records become tables, other lists
- * bulleted lists, records definition lists; what is nested deeper reads as one line.
+ * bulleted lists, records definition lists; what is nested deeper reads as one line; a text of
+ * several lines is a document to unfold.
  */
 function readable(value, depth = 0) {
   if (value === null || value === undefined || value === "") return "—";
+  if (typeof value === "string" && value.includes("\n")) return documentText(value);
   if (depth > 1 && typeof value === "object") return inline(value);
   if (Array.isArray(value)) {
     if (!value.length) return "none";
@@ -236,6 +245,8 @@ export function renderRun(main, { id }) {
       ["Finished", fmtTime(run.finished_at)],
       ["Duration", fmtDuration(run.duration_seconds)],
       run.retry_of ? ["Retry of", h("a", { href: `#/runs/${run.retry_of}`, class: "mono" }, run.retry_of)] : null,
+      run.params?.dry_run ? ["Preview", h("span", { class: "dry-run" }, "a dry run: nothing was written; the result lists what would be")] : null,
+      run.params?.replay_of ? ["Replay of", h("a", { href: `#/runs/${run.params.replay_of}`, class: "mono" }, run.params.replay_of)] : null,
       run.error ? ["Error", h("span", { class: "last-error" }, run.error)] : null,
     ].filter(Boolean)));
     cancel.hidden = !ACTIVE.has(run.status) || !may.trigger();
@@ -243,10 +254,12 @@ export function renderRun(main, { id }) {
     cancel.textContent = run.cancel_requested ? "Cancelling…" : "Cancel run";
     retry.hidden = !["failed", "cancelled"].includes(run.status) || !may.trigger();
     replace(result, resultSummary(run.result, run.id));
-    const params = Object.entries(run.params || {});
     const schema = state.workflows.get(run.workflow)?.params_schema?.properties || {};
+    // Parameters no form shows appear when set; a write-only one (a sealed secret) only as "set".
+    const params = Object.entries(run.params || {}).filter(([key, value]) => !schema[key]?.["x-hidden"] || (value !== null && value !== false));
+    const shown = (key, value) => (schema[key]?.writeOnly ? "set (not shown)" : readable(value));
     replace(paramsBox, params.length
-      ? definitionList(params.map(([key, value]) => [schema[key]?.title || words(key), readable(value)]))
+      ? definitionList(params.map(([key, value]) => [schema[key]?.title || words(key), shown(key, value)]))
       : h("p", { class: "muted" }, "This workflow takes no parameters."));
   }
 

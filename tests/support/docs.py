@@ -1,4 +1,5 @@
-"""Docs-module test sites: real Sphinx/MkDocs builds and edge-case routes on a loopback server."""
+"""Docs-module test sites: real Sphinx/MkDocs builds and edge-case routes on a loopback server,
+and scrape requests with fast politeness settings for crawling them."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+
+from jobwerk.modules.docs.scraper import ScrapeOptions, ScrapeRequest
 
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII="
@@ -405,3 +408,9 @@ def serve(app: Starlette) -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=5)
         sock.close()
+
+
+def make_request(url: str, **options: object) -> ScrapeRequest:
+    """A request with fast politeness settings for loopback crawls."""
+    merged: dict[str, object] = {"concurrency": 4, "rate_limit": 20.0, **options}
+    return ScrapeRequest(url=url, options=ScrapeOptions.model_validate(merged))

@@ -1,12 +1,5 @@
-"""Fixtures for API tests: a started app, an HTTP client, API keys per role and a live server.
-
-Reusable elsewhere:
-    api_settings  Settings on a temporary data folder, demo module only, static admin key
-    app           the app with its lifespan running (engine, scheduler, hub, metrics)
-    client        an httpx client talking to ``app`` in-process
-    keys          {"viewer": key, "operator": key, "admin": key} created over the API
-    live_server   ``host:port`` of a real uvicorn server for ``app`` (for WebSockets)
-"""
+"""The API as tests use it: keys, settings for a test app, an in-process client, run polling
+and a real uvicorn server in the test's event loop."""
 
 from __future__ import annotations
 
@@ -17,7 +10,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
-import pytest
 import uvicorn
 from fastapi import FastAPI
 
@@ -27,6 +19,7 @@ from jobwerk.core.runtime import Runtime
 from jobwerk.core.states import FINISHED
 
 STATIC_KEY = "static-admin-key-for-tests"
+STOP_SECONDS = 10
 
 
 def key_headers(key: str) -> dict[str, str]:
@@ -44,6 +37,8 @@ def free_port() -> int:
 
 
 def make_settings(tmp_path: Any, **api: Any) -> Settings:
+    """Settings on a temporary data folder: demo module only, the static admin key, no
+    scheduler, a generous rate limit; ``api`` overrides API settings."""
     options: dict[str, Any] = {
         "key": STATIC_KEY,
         "rate_limit_per_minute": 100_000,
@@ -58,70 +53,81 @@ def make_settings(tmp_path: Any, **api: Any) -> Settings:
     )
 
 
-@pytest.fixture
-def api_settings(tmp_path: Any) -> Settings:
-    return make_settings(tmp_path)
-
-
-@pytest.fixture
-async def app(api_settings: Settings) -> AsyncIterator[FastAPI]:
-    application = create_app(api_settings)
-    cm = application.router.lifespan_context(application)
-    await cm.__aenter__()
-    yield application
-    try:
-        await asyncio.wait_for(cm.__aexit__(None, None, None), 5)
-    except TimeoutError:
-        for t in asyncio.all_tasks():
-            t.print_stack()
-        raise
-
-
-@pytest.fixture
-def runtime(app: FastAPI) -> Runtime:
-    value: Runtime = app.state.runtime
-    return value
-
-
 def http_client(app: FastAPI) -> httpx.AsyncClient:
+    """An httpx client talking to ``app`` in-process."""
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     return httpx.AsyncClient(transport=transport, base_url="http://testserver")
 
 
-@pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with http_client(app) as value:
-        yield value
+@asynccontextmanager
+async def running_app(settings: Settings) -> AsyncIterator[FastAPI]:
+    """An app for ``settings`` with its lifespan running (engine, scheduler, hub, metrics).
+
+    A shutdown that hangs fails after ``STOP_SECONDS`` and prints every task's stack.
+    """
+    app = create_app(settings)
+    lifespan = app.router.lifespan_context(app)
+    await lifespan.__aenter__()
+    try:
+        yield app
+    finally:
+        try:
+            await asyncio.wait_for(lifespan.__aexit__(None, None, None), STOP_SECONDS)
+        except TimeoutError:
+            for task in asyncio.all_tasks():
+                task.print_stack()
+            raise
 
 
-@pytest.fixture
-async def keys(client: httpx.AsyncClient) -> dict[str, str]:
-    created = {}
-    for role in ("viewer", "operator", "admin"):
-        answer = await client.post(
-            "/api/v1/auth/keys", json={"name": f"test-{role}", "role": role}, headers=ADMIN
-        )
-        assert answer.status_code == 201, answer.text
-        created[role] = answer.json()["key"]
-    return created
+def runtime_of(app: FastAPI) -> Runtime:
+    runtime: Runtime = app.state.runtime
+    return runtime
+
+
+async def trigger(api: httpx.AsyncClient, **params: Any) -> str:
+    """Start the demo job now (two items, no delay unless given); returns the run id."""
+    answer = await api.post(
+        "/api/jobs/demo_example/run-now", json={"items": 2, "delay": 0, **params}, headers=ADMIN
+    )
+    assert answer.status_code == 202, answer.text
+    run_id: str = answer.json()["run_id"]
+    return run_id
 
 
 async def wait_for_run(
-    client: httpx.AsyncClient,
+    api: httpx.AsyncClient,
     run_id: str,
     *,
     until: tuple[str, ...] = tuple(FINISHED),
-    seconds: float = 20,
+    seconds: float = 60,
 ) -> dict[str, Any]:
     """Poll a run until it reaches one of ``until`` (tests only; the API itself pushes)."""
     deadline = asyncio.get_running_loop().time() + seconds
     while True:
-        run: dict[str, Any] = (await client.get(f"/api/v1/jobs/{run_id}", headers=ADMIN)).json()
+        run: dict[str, Any] = (await api.get(f"/api/v1/jobs/{run_id}", headers=ADMIN)).json()
         if run["status"] in until:
             return run
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"run stayed {run['status']}")
         await asyncio.sleep(0.05)
+
+
+async def login(api: httpx.AsyncClient, role: str = "operator") -> dict[str, str]:
+    """Create a user with ``role`` and sign in; the client keeps the session cookie."""
+    created = await api.post(
+        "/api/v1/auth/users",
+        json={"username": f"ann-{role}", "password": "correct horse", "role": role},
+        headers=ADMIN,
+    )
+    assert created.status_code == 201, created.text
+    answer = await api.post(
+        "/api/v1/auth/login", json={"username": f"ann-{role}", "password": "correct horse"}
+    )
+    assert answer.status_code == 200, answer.text
+    cookie = answer.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie
+    body: dict[str, str] = answer.json()
+    return body
 
 
 @asynccontextmanager
@@ -141,11 +147,3 @@ async def serving(app: FastAPI, **options: Any) -> AsyncIterator[uvicorn.Server]
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, 10)
-
-
-@pytest.fixture
-async def live_server(app: FastAPI) -> AsyncIterator[str]:
-    """``host:port`` of a real uvicorn server for ``app`` on a free loopback port."""
-    port = free_port()
-    async with serving(app, host="127.0.0.1", port=port):
-        yield f"127.0.0.1:{port}"

@@ -1,0 +1,85 @@
+"""TEMU webhook events on their way to an order sync: recorded by the webhook endpoint, taken by
+the next order sync that reads those orders (a webhook-started one reads just them; a scheduled
+one reads every change anyway)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import insert, or_, select, update
+
+from jobwerk.modules.temu.client import OrderListItem, TemuClient
+from jobwerk.modules.temu.models import TemuOrderEvent
+from jobwerk.modules.temu.store import chunks
+from jobwerk.storage.db import Database
+from jobwerk.storage.models import utcnow
+
+ADDRESS_CHANGED = "bg_trade_logistics_address_changed"
+ORDER_EVENTS = frozenset(
+    {"bg_order_status_change_event", "bg_cancel_order_status_change", ADDRESS_CHANGED}
+)
+"""The events that name a parent order whose sync they call for."""
+LIST_BY_NUMBER = 20
+"""``parentOrderSnList`` takes at most 20 numbers per call."""
+
+
+@dataclass(frozen=True, slots=True)
+class Named:
+    """The orders a webhook-started sync reads, and those whose address changed."""
+
+    numbers: list[str]
+    address_changed: set[str]
+
+
+async def record_events(db: Database, instance_id: str, events: Sequence[tuple[str, str]]) -> None:
+    """Store (parent order number, event code) pairs for the instance's next order sync."""
+    rows = [
+        {"instance_id": instance_id, "parent_order_sn": sn, "event_code": code,
+         "received_at": utcnow()}
+        for sn, code in events
+    ]  # fmt: skip
+    async with db.write() as session:
+        await session.execute(insert(TemuOrderEvent), rows)
+
+
+async def take_events(db: Database, instance_id: str, run_id: str, named: Sequence[str]) -> Named:
+    """Take every waiting event of the instance for ``run_id``: the orders to read are those
+    named and those of the events."""
+    async with db.write() as session:
+        found = (
+            await session.execute(
+                select(TemuOrderEvent.id, TemuOrderEvent.parent_order_sn, TemuOrderEvent.event_code)
+                .where(
+                    TemuOrderEvent.instance_id == instance_id,
+                    # Those it took before, too: a retried step reads them again.
+                    or_(TemuOrderEvent.run_id.is_(None), TemuOrderEvent.run_id == run_id),
+                )
+                .order_by(TemuOrderEvent.id)
+            )
+        ).all()
+        for part in chunks([row.id for row in found]):
+            await session.execute(
+                update(TemuOrderEvent).where(TemuOrderEvent.id.in_(part)).values(run_id=run_id)
+            )
+    numbers = list(dict.fromkeys([*named, *(row.parent_order_sn for row in found)]))
+    changed = {row.parent_order_sn for row in found if row.event_code == ADDRESS_CHANGED}
+    return Named(numbers, changed)
+
+
+async def settle_events(db: Database, instance_id: str, run_id: str) -> None:
+    """A sync that reads every change takes the events waiting so far with it."""
+    async with db.write() as session:
+        await session.execute(
+            update(TemuOrderEvent)
+            .where(TemuOrderEvent.instance_id == instance_id, TemuOrderEvent.run_id.is_(None))
+            .values(run_id=run_id)
+        )
+
+
+async def list_named(client: TemuClient, numbers: Sequence[str]) -> list[OrderListItem]:
+    """The parent orders of ``numbers`` from TEMU's order list (unknown ones are absent)."""
+    found: list[OrderListItem] = []
+    for part in chunks(list(numbers), LIST_BY_NUMBER):
+        found += await client.list_all_orders(parent_order_sns=part)
+    return found

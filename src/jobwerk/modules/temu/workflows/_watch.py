@@ -1,0 +1,292 @@
+"""``temu.watch_stock``: JTL stock changes → TEMU within seconds, for as long as the run lasts.
+
+One long-lived run per shop (its job restarts it every minute when none is active). Every
+``stock_watch_seconds`` it asks JTL what changed since its last look (the ``db`` backend through
+``bRowversion``; ``rest`` reads everything and compares), recomputes the sellable stock of just
+those SKUs and of those TEMU orders moved, and hands the ones that differ from TEMU's to its
+sender, which sends them without pause, one stock edit per goods (``_watch_send``). Looks and
+sending hold the shop's ``stock`` lease, so the watch never overlaps an inventory sync;
+disabling the job (or cancelling the run) stops it between two looks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+from sqlalchemy import and_, or_, select, update
+
+from jobwerk.modules.temu.client import ExchangeRecord, TemuClient
+from jobwerk.modules.temu.jtl import JtlBackend, JtlDatabase, JtlRest, JtlUnavailable
+from jobwerk.modules.temu.models import TemuInventory
+from jobwerk.modules.temu.settings import TemuSettings
+from jobwerk.modules.temu.store import chunks
+from jobwerk.modules.temu.workflows import _shop as shop
+from jobwerk.modules.temu.workflows._inventory import _held_by_temu, _key
+from jobwerk.modules.temu.workflows._push import Push
+from jobwerk.modules.temu.workflows._watch_send import Sender, SharedLease
+from jobwerk.sdk import StepContext, Workflow
+from jobwerk.storage.models import Job, Run, utcnow
+
+MIN_PAUSE = 1.0
+"""Seconds between two cycles at least: a waiting inventory sync gets the lease in between."""
+
+
+class WatchStockParams(BaseModel):
+    """Parameters of ``temu.watch_stock``."""
+
+    minutes: int = Field(
+        60, ge=1, le=1440, description="How long this run watches; its job starts the next one"
+    )
+    verbose: bool = Field(False, description="Log every stock change sent")
+
+
+watch_stock = Workflow(
+    "temu.watch_stock",
+    WatchStockParams,
+    title="TEMU stock watch",
+    description=(
+        "Watches JTL-Wawi's stock and sends each change to TEMU within seconds (only changed "
+        "SKUs, one call per goods); one run lasts an hour, its job starts the next."
+    ),
+    instance_lock=False,  # it coordinates with the inventory sync through the stock lease
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Mapped:
+    """A TEMU SKU the shop's inventory maps to a JTL article."""
+
+    row_id: int
+    sku_id: int
+    goods_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """One look at JTL: the changed SKU keys (None: compare every SKU), the available stock read
+    by SKU key, and the backend's mark to look from next time."""
+
+    keys: set[str] | None
+    seen: dict[str, int]
+    mark: int | None
+
+
+class Watch:
+    """One run of the watch: the shop, its TEMU client and what it counted."""
+
+    def __init__(self, ctx: StepContext[WatchStockParams], client: TemuClient) -> None:
+        self.ctx = ctx
+        self.settings: TemuSettings = shop.settings_of(ctx)
+        self.owner = shop.instance_id(ctx)
+        self.state: shop.StockWatch = ctx.resources.stock_watch(self.owner, self.settings)
+        self.mapped: dict[str, Mapped] | None = None
+        self.checked_at = utcnow()
+        self.lease = SharedLease(ctx, self.owner)
+        self.sender = Sender(ctx, client, self.lease)
+
+    async def cycle(self) -> bool:
+        """Look for changes once and hand what TEMU needs to the sender; False when an
+        inventory sync holds (or is about to take) the stock lease: the watch waits for it."""
+        ctx, db = self.ctx, self.ctx.db
+        async with self.lease.held() as ours:
+            if not ours:
+                ctx.count("cycles_waiting_for_inventory_sync")
+                return False
+            await self._reload_if_synced()
+            async with shop.jtl(ctx, self.settings) as jtl:
+                changes = await self._changes(jtl)
+                rows = await self._rows(changes.keys)
+                held = await _held_by_temu(db, self.owner, jtl, self.settings.jtl_backend == "db")
+            pushes = await self._compare(rows, held, changes.seen)
+            # What was read counts as seen only once it is stored: a cycle that fails before
+            # reads the same changes again.
+            self.state.available.update(changes.seen)
+            self.state.mark = changes.mark
+        for goods_id, waiting in pushes.items():
+            for push in waiting:
+                self.sender.offer(goods_id, push)
+        ctx.count("cycles")
+        return True
+
+    async def _reload_if_synced(self) -> None:
+        """(Re)load the SKU map at the start and after an inventory sync (its full mode adds and
+        removes products); the next JTL read is then a complete one."""
+        async with self.ctx.db.read() as session:
+            synced = await session.scalar(
+                select(Run.id)
+                .where(
+                    Run.instance_id == self.owner,
+                    Run.workflow == "temu.sync_inventory",
+                    Run.finished_at >= self.checked_at,
+                )
+                .limit(1)
+            )
+        if self.mapped is not None and synced is None:
+            return
+        self.checked_at = utcnow()
+        async with self.ctx.db.read() as session:
+            found = await session.execute(
+                select(
+                    TemuInventory.id, TemuInventory.sku_id, TemuInventory.goods_id,
+                    TemuInventory.sku_sn,
+                ).where(TemuInventory.instance_id == self.owner)
+            )  # fmt: skip
+            self.mapped = {_key(sn): Mapped(row_id, sku, goods) for row_id, sku, goods, sn in found}
+        if not self.mapped:
+            self.ctx.warning("no TEMU products are stored yet: run a full inventory sync")
+        self.state.mark = None
+
+    async def _changes(self, jtl: JtlBackend) -> Seen:
+        """What JTL says changed since the last look."""
+        assert isinstance(jtl, JtlDatabase | JtlRest)
+        first = self.state.mark is None and not self.state.available
+        changes = await jtl.stock_changes(self.state.mark)
+        known = self.state.available
+        seen = {_key(level.sku): level.available for level in changes.levels}
+        changed = {key for key, available in seen.items() if known.get(key) != available}
+        mapped = self.mapped or {}
+        self.ctx.count("skus_changed_in_jtl", sum(1 for key in changed if key in mapped))
+        # Nothing to compare with yet: every SKU against its stored stock.
+        return Seen(None if changes.complete and first else changed, seen, changes.mark)
+
+    async def _rows(self, changed: set[str] | None) -> list[Any]:
+        """The inventory rows to look at: the changed SKUs', and those whose TEMU stock the
+        order sync forgot (an order took or gave back stock), with an attempt of unknown
+        outcome, or a delta an inventory sync computed but did not send."""
+        mapped = self.mapped or {}
+        columns = (
+            TemuInventory.id, TemuInventory.goods_id, TemuInventory.sku_id, TemuInventory.sku_sn,
+            TemuInventory.jtl_stock, TemuInventory.temu_stock, TemuInventory.needs_sync,
+            TemuInventory.push_key, TemuInventory.push_target,
+        )  # fmt: skip
+        mine = TemuInventory.instance_id == self.owner
+        rows: dict[int, Any] = {}
+        async with self.ctx.db.read() as session:
+            if changed is None:
+                found = await session.execute(select(*columns).where(mine))
+                rows = {row.id: row for row in found}
+                return list(rows.values())
+            ids = sorted(mapped[key].row_id for key in changed if key in mapped)
+            for part in chunks(ids):
+                found = await session.execute(select(*columns).where(TemuInventory.id.in_(part)))
+                rows.update((row.id, row) for row in found)
+            attention = or_(
+                TemuInventory.temu_stock.is_(None),
+                TemuInventory.push_key.is_not(None),
+                and_(TemuInventory.needs_sync.is_(True), TemuInventory.error.is_(None)),
+            )
+            found = await session.execute(select(*columns).where(mine, attention))
+            rows.update((row.id, row) for row in found)
+        return list(rows.values())
+
+    async def _compare(
+        self, rows: list[Any], held: dict[int, int], seen: dict[str, int]
+    ) -> dict[int, list[Push]]:
+        """Store the sellable stock of ``rows``; returns the pushes TEMU needs, by goods."""
+        changes: list[dict[str, Any]] = []
+        by_goods: dict[int, list[Push]] = defaultdict(list)
+        for row in rows:
+            key = _key(row.sku_sn)
+            available = seen.get(key, self.state.available.get(key))
+            if available is None:
+                continue  # no such article in JTL: its TEMU stock is left alone
+            sellable = max(available - held.get(row.sku_id, 0), 0)
+            needs = sellable != row.temu_stock or row.push_key is not None
+            if row.jtl_stock != sellable or row.needs_sync != needs:
+                changes.append({"id": row.id, "jtl_stock": sellable, "needs_sync": needs})
+            if needs:
+                by_goods[row.goods_id].append(
+                    Push(row.id, row.sku_id, sellable, row.temu_stock, row.push_key,
+                         row.push_target)
+                )  # fmt: skip
+        for part in chunks(changes):
+            async with self.ctx.db.write() as session:
+                await session.execute(update(TemuInventory), part)
+        return by_goods
+
+
+@watch_stock.step("watch", title="JTL stock changes → TEMU", timeout=25 * 3600)
+async def watch(ctx: StepContext[WatchStockParams]) -> dict[str, Any]:
+    settings = shop.settings_of(ctx)
+    deadline = time.monotonic() + ctx.params.minutes * 60
+    archive = _FailedRequests(ctx)
+    started = time.monotonic()
+    ended = "time is up; the job starts the next watch"
+    refused: dict[int, str] = {}
+    try:
+        async with shop.make_client(settings, archive) as client:
+            runner = Watch(ctx, client)
+            refused = runner.sender.refused
+            sending = asyncio.create_task(runner.sender.run(), name=f"watch-send-{ctx.run_id}")
+            try:
+                while time.monotonic() < deadline:
+                    if not await _job_enabled(ctx):
+                        ended = "its job was disabled"
+                        break
+                    began = time.monotonic()
+                    await _guarded_cycle(runner)
+                    if sending.done():
+                        sending.result()  # a refusal another attempt will not fix ends it
+                    _report(ctx, started, deadline)
+                    pause = settings.stock_watch_seconds - (time.monotonic() - began)
+                    left = max(deadline - time.monotonic(), 0)
+                    await ctx.sleep(min(max(pause, MIN_PAUSE), left))
+            finally:
+                sending.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sending
+    finally:
+        archive.close()
+        if archive.path.exists():
+            ctx.add_export(archive.path, content_type="application/x-ndjson",
+                           title="TEMU requests that failed")  # fmt: skip
+    messages = [f"TEMU refused the stock of SKU {sku}: {error}" for sku, error in refused.items()]
+    shop.warn_summary(ctx, messages, "SKUs whose stock TEMU refused")
+    ctx.info(f"the watch ended: {ended}")
+    return {"ended": ended}
+
+
+class _FailedRequests(shop.ExchangeArchive):
+    """Counts the TEMU requests of the watch and archives only the failed ones (a watch makes
+    tens of thousands an hour; archiving each would fill the disk)."""
+
+    def __init__(self, ctx: StepContext[Any]) -> None:
+        super().__init__(ctx.export_dir / "temu-watch.jsonl")
+        self.ctx = ctx
+
+    def __call__(self, record: ExchangeRecord) -> None:
+        self.ctx.count("temu_requests")
+        body = record.response_body
+        if record.error or (isinstance(body, dict) and body.get("success") is False):
+            super().__call__(record)
+
+
+async def _guarded_cycle(runner: Watch) -> None:
+    """One cycle; JTL unreachable is a warning in the log (the next cycle tries again), not the
+    end of the watch."""
+    try:
+        await runner.cycle()
+    except JtlUnavailable as exc:
+        runner.ctx.log(f"{exc.message}; the next cycle tries again", "warning")
+
+
+async def _job_enabled(ctx: StepContext[Any]) -> bool:
+    """False once the run's job is disabled (a run without a job watches until its end)."""
+    async with ctx.db.read() as session:
+        enabled = await session.scalar(
+            select(Job.enabled).join(Run, Run.job_id == Job.id).where(Run.id == ctx.run_id)
+        )
+    return enabled is not False
+
+
+def _report(ctx: StepContext[Any], started: float, deadline: float) -> None:
+    elapsed, total = time.monotonic() - started, deadline - started
+    at = datetime.now().astimezone().strftime("%H:%M:%S")
+    ctx.progress(int(elapsed), int(total), message=f"watching JTL stock (last look {at})")

@@ -1,0 +1,183 @@
+"""The scrape pipeline: conversion processes, the page spool, exports from disk, host limits."""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import json
+import multiprocessing
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urljoin
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from jobwerk.modules.docs._convert import PageJob, convert_page
+from jobwerk.modules.docs._export import document_title, write_exports
+from jobwerk.modules.docs._fetch import Fetcher, parallel_requests, request_interval
+from jobwerk.modules.docs._pool import Converter
+from jobwerk.modules.docs._urls import _PLAIN_PATH, join_path
+from jobwerk.modules.docs.scraper import (
+    ExportFormat,
+    ScrapeOptions,
+    ScrapeProgress,
+    ScrapeSettings,
+    crawl,
+    markdown_to_html,
+    scrape,
+)
+from tests.support.docs import make_request
+
+FORMATS = [ExportFormat.MARKDOWN, ExportFormat.JSON, ExportFormat.HTML]
+_GENERATED = re.compile(r"generated \d{4}-\d\d-\d\d \d\d:\d\d UTC")
+
+
+def exports(folder: Path) -> dict[str, str]:
+    """Every file below ``folder``, with the values that differ from run to run taken out."""
+    files = {}
+    for path in folder.rglob("*"):
+        if not path.is_file():
+            continue
+        text = path.read_text()
+        if path.suffix == ".json":
+            document = json.loads(text)
+            del document["generated_at"], document["stats"]["duration_seconds"]
+            for page in document["pages"]:
+                del page["crawled_at"]
+            for key in ("failed", "skipped"):  # listed as they happen
+                document[key].sort(key=lambda entry: json.dumps(entry, sort_keys=True))
+            text = json.dumps(document, indent=2)
+        files[str(path.relative_to(folder))] = _GENERATED.sub("~", text)
+    return files
+
+
+async def test_worker_processes_and_inline_conversion_write_the_same_files(
+    site_url: str, loopback: ScrapeSettings, tmp_path: Path
+) -> None:
+    written = {}
+    for workers in (0, 2):
+        request = make_request(f"{site_url}/sphinx/")
+        request.export_formats = FORMATS
+        settings = dataclasses.replace(loopback, workers=workers)
+        await scrape(request, tmp_path / str(workers), settings, base_name="widget")
+        written[workers] = exports(tmp_path / str(workers))
+    assert written[0] == written[2]
+    assert "widget-pages/005-api-reference.md" in written[2]
+
+
+async def test_a_spooled_crawl_keeps_no_markdown_and_exports_from_disk_in_site_order(
+    site_url: str, loopback: ScrapeSettings, tmp_path: Path
+) -> None:
+    request = make_request(f"{site_url}/mkdocs/")
+    in_memory = await crawl(request, loopback)
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    spooled = await crawl(request, loopback, spool=spool)
+    assert all(p.markdown and p.spooled is None for p in in_memory.pages)
+    assert all(not p.markdown and p.spooled is not None for p in spooled.pages)
+    assert [p.title for p in spooled.pages] == ["Gadget", "Install", "Usage", "Reference"]
+    for crawled, folder in ((in_memory, "memory"), (spooled, "disk")):
+        await write_exports(
+            crawled, FORMATS, tmp_path / folder, keep_query=False, settings=loopback, base_name="g"
+        )
+    assert exports(tmp_path / "disk") == exports(tmp_path / "memory")
+    combined = (tmp_path / "disk" / "g.md").read_text()
+    rendered_by_page = (tmp_path / "disk" / "g.html").read_text()
+    assert rendered_by_page == markdown_to_html(combined, document_title(spooled))
+    headings = re.findall(r"^## (.+)$", combined.split("## Contents", 1)[1], re.M)
+    assert headings == ["Gadget", "Install", "Usage", "Reference"]
+    pages = sorted(p.name for p in (tmp_path / "disk" / "g-pages").iterdir())
+    assert pages == ["001-gadget.md", "002-install.md", "003-usage.md", "004-reference.md"]
+
+
+async def test_scrape_removes_its_spool(
+    site_url: str, loopback: ScrapeSettings, tmp_path: Path
+) -> None:
+    result = await scrape(make_request(f"{site_url}/mkdocs/"), tmp_path, loopback)
+    assert len(result.crawl.pages) == 4
+    assert result.crawl.spool is None
+    assert not [name for name in os.listdir(tmp_path) if name.startswith(".jobwerk-spool-")]
+
+
+async def test_a_cancelled_crawl_stops_its_conversion_processes(
+    site_url: str, loopback: ScrapeSettings
+) -> None:
+    alive: list[int] = []
+
+    def on_progress(progress: ScrapeProgress) -> None:
+        alive.append(len(multiprocessing.active_children()))
+
+    result = await crawl(
+        make_request(f"{site_url}/edge/", concurrency=1, rate_limit=2.0),
+        dataclasses.replace(loopback, unthrottled_hosts=frozenset(), workers=2),
+        on_progress=on_progress,
+        cancel=lambda: len(alive) > 3,
+    )
+    assert result.cancelled
+    assert max(alive) == 2, "the pages were converted by two worker processes"
+    assert multiprocessing.active_children() == []
+
+
+async def test_a_dying_worker_fails_its_page_and_the_pool_is_replaced() -> None:
+    job = PageJob("https://docs.example.org/", b"<main><p>Hello</p></main>", None, None, None)
+    async with Converter(1) as converter:
+        with pytest.raises(Exception, match="terminated abruptly"):
+            await converter.run(os._exit, 3)
+        page = await converter.run(convert_page, job)
+    assert page.markdown == "Hello\n"
+    assert multiprocessing.active_children() == []
+
+
+def test_public_hosts_keep_the_polite_defaults_and_ceilings() -> None:
+    options = ScrapeOptions()
+    assert (options.rate_limit, options.concurrency, options.respect_robots) == (2.0, 2, True)
+    assert request_interval(options.rate_limit, owned=False) == 0.5
+    assert request_interval(50.0, owned=False) == request_interval(0, owned=False) == 1 / 20
+    assert parallel_requests(100, owned=False) == 16
+
+
+def test_allow_listed_hosts_get_what_the_request_asks() -> None:
+    assert request_interval(0, owned=True) == 0.0
+    assert request_interval(500.0, owned=True) == 1 / 500
+    assert parallel_requests(200, owned=True) == 200
+    assert ScrapeOptions(rate_limit=0, concurrency=256).rate_limit == 0
+    for bad in ({"rate_limit": 0.05}, {"rate_limit": -1}, {"concurrency": 257}):
+        with pytest.raises(ValidationError):
+            ScrapeOptions.model_validate(bad)
+
+
+async def test_the_fetcher_lifts_the_ceiling_for_allow_listed_hosts_only() -> None:
+    settings = ScrapeSettings.allowing("10.1.0.0/16", "docs.intranet")
+    async with Fetcher(
+        settings, user_agent="t", timeout=5, rate_limit=0, concurrency=64
+    ) as fetcher:
+        private = fetcher._host("http://10.1.2.3/", ipaddress.ip_address("10.1.2.3"))
+        named = fetcher._host("http://docs.intranet/", ipaddress.ip_address("192.0.2.7"))
+        public = fetcher._host("https://docs.example.org/", ipaddress.ip_address("93.184.215.14"))
+    assert (private.interval, private.concurrency._value) == (0.0, 64)
+    assert (named.interval, named.concurrency._value) == (0.0, 64)
+    assert (public.interval, public.concurrency._value) == (1 / 20, 16)
+
+
+@given(
+    st.sampled_from(
+        ["http://h/a/b/c.html", "https://H.x:8080/", "http://h", "http://h/a//b/;p?q#f"]
+    ),
+    st.text(alphabet="ab/.-_%é~", min_size=1, max_size=16),
+)
+def test_joining_a_plain_path_matches_urljoin(base: str, path: str) -> None:
+    if _PLAIN_PATH.fullmatch(path):
+        assert join_path(base, path) == urljoin(base, path)
+
+
+def test_the_scraper_imports_without_the_server() -> None:
+    """The conversion processes import the scraper: it must not pull in the web stack."""
+    code = "import sys, jobwerk.modules.docs.scraper; print('fastapi' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "False", result.stderr
