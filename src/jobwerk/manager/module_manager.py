@@ -303,9 +303,7 @@ class ModuleManager:
     async def _activate(self, context: Context, pointer: Pointer) -> None:
         loaded = _loader.activate(self.store, self.registry, self.runtime, pointer)
         context.undo.append(
-            lambda: _loader.deactivate(
-                self.store, self.registry, self.runtime, pointer.name
-            )
+            lambda: _loader.deactivate(self.store, self.registry, self.runtime, pointer.name)
         )
         if loaded.module is None:
             raise StepFailed(f"activation failed: {loaded.error}")
