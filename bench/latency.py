@@ -34,6 +34,7 @@ from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -57,6 +58,7 @@ from jobwerk.modules.temu.jtl import create_jtl_engine
 from jobwerk.modules.temu.jtl._schema import tArtikel, tXMLBestellImport
 from jobwerk.modules.temu.jtl_sandbox._replica import set_stock
 from jobwerk.modules.temu.sandbox import SandboxServer, TemuSandbox
+from jobwerk.storage.models import Run
 
 STOCK_API = "bg.local.goods.stock.edit"
 SETTLE_SECONDS = 180  # how long a phase's last changes and orders may take to arrive
@@ -139,6 +141,7 @@ class Phase:
     requests: Counter[str] = field(default_factory=Counter)
     minutes: float = 0.0
     load: str = ""
+    order_runs: str = ""
 
 
 class StockChanges:
@@ -222,7 +225,28 @@ class NewOrders:
             self.latencies.append(now - self.pending.pop(sn))
 
 
+async def order_runs(runtime: Runtime, since: datetime) -> str:
+    """The phase's order syncs: how many, how long, what they read."""
+    async with runtime.db.read() as session:
+        runs = list(
+            await session.scalars(
+                select(Run).where(Run.workflow == "temu.sync_orders", Run.created_at >= since)
+            )
+        )
+    done = [r for r in runs if r.started_at and r.finished_at]
+    if not done:
+        return "none"
+    took = [(r.finished_at - r.started_at).total_seconds() for r in done]  # type: ignore[operator]
+    listed = sum((r.result or {}).get("counts", {}).get("orders_listed", 0) for r in done)
+    asked = sum((r.result or {}).get("counts", {}).get("queued", 0) for r in done)
+    return (
+        f"{len(done)} runs ({Counter(r.trigger for r in done)}), {statistics.mean(took):.1f} s "
+        f"mean, {max(took):.1f} s max; {listed} orders listed, {asked} queued for JTL"
+    )
+
+
 async def run_phase(
+    runtime: Runtime,
     name: str,
     api: httpx.AsyncClient,
     stock: StockChanges,
@@ -231,6 +255,7 @@ async def run_phase(
     order_seconds: float,
 ) -> Phase:
     phase = Phase(name, minutes=minutes)
+    began = datetime.now(UTC)
     before = Counter((await api.get("/_sandbox/health")).json()["requests"])
     position = (await api.get("/_sandbox/stock-log", params={"since": 10**9})).json()["next"]
     stock.latencies, orders.latencies = [], []
@@ -261,6 +286,7 @@ async def run_phase(
             break
         await asyncio.sleep(0.5)
     phase.stock, phase.orders = stock.latencies, orders.latencies
+    phase.order_runs = await order_runs(runtime, began)
     phase.unresolved_stock, phase.unresolved_orders = stock.unresolved(), len(orders.pending)
     stock.pending.clear()
     orders.pending.clear()
@@ -303,6 +329,7 @@ def report(phase: Phase) -> None:
         f"order path {order_calls / phase.minutes:.0f} "
         f"({', '.join(f'{k} {v}' for k, v in phase.requests.most_common())})",
     )
+    figure(f"[{phase.name}] order syncs", phase.order_runs)
     figure(f"[{phase.name}] uptime at the end", phase.load)  # fmt: skip
 
 
@@ -369,14 +396,14 @@ async def main(args: argparse.Namespace) -> None:
                 orders = NewOrders(api, facts["jtl_url"], facts["held_skus"] or [1])
                 await set_jobs(runtime, instance, orders_minutes=0.5)
                 polling = await run_phase(
-                    "polling 30 s", api, stock, orders, args.minutes, args.order_seconds
+                    runtime, "polling 30 s", api, stock, orders, args.minutes, args.order_seconds
                 )
                 report(polling)
                 hook = f"http://127.0.0.1:{port}/api/temu/webhook"
                 await api.post("/_sandbox/webhooks", json={"url": hook})
                 await set_jobs(runtime, instance, orders_minutes=30)
                 pushed = await run_phase(
-                    "webhooks", api, stock, orders, args.minutes, args.order_seconds
+                    runtime, "webhooks", api, stock, orders, args.minutes, args.order_seconds
                 )
                 report(pushed)
                 deliveries = (await api.get("/_sandbox/webhooks")).json()["deliveries"]
