@@ -11,11 +11,12 @@ sync, two phases of ``--minutes`` each run with the shop's default jobs enabled:
 - ``webhooks``: the sandbox pushes its order events to ``/api/temu/webhook``; the order sync job
   back at its default 30 min, a safety net.
 
-In both, the stock watch runs (its default 10 s look), 1 % of the SKUs change stock in JTL per
-minute (random articles no open TEMU order holds, each by +1…5 units) and a new order to ship
-arrives at TEMU every ``--order-seconds``. A stock change counts as visible when the sandbox
-applies a stock edit setting the SKU to the new value (or a later change of it); an order when
-its ``tXMLBestellImport`` row exists (polled every 0.5 s). Prints one line per figure.
+In both, the stock watch runs (started before the first phase; its default 10 s look), 1 % of
+the SKUs change stock in JTL per minute (random articles no open TEMU order holds, each by +1…5
+units) and a new order to ship arrives at TEMU every ``--order-seconds``. A stock change counts
+as visible when the sandbox applies a stock edit setting the SKU to the new value (or a later
+change of it); an order when its ``tXMLBestellImport`` row exists (polled every 0.5 s). Prints
+one line per figure.
 
 Usage: python bench/latency.py [--orders 10000] [--skus 100000] [--rate 20] [--minutes 5]
 """
@@ -380,6 +381,21 @@ async def set_jobs(runtime: Runtime, instance: Any, *, orders_minutes: float) ->
             await job_service.set_enabled(session, job_id, True)
 
 
+async def start_watch(runtime: Runtime, instance: Any) -> None:
+    """Start the shop's stock watch now (its job would within a minute) and wait for its first
+    look, so the phases measure the watch at work, not its start."""
+    async with runtime.transaction() as session:
+        run = await job_service.trigger_job(session, runtime.workflows, watch_job_id(instance))
+    while True:
+        await asyncio.sleep(0.5)
+        async with runtime.db.read() as session:
+            found = await run_service.get_run(session, run.id)
+        if found.status in FINISHED:
+            raise SystemExit(f"the stock watch {found.status}: {found.error}")
+        if (found.result or {}).get("counts", {}).get("cycles"):
+            return
+
+
 async def main(args: argparse.Namespace) -> None:
     configure_logging("WARNING", "console")
     with tempfile.TemporaryDirectory() as folder:
@@ -395,6 +411,7 @@ async def main(args: argparse.Namespace) -> None:
                 stock = StockChanges(facts["jtl_url"], facts["free_skus"], args.skus // 100)
                 orders = NewOrders(api, facts["jtl_url"], facts["held_skus"] or [1])
                 await set_jobs(runtime, instance, orders_minutes=0.5)
+                await start_watch(runtime, instance)
                 polling = await run_phase(
                     runtime, "polling 30 s", api, stock, orders, args.minutes, args.order_seconds
                 )

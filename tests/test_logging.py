@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import structlog
 from pydantic import SecretStr
@@ -83,3 +86,31 @@ def test_identical_failures_are_collapsed_into_a_count(server_log: ServerLog) ->
     assert len(summaries) == 2
     assert all("repeated" in line and "49" in line for line in summaries)
     assert any("database write failed" in line and "first_at" in line for line in summaries)
+
+
+EMBEDDED = """
+import structlog
+from jobwerk.config import Settings
+from jobwerk.core.runtime import Runtime
+
+def fail(password):
+    raise RuntimeError("no connection")
+
+Runtime(Settings(data_dir={folder!r}, _env_file=None))
+try:
+    fail("correct horse battery")
+except RuntimeError:
+    structlog.get_logger("embedded").exception("step raised")
+"""
+
+
+def test_an_embedded_runtime_logs_failures_without_locals(tmp_path: Path) -> None:
+    """Without the CLI configuring logging (an app served by ``uvicorn --factory``), the
+    runtime does: structlog's own defaults would print each frame's variables."""
+    script = EMBEDDED.format(folder=str(tmp_path))
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    output = done.stdout + done.stderr
+    assert "step raised" in output and "RuntimeError: no connection" in output
+    assert "correct horse" not in output

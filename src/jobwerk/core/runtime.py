@@ -23,6 +23,7 @@ from jobwerk.core.runner import RunEnvironment
 from jobwerk.core.scheduler import Scheduler
 from jobwerk.core.secrets import SecretBox, load_or_create_key
 from jobwerk.core.workflow import WorkflowRegistry
+from jobwerk.logging import configure_logging
 from jobwerk.storage.db import Database, DatabaseUnavailable
 from jobwerk.storage.models import Instance
 
@@ -33,6 +34,10 @@ class Runtime:
     """Everything the API, the CLI and the modules share in one process."""
 
     def __init__(self, settings: Settings) -> None:
+        if not structlog.is_configured():
+            # Embedded without the CLI (``uvicorn --factory``, a script): structlog's defaults
+            # would render a failure's local variables, secrets included.
+            configure_logging(settings.log.level, settings.log.format)
         self.settings = settings
         self.started_at = time.time()
         self.db = Database(

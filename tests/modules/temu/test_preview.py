@@ -15,7 +15,14 @@ from jobwerk.modules.temu import store
 from jobwerk.modules.temu.workflows._preview import FOLDER, LISTED
 from jobwerk.storage.db import Database
 from jobwerk.storage.models import Instance, Run
-from tests.support.api import ADMIN, http_client, make_settings, running_app, runtime_of
+from tests.support.api import (
+    ADMIN,
+    http_client,
+    make_settings,
+    running_app,
+    runtime_of,
+    wait_for_run,
+)
 from tests.support.preview import import_rows, preview, run_row, world_state, written
 from tests.support.temu import (
     Shop,
@@ -71,6 +78,32 @@ async def test_a_stock_preview_lists_each_edit_old_to_new_and_the_sync_sends_jus
     edits = {e["sku_id"]: (e["old"], e["new"]) for e in written(app, run, "stock_edits")}
     assert edits == {s.sku_id: (s.stock, s.stock + i) for i, s in enumerate(skus, 1)}
     assert run["result"]["preview_stock_edits"][0]["sku"] == skus[0].sku_sn
+
+    real = await sync(api, "inventory", mode="quick")
+
+    assert counts(real)["skus_updated"] == len(edits)
+    assert {s.sku_id: s.stock for s in skus} == {k: new for k, (_, new) in edits.items()}
+
+
+async def test_a_watch_preview_looks_once_and_lists_the_edits_the_watch_then_sends(
+    app: FastAPI, api: httpx.AsyncClient, shop: Shop, instance: str
+) -> None:
+    await sync(api, "inventory", mode="full")
+    skus = list(shop.sandbox.state.skus.values())[:2]
+    for offset, sku in enumerate(skus, 1):
+        set_jtl_stock(shop, sku, sku.stock + offset)
+    before = await world_state(app, shop)
+
+    answer = await api.post(f"/api/temu/instances/{instance}/stock-watch/preview", headers=ADMIN)
+    assert answer.status_code == 202, answer.text
+    run = await wait_for_run(api, answer.json()["run_id"])
+
+    assert run["status"] in SUCCEEDED, run
+    assert run["params"]["dry_run"] is True
+    assert (await run_row(app, run["id"])).job_id is None
+    assert await world_state(app, shop) == before
+    edits = {e["sku_id"]: (e["old"], e["new"]) for e in written(app, run, "stock_edits")}
+    assert edits == {s.sku_id: (s.stock, s.stock + i) for i, s in enumerate(skus, 1)}
 
     real = await sync(api, "inventory", mode="quick")
 

@@ -163,7 +163,7 @@ async def _trigger(
     workflow: str,
     params: dict[str, Any],
 ) -> SyncAccepted:
-    from jobwerk.modules.temu import job_ids
+    from jobwerk.modules.temu import job_ids, watch_job_id
 
     given = {key: value for key, value in params.items() if value is not None}
     # A misspelt query parameter is refused by the workflow with the valid names, not dropped.
@@ -173,7 +173,11 @@ async def _trigger(
     async with runtime.transaction() as session:
         instance = await _instance(session, instance_id)
         orders_job, inventory_job = job_ids(instance)
-        job_id = orders_job if workflow == sync_orders.name else inventory_job
+        job_id = {
+            sync_orders.name: orders_job,
+            sync_inventory.name: inventory_job,
+            watch_stock.name: watch_job_id(instance),
+        }[workflow]
         job = await session.get(Job, job_id)
         ours = job is not None and job.instance_id == instance.id and job.workflow == workflow
         if ours and not given.get("dry_run"):
@@ -311,6 +315,24 @@ async def instance_sync_inventory(
     params: InventorySyncParams,
 ) -> SyncAccepted:
     return await _trigger(runtime, request, caller, instance_id, sync_inventory.name, params)
+
+
+@router.post(
+    "/instances/{instance_id}/stock-watch/preview",
+    summary="Preview the stock watch of one instance",
+    description=(
+        "A dry run of `temu.watch_stock`: one look at JTL-Wawi comparing every SKU; its result "
+        "lists the stock edits (old → new) the watch would send now. Writes nothing."
+    ),
+    status_code=202,
+    responses=responses(404, 422),
+)
+async def instance_preview_watch(
+    instance_id: InstancePath, request: Request, runtime: RuntimeDep, caller: OperatorDep
+) -> SyncAccepted:
+    return await _trigger(
+        runtime, request, caller, instance_id, watch_stock.name, {"dry_run": True}
+    )
 
 
 # -- replays ------------------------------------------------------------------------------

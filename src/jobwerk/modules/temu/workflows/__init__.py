@@ -6,7 +6,7 @@ from jobwerk.modules.temu.workflows._preview import previewable
 from jobwerk.modules.temu.workflows._watch import WatchStockParams, watch_stock
 
 # Every TEMU workflow can run as a dry run (a preview or a replay).
-for _workflow in (sync_orders, sync_inventory):
+for _workflow in (sync_orders, sync_inventory, watch_stock):
     previewable(_workflow)
 
 __all__ = [

@@ -28,6 +28,7 @@ from jobwerk.modules.temu.jtl import (
     JtlOrder,
     JtlRest,
     QueueResult,
+    StockChanges,
     StockLevel,
     TrackingPackage,
     render_order_documents,
@@ -98,6 +99,9 @@ class PreviewJtl:
 
     def read_all_stock(self, page_size: int = 5000) -> AsyncIterator[list[StockLevel]]:
         return self.backend.read_all_stock(page_size)
+
+    async def stock_changes(self, mark: int | None) -> StockChanges:
+        return await self.backend.stock_changes(mark)
 
     async def article_prices(self, skus: Iterable[str]) -> dict[str, Decimal]:
         return await self.backend.article_prices(skus)

@@ -211,14 +211,20 @@ async def jtl(ctx: StepContext[Any], settings: TemuSettings) -> AsyncIterator[Jt
     yield backend if preview is None else preview.jtl(backend)
 
 
+def step_client(
+    ctx: StepContext[Any], settings: TemuSettings, archive: ExchangeArchive
+) -> TemuClient:
+    """The step's TEMU client: a dry run's records its writes instead of sending them."""
+    preview = preview_of(ctx)
+    return make_client(settings, archive, factory=TemuClient if preview is None else preview.client)
+
+
 @asynccontextmanager
 async def temu_session(ctx: StepContext[Any], settings: TemuSettings) -> AsyncIterator[TemuClient]:
     """A client whose exchanges are archived as an export of the run (one file per step)."""
     archive = ExchangeArchive(ctx.export_dir / f"temu-{ctx.step}.jsonl")
-    preview = preview_of(ctx)
-    factory = TemuClient if preview is None else preview.client
     try:
-        async with make_client(settings, archive, factory=factory) as client:
+        async with step_client(ctx, settings, archive) as client:
             with failures_as_retry():
                 yield client
     finally:

@@ -6,7 +6,8 @@ One long-lived run per shop (its job restarts it every minute when none is activ
 those SKUs and of those TEMU orders moved, and hands the ones that differ from TEMU's to its
 sender, which sends them without pause, one stock edit per goods (``_watch_send``). Looks and
 sending hold the shop's ``stock`` lease, so the watch never overlaps an inventory sync;
-disabling the job (or cancelling the run) stops it between two looks.
+disabling the job (or cancelling the run) stops it between two looks. A dry run (the Preview)
+looks once, comparing every SKU, lists the stock edits it would send, and ends.
 """
 
 from __future__ import annotations
@@ -23,12 +24,13 @@ from pydantic import BaseModel, Field
 from sqlalchemy import and_, or_, select, update
 
 from jobwerk.modules.temu.client import ExchangeRecord, TemuClient
-from jobwerk.modules.temu.jtl import JtlBackend, JtlDatabase, JtlRest, JtlUnavailable
+from jobwerk.modules.temu.jtl import JtlBackend, JtlUnavailable
 from jobwerk.modules.temu.models import TemuInventory
 from jobwerk.modules.temu.settings import TemuSettings
 from jobwerk.modules.temu.store import chunks
 from jobwerk.modules.temu.workflows import _shop as shop
 from jobwerk.modules.temu.workflows._inventory import _held_by_temu, _key
+from jobwerk.modules.temu.workflows._preview import DryRun, is_dry_run
 from jobwerk.modules.temu.workflows._push import Push
 from jobwerk.modules.temu.workflows._watch_send import Sender, SharedLease
 from jobwerk.sdk import StepContext, Workflow
@@ -45,6 +47,7 @@ class WatchStockParams(BaseModel):
         60, ge=1, le=1440, description="How long this run watches; its job starts the next one"
     )
     verbose: bool = Field(False, description="Log every stock change sent")
+    dry_run: DryRun = False
 
 
 watch_stock = Workflow(
@@ -85,7 +88,13 @@ class Watch:
         self.ctx = ctx
         self.settings: TemuSettings = shop.settings_of(ctx)
         self.owner = shop.instance_id(ctx)
-        self.state: shop.StockWatch = ctx.resources.stock_watch(self.owner, self.settings)
+        self.db = shop.database(ctx)
+        # A dry run starts from nothing seen (it compares every SKU) and keeps what it saw.
+        self.state: shop.StockWatch = (
+            shop.StockWatch("preview")
+            if is_dry_run(ctx.params)
+            else ctx.resources.stock_watch(self.owner, self.settings)
+        )
         self.mapped: dict[str, Mapped] | None = None
         self.checked_at = utcnow()
         self.lease = SharedLease(ctx, self.owner)
@@ -94,7 +103,7 @@ class Watch:
     async def cycle(self) -> bool:
         """Look for changes once and hand what TEMU needs to the sender; False when an
         inventory sync holds (or is about to take) the stock lease: the watch waits for it."""
-        ctx, db = self.ctx, self.ctx.db
+        ctx, db = self.ctx, self.db
         async with self.lease.held() as ours:
             if not ours:
                 ctx.count("cycles_waiting_for_inventory_sync")
@@ -131,7 +140,7 @@ class Watch:
         if self.mapped is not None and synced is None:
             return
         self.checked_at = utcnow()
-        async with self.ctx.db.read() as session:
+        async with self.db.read() as session:
             found = await session.execute(
                 select(
                     TemuInventory.id, TemuInventory.sku_id, TemuInventory.goods_id,
@@ -145,7 +154,6 @@ class Watch:
 
     async def _changes(self, jtl: JtlBackend) -> Seen:
         """What JTL says changed since the last look."""
-        assert isinstance(jtl, JtlDatabase | JtlRest)
         first = self.state.mark is None and not self.state.available
         changes = await jtl.stock_changes(self.state.mark)
         known = self.state.available
@@ -168,7 +176,7 @@ class Watch:
         )  # fmt: skip
         mine = TemuInventory.instance_id == self.owner
         rows: dict[int, Any] = {}
-        async with self.ctx.db.read() as session:
+        async with self.db.read() as session:
             if changed is None:
                 found = await session.execute(select(*columns).where(mine))
                 rows = {row.id: row for row in found}
@@ -207,26 +215,30 @@ class Watch:
                          row.push_target)
                 )  # fmt: skip
         for part in chunks(changes):
-            async with self.ctx.db.write() as session:
+            async with self.db.write() as session:
                 await session.execute(update(TemuInventory), part)
         return by_goods
 
 
 @watch_stock.step("watch", title="JTL stock changes → TEMU", timeout=25 * 3600)
 async def watch(ctx: StepContext[WatchStockParams]) -> dict[str, Any]:
-    settings = shop.settings_of(ctx)
+    settings, dry = shop.settings_of(ctx), is_dry_run(ctx.params)
     deadline = time.monotonic() + ctx.params.minutes * 60
     archive = _FailedRequests(ctx)
     started = time.monotonic()
     ended = "time is up; the job starts the next watch"
     refused: dict[int, str] = {}
     try:
-        async with shop.make_client(settings, archive) as client:
+        async with shop.step_client(ctx, settings, archive) as client:
             runner = Watch(ctx, client)
             refused = runner.sender.refused
             sending = asyncio.create_task(runner.sender.run(), name=f"watch-send-{ctx.run_id}")
             try:
-                while time.monotonic() < deadline:
+                if dry:
+                    await runner.cycle()
+                    await _drained(runner.sender, sending)
+                    ended = "a preview looks once"
+                while not dry and time.monotonic() < deadline:
                     if not await _job_enabled(ctx):
                         ended = "its job was disabled"
                         break
@@ -275,6 +287,14 @@ async def _guarded_cycle(runner: Watch) -> None:
         await runner.cycle()
     except JtlUnavailable as exc:
         runner.ctx.log(f"{exc.message}; the next cycle tries again", "warning")
+
+
+async def _drained(sender: Sender, sending: asyncio.Task[None]) -> None:
+    """Wait until the sender has sent everything offered to it."""
+    while not sender.idle():
+        if sending.done():
+            sending.result()
+        await asyncio.sleep(0.05)
 
 
 async def _job_enabled(ctx: StepContext[Any]) -> bool:

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from jobwerk.modules.temu.client import TemuClient, TemuError
 from jobwerk.modules.temu.workflows import _shop as shop
 from jobwerk.modules.temu.workflows._lease import STOCK, release_lease, try_lease
+from jobwerk.modules.temu.workflows._preview import is_dry_run
 from jobwerk.modules.temu.workflows._push import (
     EDIT_BATCH,
     Push,
@@ -37,7 +38,7 @@ LEASED_STEPS = ("json_to_db", "jtl_to_inventory", "inventory_to_api")
 class SharedLease:
     """The shop's stock lease, held by the watch's run while its look or its sender works, and
     let go as soon as neither does. An inventory sync at a step that needs the lease goes first:
-    no new work of the watch starts then."""
+    no new work of the watch starts then. A dry run writes nothing and takes no lease."""
 
     def __init__(self, ctx: StepContext[Any], owner: str) -> None:
         self.ctx = ctx
@@ -48,6 +49,9 @@ class SharedLease:
     @asynccontextmanager
     async def held(self) -> AsyncIterator[bool]:
         """Yields whether the lease is held (False: an inventory sync has it or wants it)."""
+        if is_dry_run(self.ctx.params):
+            yield True
+            return
         db, run_id = self.ctx.db, self.ctx.run_id
         async with self._lock:
             taken = not await self._inventory_sync_due() and (
@@ -105,6 +109,10 @@ class Sender:
         self.pending[push.row_id] = (goods_id, push)
         self._wake.set()
 
+    def idle(self) -> bool:
+        """Nothing waits and nothing is being sent."""
+        return not self.pending and not self.sending
+
     async def run(self) -> None:
         """Send until cancelled; a TEMU refusal another attempt will not fix ends the watch."""
         while True:
@@ -147,7 +155,7 @@ class Sender:
                 self.pending.setdefault(push.row_id, (goods_id, push))
 
     async def _send(self, batch: dict[int, list[Push]]) -> None:
-        ctx, db = self.ctx, self.ctx.db
+        ctx, db = self.ctx, shop.database(self.ctx)
         keys = await _claim_keys(db, batch)
         results = await _send_batch(self.client, batch, keys)
         counts = {"stock_edits": 0, "skus_updated": 0, "skus_failed": 0}

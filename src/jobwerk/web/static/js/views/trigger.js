@@ -1,5 +1,6 @@
 // A trigger card: a job's parameters as inputs, run-now, and the started run's live progress; a
-// TEMU sync also gets Preview: the same workflow as a dry run, shown on its run page.
+// TEMU sync (and the stock watch) also gets Preview: the same workflow as a dry run, shown on its
+// run page.
 
 import { ApiError, post, withQuery } from "../api.js";
 import { h, percentOf, progressBar } from "../dom.js";
@@ -11,12 +12,16 @@ import { toast } from "../toast.js";
 const STATUS_TEXT = { 409: "This job is already running.", 423: "This job is disabled; enable it first." };
 // A preview starts through the TEMU sync routes: it is no run of the job (it runs while the job
 // runs or is disabled, and never counts as its sync).
-const PREVIEW_ROUTES = { "temu.sync_orders": "orders", "temu.sync_inventory": "inventory" };
+const PREVIEW_ROUTES = {
+  "temu.sync_orders": "orders/sync",
+  "temu.sync_inventory": "inventory/sync",
+  "temu.watch_stock": "stock-watch/preview",
+};
 
 function previewPath(job, workflow) {
   const route = PREVIEW_ROUTES[job.workflow];
   if (!route || !job.instance_id || !("dry_run" in (workflow?.params_schema?.properties || {}))) return null;
-  return `/api/temu/instances/${encodeURIComponent(job.instance_id)}/${route}/sync`;
+  return `/api/temu/instances/${encodeURIComponent(job.instance_id)}/${route}`;
 }
 
 export function triggerCard(job) {
