@@ -21,6 +21,7 @@ from jobwerk.core.states import SUCCEEDED
 from jobwerk.core.workflow import WorkflowRegistry
 from jobwerk.modules.temu import watch_job_id
 from jobwerk.modules.temu.jtl import JtlDatabase, create_jtl_engine
+from jobwerk.modules.temu.models import TemuInventory
 from jobwerk.modules.temu.sandbox import Sku
 from jobwerk.modules.temu.workflows import watch_stock
 from jobwerk.modules.temu.workflows._lease import STOCK, release_lease, try_lease
@@ -29,6 +30,7 @@ from tests.support.api import ADMIN, runtime_of, wait_for_run
 from tests.support.temu import Shop, add_instance, set_jtl_stock, sync
 
 WAIT_SECONDS = 30
+STOCK_EDIT = "bg.local.goods.stock.edit"
 
 
 @pytest.fixture
@@ -163,6 +165,30 @@ async def bump_jtl_stock(shop: Shop, sku: Sku, delta: int) -> int:
 def sellable_sku(shop: Shop) -> Sku:
     """A SKU that TEMU orders do not hold, so its TEMU stock follows JTL's one to one."""
     return next(s for s in shop.sandbox.state.skus.values() if s.stock > 3 and not _held(shop, s))
+
+
+async def test_a_sku_temu_refuses_is_sent_once_not_at_every_look(
+    app: FastAPI, api: httpx.AsyncClient, shop: Shop, instance: str
+) -> None:
+    await sync(api, "inventory", mode="full")
+    sku = sellable_sku(shop)
+    # TEMU moved the SKU to other goods: an edit under the goods jobwerk knows is refused.
+    sku.goods_id = next(g for g in shop.sandbox.state.goods if g != sku.goods_id)
+    async with runtime_of(app).db.write() as session:  # as an order sync does after an order
+        await session.execute(
+            update(TemuInventory).where(TemuInventory.sku_id == sku.sku_id).values(temu_stock=None)
+        )
+    before = shop.sandbox.requests_by_type[STOCK_EDIT]
+
+    run_id = await start_watch(api, app, instance)
+    looks = await counted(api, run_id, "cycles")
+    while await counted(api, run_id, "cycles") < looks + 4:
+        await asyncio.sleep(0.1)
+
+    assert shop.sandbox.requests_by_type[STOCK_EDIT] - before == 1
+    async with runtime_of(app).db.read() as session:
+        row = await session.scalar(select(TemuInventory).where(TemuInventory.sku_id == sku.sku_id))
+    assert row is not None and "does not belong" in (row.error or "")
 
 
 async def test_the_watch_waits_while_an_inventory_sync_holds_the_stock_lease(

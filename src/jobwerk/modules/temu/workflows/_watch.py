@@ -185,10 +185,14 @@ class Watch:
             for part in chunks(ids):
                 found = await session.execute(select(*columns).where(TemuInventory.id.in_(part)))
                 rows.update((row.id, row) for row in found)
+            # A SKU TEMU refused waits for a change of its own: sent again every look, a few
+            # refused SKUs would spend the rate limit the changes need.
             attention = or_(
-                TemuInventory.temu_stock.is_(None),
                 TemuInventory.push_key.is_not(None),
-                and_(TemuInventory.needs_sync.is_(True), TemuInventory.error.is_(None)),
+                and_(
+                    or_(TemuInventory.temu_stock.is_(None), TemuInventory.needs_sync.is_(True)),
+                    TemuInventory.error.is_(None),
+                ),
             )
             found = await session.execute(select(*columns).where(mine, attention))
             rows.update((row.id, row) for row in found)
