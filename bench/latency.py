@@ -1,6 +1,7 @@
 """Latency benchmark: a JTL stock change until TEMU shows it, and a new TEMU order until its row
 is in JTL's import table, against the sandbox at full size (10,000 orders, 100,000 SKUs, TEMU's
-20 requests/s enforced), with what each path costs in TEMU requests per minute.
+20 requests/s enforced), with what each path costs in TEMU requests per minute and what one look
+of the stock watch costs at JTL.
 
 The sandbox (auto-advancing clock, so seeded pending orders become orders to ship meanwhile) runs
 in a child process; jobwerk runs here as a real server (scheduler, local executor, uvicorn, so
@@ -55,7 +56,7 @@ from jobwerk.logging import configure_logging
 from jobwerk.modules.registry import ensure_default_jobs
 from jobwerk.modules.temu import job_ids, module, watch_job_id
 from jobwerk.modules.temu.demo import create_matching_replica
-from jobwerk.modules.temu.jtl import create_jtl_engine
+from jobwerk.modules.temu.jtl import JtlDatabase, create_jtl_engine
 from jobwerk.modules.temu.jtl._schema import tArtikel, tXMLBestellImport
 from jobwerk.modules.temu.jtl_sandbox._replica import set_stock
 from jobwerk.modules.temu.sandbox import SandboxServer, TemuSandbox
@@ -381,6 +382,25 @@ async def set_jobs(runtime: Runtime, instance: Any, *, orders_minutes: float) ->
             await job_service.set_enabled(session, job_id, True)
 
 
+async def look_cost(jtl_url: str, stock: StockChanges) -> None:
+    """What one look of the watch costs at JTL: the complete read (its first look, and every
+    look of a database without ``bRowversion``) and the read of 1 % changed articles."""
+    async with JtlDatabase.from_url(jtl_url) as jtl:
+        began = time.perf_counter()
+        complete = await jtl.stock_changes(None)
+        full = time.perf_counter() - began
+        await asyncio.to_thread(stock.change, len(complete.levels) // 100)
+        began = time.perf_counter()
+        delta = await jtl.stock_changes(complete.mark)
+        took = time.perf_counter() - began
+    stock.pending.clear()  # made before the phases: not theirs to time
+    figure(
+        "a look of the watch at JTL",
+        f"complete read of {len(complete.levels)} articles {full:.2f} s; "
+        f"{len(delta.levels)} changed since the last look {took:.3f} s",
+    )
+
+
 async def start_watch(runtime: Runtime, instance: Any) -> None:
     """Start the shop's stock watch now (its job would within a minute) and wait for its first
     look, so the phases measure the watch at work, not its start."""
@@ -410,6 +430,7 @@ async def main(args: argparse.Namespace) -> None:
                 instance = await prepare(runtime, facts, args.rate)
                 stock = StockChanges(facts["jtl_url"], facts["free_skus"], args.skus // 100)
                 orders = NewOrders(api, facts["jtl_url"], facts["held_skus"] or [1])
+                await look_cost(facts["jtl_url"], stock)
                 await set_jobs(runtime, instance, orders_minutes=0.5)
                 await start_watch(runtime, instance)
                 polling = await run_phase(

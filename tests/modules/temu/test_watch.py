@@ -27,7 +27,7 @@ from jobwerk.modules.temu.workflows import watch_stock
 from jobwerk.modules.temu.workflows._lease import STOCK, release_lease, try_lease
 from jobwerk.storage.models import Instance, Run, StepRun, utcnow
 from tests.support.api import ADMIN, runtime_of, wait_for_run
-from tests.support.temu import Shop, add_instance, set_jtl_stock, sync
+from tests.support.temu import Shop, add_instance, set_jtl_stock, sync, sync_orders
 
 WAIT_SECONDS = 30
 STOCK_EDIT = "bg.local.goods.stock.edit"
@@ -189,6 +189,31 @@ async def test_a_sku_temu_refuses_is_sent_once_not_at_every_look(
     async with runtime_of(app).db.read() as session:
         row = await session.scalar(select(TemuInventory).where(TemuInventory.sku_id == sku.sku_id))
     assert row is not None and "does not belong" in (row.error or "")
+
+
+async def test_an_order_taken_while_the_watch_sends_its_sku_is_sent_again(
+    app: FastAPI, api: httpx.AsyncClient, shop: Shop
+) -> None:
+    """TEMU takes an order's units off by itself. When the order sync records an order while
+    the watch's edit of that SKU is under way, the edit's answer no longer holds: the next look
+    sends the stock again, less the order (stored, it would stay wrong until JTL changed)."""
+    instance = await add_instance(app, "Shop A", shop.settings(stock_watch_seconds=8))
+    await sync(api, "inventory", mode="full")
+    sku = sellable_sku(shop)
+    await start_watch(api, app, instance)
+    slow = shop.sandbox.inject_fault("latency", STOCK_EDIT, latency=6.0)
+    available = await bump_jtl_stock(shop, sku, 5)
+    await eventually(lambda: slow.count == 0, "the watch sends the change")
+
+    order = shop.sandbox.add_order(sku_ids=[sku.sku_id])
+    assert (await sync_orders(api))["status"] in SUCCEEDED
+    assert shop.sandbox.state.skus[sku.sku_id].stock != available  # the edit is under way
+
+    taken = sum(line.quantity for line in order.lines)
+    await eventually(
+        lambda: shop.sandbox.state.skus[sku.sku_id].stock == available - taken,
+        "TEMU shows JTL's stock less the order",
+    )
 
 
 async def test_the_watch_waits_while_an_inventory_sync_holds_the_stock_lease(

@@ -233,12 +233,13 @@ async def _upsert_orders(
 async def _forget_temu_stock(session: AsyncSession, owner: str, sku_ids: set[int]) -> None:
     """TEMU deducts stock for a new order and restores it on cancellation by itself: the stock
     last sent for these SKUs no longer holds, so the next inventory sync (or look of the stock
-    watch) sends it again, also where TEMU refused the last one."""
+    watch) sends it again, also where TEMU refused the last one. An edit under way when this
+    happens no longer holds either: its claim goes, so its answer is not stored."""
     for part in chunks(sorted(sku_ids)):
         await session.execute(
             update(TemuInventory)
             .where(TemuInventory.instance_id == owner, TemuInventory.sku_id.in_(part))
-            .values(temu_stock=None, error=None)
+            .values(temu_stock=None, error=None, push_key=None, push_target=None)
         )
 
 

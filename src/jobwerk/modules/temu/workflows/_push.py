@@ -8,9 +8,9 @@ import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, Update, bindparam, select, update
 
 from jobwerk.modules.temu.client import BusinessError, TemuClient
 from jobwerk.modules.temu.models import TemuInventory
@@ -135,28 +135,41 @@ async def _save_results(
     verbose: bool,
     ctx: StepContext[Any],
 ) -> None:
-    now = utcnow()
     synced: list[dict[str, Any]] = []
     refused: list[dict[str, Any]] = []
     for skus, errors in results:
         counts["stock_edits"] += 1
         for sku in skus:
-            answered = {"id": sku.row_id, "push_key": None, "push_target": None}
+            answered = {"row_id": sku.row_id, "sent": sku.target}
             if sku.sku_id in errors:
                 counts["skus_failed"] += 1
                 warnings.append(
                     f"TEMU refused stock {sku.target} for SKU {sku.sku_id}: {errors[sku.sku_id]}"
                 )
-                refused.append({**answered, "error": errors[sku.sku_id]})
+                refused.append({**answered, "message": errors[sku.sku_id]})
                 continue
             counts["skus_updated"] += 1
-            synced.append(
-                {**answered, "temu_stock": sku.target, "needs_sync": False, "error": None,
-                 "synced_at": now}
-            )  # fmt: skip
+            synced.append(answered)
             if verbose:
                 ctx.info(f"SKU {sku.sku_id}: stock {sku.temu} → {sku.target}")
     async with db.write() as session:
-        for changes in (synced, refused):
-            if changes:
-                await session.execute(update(TemuInventory), changes)
+        connection = await session.connection()
+        if synced:
+            stored = _answered(
+                temu_stock=bindparam("sent"), needs_sync=False, error=None, synced_at=utcnow()
+            )
+            await connection.execute(stored, synced)
+        if refused:
+            await connection.execute(_answered(error=bindparam("message")), refused)
+
+
+def _answered(**values: Any) -> Update:
+    """Store TEMU's answer to an edit in its row, unless an order sync forgot the row's TEMU
+    stock while the edit was under way (the claim is gone then): TEMU took the order's units
+    off by itself, so what was sent no longer holds and the next look sends it again."""
+    table = cast(Table, TemuInventory.__table__)
+    return (
+        update(table)
+        .where(table.c.id == bindparam("row_id"), table.c.push_target == bindparam("sent"))
+        .values(push_key=None, push_target=None, **values)
+    )
