@@ -66,6 +66,33 @@ def test_preview_starts_a_dry_run_and_shows_what_it_would_write(shop_tab: Sessio
         _forget(shop_tab, run_id)  # the shop's other tests look at its latest order sync
 
 
+def test_the_stock_watch_card_previews_one_look(shop_tab: Session) -> None:
+    shop_tab.login("operator")
+    page = shop_tab.page
+    card = page.get_by_role("form", name=re.compile("Start .*stock watch", re.I)).first
+
+    card.get_by_role("button", name="Preview").click()
+
+    expect(page).to_have_url(re.compile(r"#/runs/[0-9a-f]{32}$"))
+    run_id = page.url.rsplit("/", 1)[1]
+    try:
+        expect(page.locator(".page-head .badge")).to_have_text(
+            re.compile("^completed"), timeout=60_000
+        )
+        expect(page.get_by_role("region", name="Progress")).to_contain_text("a dry run")
+        expect(page.get_by_role("region", name="Result")).to_contain_text("nothing: no JTL-Wawi")
+
+        async def stored() -> tuple[Any, Any, Any]:
+            async with shop_tab.server.runtime.db.session() as session:
+                run = await run_service.get_run(session, run_id)
+                return run.workflow, run.job_id, run.params
+
+        workflow, job_id, params = _call(shop_tab, stored())
+        assert workflow == "temu.watch_stock" and job_id is None and params["dry_run"] is True
+    finally:
+        _forget(shop_tab, run_id)
+
+
 def _check_the_preview(shop_tab: Session, run_id: str, number: str) -> None:
     page = shop_tab.page
     expect(page.locator(".page-head .badge")).to_have_text(re.compile("^completed"), timeout=60_000)
