@@ -139,7 +139,7 @@ async def test_temu_orders_not_yet_in_jtl_are_held_back_from_the_stock(
 
 
 def _push(key: str | None, target: int, key_target: int | None) -> Push:
-    return Push(1, 11, target, 5, key, key_target)
+    return Push(1, 11, target, 5, key, key_target, 0)
 
 
 @pytest.mark.parametrize(

@@ -72,6 +72,15 @@ async def start_watch(api: httpx.AsyncClient, app: FastAPI, instance: str) -> st
     return run_id
 
 
+async def looks(api: httpx.AsyncClient, run_id: str, count: int) -> None:
+    """Wait until the watch looked at JTL ``count`` more times."""
+    target = await counted(api, run_id, "cycles") + count
+    deadline = asyncio.get_running_loop().time() + WAIT_SECONDS
+    while await counted(api, run_id, "cycles") < target:
+        assert asyncio.get_running_loop().time() < deadline, "the watch stopped looking"
+        await asyncio.sleep(0.1)
+
+
 async def stop_watch(api: httpx.AsyncClient, job_id: str, run_id: str) -> dict[str, Any]:
     """Pause the watch's job; the run ends between two cycles."""
     answer = await api.post(f"/api/jobs/{job_id}/toggle", headers=ADMIN)
@@ -178,12 +187,11 @@ async def test_a_sku_temu_refuses_is_sent_once_not_at_every_look(
         await session.execute(
             update(TemuInventory).where(TemuInventory.sku_id == sku.sku_id).values(temu_stock=None)
         )
+    await bump_jtl_stock(shop, sku, 5)
     before = shop.sandbox.requests_by_type[STOCK_EDIT]
 
     run_id = await start_watch(api, app, instance)
-    looks = await counted(api, run_id, "cycles")
-    while await counted(api, run_id, "cycles") < looks + 4:
-        await asyncio.sleep(0.1)
+    await looks(api, run_id, 4)
 
     assert shop.sandbox.requests_by_type[STOCK_EDIT] - before == 1
     async with runtime_of(app).db.read() as session:
@@ -214,6 +222,32 @@ async def test_an_order_taken_while_the_watch_sends_its_sku_is_sent_again(
         lambda: shop.sandbox.state.skus[sku.sku_id].stock == available - taken,
         "TEMU shows JTL's stock less the order",
     )
+
+
+async def test_after_an_order_the_watch_reads_temus_stock_instead_of_sending_it(
+    app: FastAPI, api: httpx.AsyncClient, shop: Shop, instance: str
+) -> None:
+    """TEMU takes an order's units off by itself: the SKU's stock at TEMU is already JTL's
+    sellable stock, which one read of TEMU's SKU list shows (a read covers 100 SKUs; an edit
+    covers one goods)."""
+    await sync(api, "inventory", mode="full")
+    assert (await sync_orders(api))["status"] in SUCCEEDED
+    sku = sellable_sku(shop)
+    run_id = await start_watch(api, app, instance)
+    before = history_lengths(shop)
+
+    order = shop.sandbox.add_order(sku_ids=[sku.sku_id])
+    assert (await sync_orders(api))["status"] in SUCCEEDED
+    await looks(api, run_id, 3)
+
+    changes = edits(shop, before)[sku.sku_id]
+    assert [change["cause"] for change in changes] == [f"order {order.parent_order_sn}"]
+    assert await counted(api, run_id, "skus_read_at_temu") >= 1
+    async with runtime_of(app).db.read() as session:
+        row = await session.scalar(select(TemuInventory).where(TemuInventory.sku_id == sku.sku_id))
+    taken = sum(line.quantity for line in order.lines)
+    assert row is not None and row.temu_stock == row.jtl_stock == sku.stock
+    assert sku.stock == await bump_jtl_stock(shop, sku, 0) - taken
 
 
 async def test_the_watch_waits_while_an_inventory_sync_holds_the_stock_lease(

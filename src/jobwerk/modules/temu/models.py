@@ -162,6 +162,9 @@ class TemuInventory(Base):
     """``requestUniqueKey`` of a stock edit whose outcome is unknown (sent, no answer); reused
     only to retry that same edit (same ``push_target``), cleared once TEMU answered."""
     push_target: Mapped[int | None] = mapped_column(Integer)
+    temu_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Bumped whenever an order sync forgets ``temu_stock`` (TEMU moved the stock itself): a
+    stock edit computed from an older version is not claimed, and its answer not stored."""
     error: Mapped[str | None] = mapped_column(Text)
     checked_at: Mapped[datetime | None]
     synced_at: Mapped[datetime | None]

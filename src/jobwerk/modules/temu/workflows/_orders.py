@@ -233,13 +233,20 @@ async def _upsert_orders(
 async def _forget_temu_stock(session: AsyncSession, owner: str, sku_ids: set[int]) -> None:
     """TEMU deducts stock for a new order and restores it on cancellation by itself: the stock
     last sent for these SKUs no longer holds, so the next inventory sync (or look of the stock
-    watch) sends it again, also where TEMU refused the last one. An edit under way when this
-    happens no longer holds either: its claim goes, so its answer is not stored."""
+    watch) sends it again, also where TEMU refused the last one. A target computed before no
+    longer holds either: the row's version moves on, so such an edit is neither claimed nor
+    its answer stored."""
     for part in chunks(sorted(sku_ids)):
         await session.execute(
             update(TemuInventory)
             .where(TemuInventory.instance_id == owner, TemuInventory.sku_id.in_(part))
-            .values(temu_stock=None, error=None, push_key=None, push_target=None)
+            .values(
+                temu_stock=None,
+                error=None,
+                push_key=None,
+                push_target=None,
+                temu_version=TemuInventory.temu_version + 1,
+            )
         )
 
 

@@ -26,7 +26,8 @@ EDIT_BATCH = 40
 
 @dataclass(frozen=True, slots=True)
 class Push:
-    """One SKU's stock to send: its inventory row, the target, and a pending attempt's key."""
+    """One SKU's stock to send: its inventory row, the target, a pending attempt's key, and the
+    row's ``temu_version`` the target was computed at."""
 
     row_id: int
     sku_id: int
@@ -34,6 +35,7 @@ class Push:
     temu: int | None
     key: str | None
     key_target: int | None
+    version: int
 
 
 async def push_stock(ctx: StepContext[Any]) -> dict[str, Any]:
@@ -50,12 +52,14 @@ async def push_stock(ctx: StepContext[Any]) -> dict[str, Any]:
                 TemuInventory.temu_stock,
                 TemuInventory.push_key,
                 TemuInventory.push_target,
+                TemuInventory.temu_version,
             ).where(TemuInventory.instance_id == owner, TemuInventory.needs_sync.is_(True))
         )
         by_goods: dict[int, list[Push]] = defaultdict(list)
-        for row_id, goods_id, sku_id, jtl, temu, key, key_target in rows:
+        for row_id, goods_id, sku_id, jtl, temu, key, key_target, version in rows:
             if jtl is not None:
-                by_goods[goods_id].append(Push(row_id, sku_id, jtl, temu, key, key_target))
+                push = Push(row_id, sku_id, jtl, temu, key, key_target, version)
+                by_goods[goods_id].append(push)
     counts = {"stock_edits": 0, "skus_updated": 0, "skus_failed": 0}
     warnings: list[str] = []
     goods = sorted(by_goods)
@@ -63,8 +67,7 @@ async def push_stock(ctx: StepContext[Any]) -> dict[str, Any]:
         async with shop.temu_session(ctx, settings) as client:
             for done, part in enumerate(chunks(goods, EDIT_BATCH)):
                 ctx.check_cancelled()
-                batch = {g: by_goods[g] for g in part}
-                keys = await _claim_keys(db, batch)
+                batch, keys = await _claim_keys(db, {g: by_goods[g] for g in part})
                 results = await _send_batch(client, batch, keys)
                 await _save_results(db, results, counts, warnings, ctx.params.verbose, ctx)
                 ctx.progress(min((done + 1) * EDIT_BATCH, len(goods)), len(goods))
@@ -89,19 +92,39 @@ def attempt_key(skus: Sequence[Push]) -> str:
     return "jw" + uuid.uuid4().hex[:30]
 
 
-async def _claim_keys(db: Database, batch: dict[int, list[Push]]) -> dict[int, str]:
+async def _claim_keys(
+    db: Database, batch: dict[int, list[Push]]
+) -> tuple[dict[int, list[Push]], dict[int, str]]:
     """Choose each goods' key and store it before anything is sent: if the answer is lost, the
     next attempt sends the same edit under the same key, and TEMU's duplicate answer means
-    "applied"."""
-    keys = {goods_id: attempt_key(skus) for goods_id, skus in batch.items()}
-    claims = [
-        {"id": sku.row_id, "push_key": keys[goods_id], "push_target": sku.target}
-        for goods_id, skus in batch.items()
-        for sku in skus
-    ]
+    "applied".
+
+    Returns:
+        The batch without the SKUs whose TEMU stock an order sync forgot since their target was
+        computed (the next look or sync computes them again), and the key of each goods left.
+    """
+    ids = [sku.row_id for skus in batch.values() for sku in skus]
     async with db.write() as session:
-        await session.execute(update(TemuInventory), claims)
-    return keys
+        found = await session.execute(
+            select(TemuInventory.id, TemuInventory.temu_version)
+            .where(TemuInventory.id.in_(ids))
+            .with_for_update()
+        )
+        versions: dict[int, int] = dict(found.all())
+        fresh = {
+            goods_id: kept
+            for goods_id, skus in batch.items()
+            if (kept := [sku for sku in skus if versions.get(sku.row_id) == sku.version])
+        }
+        keys = {goods_id: attempt_key(skus) for goods_id, skus in fresh.items()}
+        claims = [
+            {"id": sku.row_id, "push_key": keys[goods_id], "push_target": sku.target}
+            for goods_id, skus in fresh.items()
+            for sku in skus
+        ]
+        if claims:
+            await session.execute(update(TemuInventory), claims)
+    return fresh, keys
 
 
 async def _send_batch(
@@ -140,7 +163,7 @@ async def _save_results(
     for skus, errors in results:
         counts["stock_edits"] += 1
         for sku in skus:
-            answered = {"row_id": sku.row_id, "sent": sku.target}
+            answered = {"row_id": sku.row_id, "sent": sku.target, "version": sku.version}
             if sku.sku_id in errors:
                 counts["skus_failed"] += 1
                 warnings.append(
@@ -165,11 +188,15 @@ async def _save_results(
 
 def _answered(**values: Any) -> Update:
     """Store TEMU's answer to an edit in its row, unless an order sync forgot the row's TEMU
-    stock while the edit was under way (the claim is gone then): TEMU took the order's units
-    off by itself, so what was sent no longer holds and the next look sends it again."""
+    stock while the edit was under way (its version moved on, its claim is gone): TEMU took the
+    order's units off by itself, so what was sent no longer holds and is computed again."""
     table = cast(Table, TemuInventory.__table__)
     return (
         update(table)
-        .where(table.c.id == bindparam("row_id"), table.c.push_target == bindparam("sent"))
+        .where(
+            table.c.id == bindparam("row_id"),
+            table.c.temu_version == bindparam("version"),
+            table.c.push_target == bindparam("sent"),
+        )
         .values(push_key=None, push_target=None, **values)
     )

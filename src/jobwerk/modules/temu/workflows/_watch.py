@@ -18,12 +18,18 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel, Field
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import Table, and_, bindparam, or_, select, update
 
-from jobwerk.modules.temu.client import ExchangeRecord, TemuClient
+from jobwerk.modules.temu.client import (
+    MAX_PAGE_SIZE,
+    ExchangeRecord,
+    SkuStatus,
+    TemuClient,
+    TemuError,
+)
 from jobwerk.modules.temu.jtl import JtlBackend, JtlUnavailable
 from jobwerk.modules.temu.models import TemuInventory
 from jobwerk.modules.temu.settings import TemuSettings
@@ -113,7 +119,8 @@ class Watch:
                 changes = await self._changes(jtl)
                 rows = await self._rows(changes.keys)
                 held = await _held_by_temu(db, self.owner, jtl, self.settings.jtl_backend == "db")
-            pushes = await self._compare(rows, held, changes.seen)
+            at_temu = await self._forgotten_at_temu(rows)
+            pushes = await self._compare(rows, held, changes.seen, at_temu)
             # What was read counts as seen only once it is stored: a cycle that fails before
             # reads the same changes again.
             self.state.available.update(changes.seen)
@@ -172,7 +179,7 @@ class Watch:
         columns = (
             TemuInventory.id, TemuInventory.goods_id, TemuInventory.sku_id, TemuInventory.sku_sn,
             TemuInventory.jtl_stock, TemuInventory.temu_stock, TemuInventory.needs_sync,
-            TemuInventory.push_key, TemuInventory.push_target,
+            TemuInventory.push_key, TemuInventory.push_target, TemuInventory.temu_version,
         )  # fmt: skip
         mine = TemuInventory.instance_id == self.owner
         rows: dict[int, Any] = {}
@@ -198,11 +205,29 @@ class Watch:
             rows.update((row.id, row) for row in found)
         return list(rows.values())
 
+    async def _forgotten_at_temu(self, rows: list[Any]) -> dict[int, int]:
+        """TEMU's stock of the SKUs whose stock an order sync forgot, by skuId. TEMU moved it by
+        itself, so it mostly is what the watch would send: one read of 100 SKUs spares an edit
+        each. A failed read leaves them to be sent."""
+        forgotten = [row.sku_id for row in rows if row.temu_stock is None and row.push_key is None]
+        found: dict[int, int] = {}
+        for part in chunks(forgotten, MAX_PAGE_SIZE):
+            try:
+                page = await self.sender.client.list_skus(SkuStatus.ALL, extra={"skuIdList": part})
+            except TemuError as exc:
+                self.ctx.log(f"TEMU: {exc}; the SKUs are sent instead", "warning")
+                return found
+            found.update((sku.sku_id, sku.stock) for sku in page.sku_list if sku.stock is not None)
+        self.ctx.count("skus_read_at_temu", len(forgotten))
+        return found
+
     async def _compare(
-        self, rows: list[Any], held: dict[int, int], seen: dict[str, int]
+        self, rows: list[Any], held: dict[int, int], seen: dict[str, int], at_temu: dict[int, int]
     ) -> dict[int, list[Push]]:
-        """Store the sellable stock of ``rows``; returns the pushes TEMU needs, by goods."""
+        """Store the sellable stock of ``rows`` (and TEMU's, where it was read); returns the
+        pushes TEMU needs, by goods."""
         changes: list[dict[str, Any]] = []
+        read: list[dict[str, Any]] = []
         by_goods: dict[int, list[Push]] = defaultdict(list)
         for row in rows:
             key = _key(row.sku_sn)
@@ -210,18 +235,37 @@ class Watch:
             if available is None:
                 continue  # no such article in JTL: its TEMU stock is left alone
             sellable = max(available - held.get(row.sku_id, 0), 0)
-            needs = sellable != row.temu_stock or row.push_key is not None
+            temu = row.temu_stock
+            if temu is None and row.sku_id in at_temu:
+                temu = at_temu[row.sku_id]
+                read.append({"row_id": row.id, "version": row.temu_version, "stock": temu})
+            needs = sellable != temu or row.push_key is not None
             if row.jtl_stock != sellable or row.needs_sync != needs:
                 changes.append({"id": row.id, "jtl_stock": sellable, "needs_sync": needs})
             if needs:
                 by_goods[row.goods_id].append(
-                    Push(row.id, row.sku_id, sellable, row.temu_stock, row.push_key,
-                         row.push_target)
+                    Push(row.id, row.sku_id, sellable, temu, row.push_key, row.push_target,
+                         row.temu_version)
                 )  # fmt: skip
         for part in chunks(changes):
             async with self.db.write() as session:
                 await session.execute(update(TemuInventory), part)
+        if read:
+            async with self.db.write() as session:
+                connection = await session.connection()
+                await connection.execute(_READ_AT_TEMU, read)
         return by_goods
+
+
+_INVENTORY = cast(Table, TemuInventory.__table__)
+_READ_AT_TEMU = (
+    update(_INVENTORY)
+    .where(
+        _INVENTORY.c.id == bindparam("row_id"),
+        _INVENTORY.c.temu_version == bindparam("version"),  # not forgotten again meanwhile
+    )
+    .values(temu_stock=bindparam("stock"))
+)
 
 
 @watch_stock.step("watch", title="JTL stock changes → TEMU", timeout=25 * 3600)

@@ -156,7 +156,7 @@ class Sender:
 
     async def _send(self, batch: dict[int, list[Push]]) -> None:
         ctx, db = self.ctx, shop.database(self.ctx)
-        keys = await _claim_keys(db, batch)
+        batch, keys = await _claim_keys(db, batch)
         results = await _send_batch(self.client, batch, keys)
         counts = {"stock_edits": 0, "skus_updated": 0, "skus_failed": 0}
         await _save_results(db, results, counts, [], ctx.params.verbose, ctx)
