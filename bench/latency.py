@@ -398,7 +398,7 @@ async def look_cost(jtl_url: str, stock: StockChanges) -> None:
         began = time.perf_counter()
         delta = await jtl.stock_changes(complete.mark)
         took = time.perf_counter() - began
-    stock.pending.clear()  # made before the phases: not theirs to time
+    stock.pending.clear()  # made before the syncs: not the phases' to time
     figure(
         "a look of the watch at JTL",
         f"complete read of {len(complete.levels)} articles {full:.2f} s; "
@@ -432,10 +432,10 @@ async def main(args: argparse.Namespace) -> None:
             app = create_app(settings)
             async with serving(app) as port, httpx.AsyncClient(base_url=facts["url"]) as api:
                 runtime: Runtime = app.state.runtime
-                instance = await prepare(runtime, facts, args.rate)
                 stock = StockChanges(facts["jtl_url"], facts["free_skus"], args.skus // 100)
+                await look_cost(facts["jtl_url"], stock)  # before the syncs, which take it in
+                instance = await prepare(runtime, facts, args.rate)
                 orders = NewOrders(api, facts["jtl_url"], facts["held_skus"] or [1])
-                await look_cost(facts["jtl_url"], stock)
                 await set_jobs(runtime, instance, orders_minutes=0.5)
                 await start_watch(runtime, instance)
                 polling = await run_phase(

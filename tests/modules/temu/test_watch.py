@@ -250,6 +250,70 @@ async def test_after_an_order_the_watch_reads_temus_stock_instead_of_sending_it(
     assert sku.stock == await bump_jtl_stock(shop, sku, 0) - taken
 
 
+async def test_units_cancelled_from_one_line_reach_temu_right(
+    app: FastAPI, api: httpx.AsyncClient, shop: Shop, instance: str
+) -> None:
+    """The buyer cancels one unit of one line, the parent order stays to ship: TEMU gives the
+    unit back by itself, so a later JTL change must be compared with TEMU's new stock."""
+    await sync(api, "inventory", mode="full")
+    assert (await sync_orders(api))["status"] in SUCCEEDED
+    order = next(
+        o for o in shop.sandbox.state.orders.values()
+        if o.status == 2 and len(o.lines) >= 2 and all(line.status == 2 for line in o.lines)
+    )  # fmt: skip
+    line = order.lines[0]
+    run_id = await start_watch(api, app, instance)
+    sellable, _ = await stored_stock(app, line.sku.sku_id)
+
+    shop.sandbox.cancel_units(order.parent_order_sn, line.order_sn, 1)
+    assert (await sync_orders(api))["status"] in SUCCEEDED
+    await looks(api, run_id, 2)
+    await bump_jtl_stock(shop, line.sku, -1)  # as much as came back: sellable as before
+    await looks(api, run_id, 3)
+
+    assert await stored_stock(app, line.sku.sku_id) == (sellable, sellable)
+    assert shop.sandbox.state.skus[line.sku.sku_id].stock == sellable
+
+
+async def stored_stock(app: FastAPI, sku_id: int) -> tuple[int | None, int | None]:
+    """The SKU's sellable stock in JTL and its stock at TEMU, as jobwerk stored them."""
+    async with runtime_of(app).db.read() as session:
+        row = await session.scalar(select(TemuInventory).where(TemuInventory.sku_id == sku_id))
+    assert row is not None
+    return row.jtl_stock, row.temu_stock
+
+
+async def test_two_temu_skus_listing_one_jtl_article_both_follow_it(
+    app: FastAPI, api: httpx.AsyncClient, shop: Shop, instance: str
+) -> None:
+    first, second = [
+        s for s in shop.sandbox.state.skus.values() if s.stock > 3 and not _held(shop, s)
+    ][:2]
+    second.sku_sn = first.sku_sn  # relisted: a second TEMU SKU of the same article
+    await sync(api, "inventory", mode="full")
+    await start_watch(api, app, instance)
+
+    target = await bump_jtl_stock(shop, first, 7)
+
+    await eventually(
+        lambda: (first.stock, second.stock) == (target, target), "TEMU shows both SKUs' stock"
+    )
+
+
+async def test_a_sku_moved_to_other_goods_is_sent_under_its_new_goods(
+    api: httpx.AsyncClient, shop: Shop, instance: str
+) -> None:
+    await sync(api, "inventory", mode="full")
+    sku = sellable_sku(shop)
+    sku.goods_id = next(g for g in shop.sandbox.state.goods if g != sku.goods_id)
+    target = await bump_jtl_stock(shop, sku, 4)
+
+    run = await sync(api, "inventory", mode="full")
+
+    assert run["status"] == "completed", run
+    assert sku.stock == target
+
+
 async def test_the_watch_waits_while_an_inventory_sync_holds_the_stock_lease(
     app: FastAPI, api: httpx.AsyncClient, shop: Shop, instance: str
 ) -> None:

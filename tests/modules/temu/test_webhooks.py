@@ -22,7 +22,7 @@ from jobwerk.modules.temu.client import (
     sign_webhook,
     webhook_signature_matches,
 )
-from jobwerk.modules.temu.models import TemuOrderEvent
+from jobwerk.modules.temu.models import TemuOrder, TemuOrderEvent
 from jobwerk.modules.temu.sandbox._webhooks import WebhookSender
 from jobwerk.storage.models import Instance, Run
 from tests.support.api import ADMIN, runtime_of, serving, wait_for_run
@@ -30,6 +30,7 @@ from tests.support.temu import APP_KEY, APP_SECRET, Shop, jtl_queued, sync_order
 
 URL = "/api/temu/webhook"
 STATUS_CHANGED = "bg_order_status_change_event"
+ADDRESS_CHANGED = "bg_trade_logistics_address_changed"
 # TEMU's webhook guide: secret, headers, decrypted event, eventData and signature of its example.
 DOC_SECRET = "12345678abcdefgh"
 DOC_HEADERS = {"x-tm-app-key": "demo-test-app", "x-tm-event-code": "bg_test_event",
@@ -121,6 +122,26 @@ async def test_a_paused_order_sync_keeps_the_event_for_later(
     async with runtime_of(app).db.read() as session:
         taken = await session.scalar(select(TemuOrderEvent.run_id))
     assert taken == run["id"]
+
+
+async def test_an_address_change_waiting_for_a_paused_sync_is_read_by_the_next_one(
+    app: FastAPI, api: httpx.AsyncClient, shop: Shop, instance: str
+) -> None:
+    assert (await sync_orders(api))["status"] in SUCCEEDED
+    async with runtime_of(app).db.read() as session:
+        orders_job, _ = job_ids(await session.get_one(Instance, instance))
+    assert (await api.post(f"/api/jobs/{orders_job}/toggle", headers=ADMIN)).status_code == 200
+    sn = shop.to_ship()[0]
+    shop.sandbox.change_address(sn, street="Neue Gasse 7")
+    answer = await api.post(URL, **push(ADDRESS_CHANGED, {"parentOrderSn": sn}))
+    assert answer.status_code == 200 and answer.json()["queued"] == {instance: False}
+    await api.post(f"/api/jobs/{orders_job}/toggle", headers=ADMIN)
+
+    assert (await sync_orders(api))["status"] in SUCCEEDED  # scheduled: reads every change
+
+    async with runtime_of(app).db.read() as session:
+        order = await session.scalar(select(TemuOrder).where(TemuOrder.parent_order_sn == sn))
+    assert order is not None and "Neue Gasse 7" in json.dumps(order.shipping_info)
 
 
 async def test_other_event_types_are_acknowledged_and_ignored(

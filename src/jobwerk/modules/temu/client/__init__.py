@@ -2,7 +2,7 @@
 
 from ._audit import SECRET_KEYS, ExchangeHook, ExchangeRecord, redact
 from ._base import BaseTemuClient
-from ._client import MAX_PAGE_SIZE, TemuClient
+from ._client import MAX_PAGE_SIZE, MAX_STOCK, TemuClient
 from ._errors import (
     SUCCESS_CODE,
     AuthError,
@@ -79,6 +79,7 @@ from ._webhook import (
 __all__ = [
     "DEFAULT_RATE_LIMIT",
     "MAX_PAGE_SIZE",
+    "MAX_STOCK",
     "ROUTER_URLS",
     "SECRET_KEYS",
     "SIGNED_HEADERS",

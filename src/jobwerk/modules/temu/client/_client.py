@@ -26,6 +26,8 @@ __all__ = ["MAX_PAGE_SIZE", "TemuClient"]
 logger = logging.getLogger("jobwerk.modules.temu.client")
 
 MAX_PAGE_SIZE = 100
+MAX_STOCK = 1_000_000
+"""The most stock TEMU takes for one SKU."""
 _M = TypeVar("_M", bound=BaseModel)
 _COMPANIES = TypeAdapter(list[LogisticsCompany])
 
@@ -205,7 +207,7 @@ class TemuClient(BaseTemuClient):
             TemuError: the whole call failed.
         """
         target_list = [
-            {"skuId": sku_id, "stockTarget": max(0, min(1_000_000, int(target)))}
+            {"skuId": sku_id, "stockTarget": max(0, min(MAX_STOCK, int(target)))}
             for sku_id, target in targets.items()
         ]
         params = {

@@ -252,6 +252,16 @@ class TemuSandbox:
                 "bg_trade_logistics_address_changed", {"parentOrderSn": parent_order_sn}
             )
 
+    def cancel_units(self, parent_order_sn: str, order_sn: str, units: int) -> None:
+        """Cancel ``units`` of one line of a pending or unshipped order (the rest stays).
+
+        Raises:
+            KeyError: unknown order or line. ValueError: too many units, or the line can no
+                longer be cancelled.
+        """
+        with self._lock:
+            self.state.cancel_units(self.state.orders[parent_order_sn], order_sn, units)
+
     def cancel_order(self, parent_order_sn: str) -> None:
         """Cancel a pending or unshipped order.
 

@@ -245,6 +245,24 @@ class SandboxState:
              "parentAfterSalesStatus": 5, "updateAt": self.now() * 1000, "applyOperatorRole": 1},
         )  # fmt: skip
 
+    def cancel_units(self, order: ParentOrder, order_sn: str, units: int) -> None:
+        """The buyer cancels ``units`` of one line before shipment: they go back to stock, the
+        line is cancelled once none are left, the parent order only when no line is left."""
+        line = {line.order_sn: line for line in order.lines}[order_sn]
+        if order.status not in (1, 2) or line.status not in (1, 2):
+            raise ValueError(f"line {order_sn} in status {line.status} cannot be cancelled")
+        if not 0 < units <= line.quantity:
+            raise ValueError(f"line {order_sn} has {line.quantity} units to cancel, not {units}")
+        line.canceled_quantity += units
+        self.set_stock(line.sku, line.sku.stock + units, f"cancel {order_sn}")
+        if line.quantity == 0:
+            line.status = 3
+        if all(other.status == 3 for other in order.lines):
+            self._set_status(order, 3, self.now())
+            return
+        order.update_time = max(order.update_time, self.now())
+        self.order_changed(order)
+
     def set_stock(self, sku: Sku, stock: int, cause: str = "control") -> None:
         """Set stock (kept in the SKU's history); sold out flips Active → Inactive/3003 and a
         restock flips back."""

@@ -13,6 +13,7 @@ import httpx
 from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, insert, select
 
 from jobwerk.modules.temu.client import (
+    MAX_STOCK,
     SendType,
     ShipmentConfirmResult,
     ShipmentPackage,
@@ -36,7 +37,6 @@ from jobwerk.modules.temu.jtl import (
 from jobwerk.modules.temu.models import TemuInventory
 from jobwerk.storage.db import Database
 
-MAX_STOCK = 1_000_000
 NOT_WRITTEN = "dry run: not written"
 KINDS = ("jtl_orders", "jtl_cancellations", "stock_edits", "tracking_calls")
 

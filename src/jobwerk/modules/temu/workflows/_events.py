@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import and_, insert, or_, select, update
 
 from jobwerk.modules.temu.client import OrderListItem, TemuClient
 from jobwerk.modules.temu.models import TemuOrderEvent
@@ -67,14 +67,24 @@ async def take_events(db: Database, instance_id: str, run_id: str, named: Sequen
     return Named(numbers, changed)
 
 
-async def settle_events(db: Database, instance_id: str, run_id: str) -> None:
-    """A sync that reads every change takes the events waiting so far with it."""
+async def settle_events(db: Database, instance_id: str, run_id: str) -> set[str]:
+    """A sync that reads every change takes the events waiting so far with it.
+
+    Returns:
+        The orders whose address changed: the sync reads their addresses again (a changed
+        address need not show in the order list's changes).
+    """
+    waiting = or_(TemuOrderEvent.run_id.is_(None), TemuOrderEvent.run_id == run_id)
+    mine = and_(TemuOrderEvent.instance_id == instance_id, waiting)
     async with db.write() as session:
-        await session.execute(
-            update(TemuOrderEvent)
-            .where(TemuOrderEvent.instance_id == instance_id, TemuOrderEvent.run_id.is_(None))
-            .values(run_id=run_id)
+        changed = await session.scalars(
+            select(TemuOrderEvent.parent_order_sn).where(
+                mine, TemuOrderEvent.event_code == ADDRESS_CHANGED
+            )
         )
+        numbers = set(changed)
+        await session.execute(update(TemuOrderEvent).where(mine).values(run_id=run_id))
+    return numbers
 
 
 async def list_named(client: TemuClient, numbers: Sequence[str]) -> list[OrderListItem]:

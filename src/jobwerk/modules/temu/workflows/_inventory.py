@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jobwerk.modules.temu.client import OrderStatus, SkuStatus, TemuClient
+from jobwerk.modules.temu.client import MAX_STOCK, OrderStatus, SkuStatus, TemuClient
 from jobwerk.modules.temu.jtl import ImportState, JtlBackend
 from jobwerk.modules.temu.models import TemuInventory, TemuOrder, TemuOrderLine, TemuProduct
 from jobwerk.modules.temu.store import chunks, forget_raw, has_products, raw_payloads, save_raw
@@ -131,13 +131,14 @@ async def _save_products(
         )
         products: dict[int, int] = {sku_id: row_id for sku_id, row_id in found.all()}  # noqa: C416
         stock = {
-            sku_id: (row_id, jtl)
-            for sku_id, row_id, jtl in await session.execute(
-                select(TemuInventory.sku_id, TemuInventory.id, TemuInventory.jtl_stock).where(
-                    TemuInventory.instance_id == owner
-                )
+            row.sku_id: row
+            for row in await session.execute(
+                select(
+                    TemuInventory.sku_id, TemuInventory.id, TemuInventory.jtl_stock,
+                    TemuInventory.goods_id, TemuInventory.sku_sn,
+                ).where(TemuInventory.instance_id == owner)
             )
-        }
+        }  # fmt: skip
     new_products, changed_products, new_stock, changed_stock = [], [], [], []
     for sku_id, sku in listed.items():
         values = {
@@ -158,10 +159,15 @@ async def _save_products(
             continue
         temu = sku.get("stock")
         if sku_id in stock:
-            row_id, jtl = stock[sku_id]
-            changed_stock.append(
-                {"id": row_id, "temu_stock": temu, "needs_sync": jtl is not None and jtl != temu}
-            )
+            row = stock[sku_id]
+            needs = row.jtl_stock is not None and row.jtl_stock != temu
+            update_row = {"id": row.id, "temu_stock": temu, "needs_sync": needs}
+            if (row.goods_id, row.sku_sn) != (values["goods_id"], sku["skuSn"]):
+                # Moved to other goods (an edit under the old one is refused) or to another
+                # article: compared and sent anew.
+                update_row |= {"goods_id": values["goods_id"], "sku_sn": sku["skuSn"],
+                               "jtl_stock": None, "needs_sync": False, "error": None}  # fmt: skip
+            changed_stock.append(update_row)
         else:
             new_stock.append(
                 {"instance_id": owner, "sku_id": sku_id, "goods_id": values["goods_id"],
@@ -196,18 +202,23 @@ async def compare_stock(ctx: StepContext[SyncInventoryParams]) -> dict[str, Any]
     settings, owner = shop.settings_of(ctx), shop.instance_id(ctx)
     db = shop.database(ctx)
     async with db.session() as session:
-        rows = await session.execute(
-            select(
-                TemuInventory.id,
-                TemuInventory.sku_id,
-                TemuInventory.sku_sn,
-                TemuInventory.jtl_stock,
-                TemuInventory.temu_stock,
-                TemuInventory.needs_sync,
-                TemuInventory.push_key,
-            ).where(TemuInventory.instance_id == owner)
-        )
-        inventory = {_key(row.sku_sn): row for row in rows}
+        rows = (
+            await session.execute(
+                select(
+                    TemuInventory.id,
+                    TemuInventory.sku_id,
+                    TemuInventory.sku_sn,
+                    TemuInventory.jtl_stock,
+                    TemuInventory.temu_stock,
+                    TemuInventory.needs_sync,
+                    TemuInventory.push_key,
+                ).where(TemuInventory.instance_id == owner)
+            )
+        ).all()
+        # One JTL article may be listed as several TEMU SKUs (a relisted product): each gets it.
+        inventory: dict[str, list[Any]] = defaultdict(list)
+        for row in rows:
+            inventory[_key(row.sku_sn)].append(row)
     if not inventory:
         ctx.warning("no TEMU products are stored yet: run a full inventory sync")
         return {"compared": 0, "deltas": 0}
@@ -219,27 +230,33 @@ async def compare_stock(ctx: StepContext[SyncInventoryParams]) -> dict[str, Any]
             async for page in jtl.read_all_stock():
                 ctx.check_cancelled()
                 for level in page:
-                    known = inventory.get(_key(level.sku))
-                    if known is None:
-                        continue
-                    found += 1
-                    sellable = max(level.available - held.get(known.sku_id, 0), 0)
-                    # A pending attempt's outcome is unknown, and TEMU moves its own stock when
-                    # orders come and go (temu_stock None): then only a push makes it certain.
-                    needs = sellable != known.temu_stock or known.push_key is not None
-                    if known.jtl_stock != sellable or known.needs_sync != needs:
-                        changes.append({"id": known.id, "jtl_stock": sellable, "needs_sync": needs})
-                ctx.progress(found, len(inventory), message="comparing JTL stock")
+                    for known in inventory.get(_key(level.sku), ()):
+                        found += 1
+                        sellable = sellable_stock(level.available, held.get(known.sku_id, 0))
+                        # A pending attempt's outcome is unknown, and TEMU moves its own stock
+                        # when orders come and go (temu_stock None): only a push makes it sure.
+                        needs = sellable != known.temu_stock or known.push_key is not None
+                        if known.jtl_stock != sellable or known.needs_sync != needs:
+                            changes.append(
+                                {"id": known.id, "jtl_stock": sellable, "needs_sync": needs}
+                            )
+                ctx.progress(found, len(rows), message="comparing JTL stock")
     await _write_chunks(db, update(TemuInventory), changes)
     async with db.session() as session:
         deltas = await _count_deltas(session, owner)
-    missing = len(inventory) - found
+    missing = len(rows) - found
     if missing:
         ctx.info(f"{missing} TEMU SKUs have no article in JTL-Wawi; their stock is left alone")
     ctx.count("not_in_jtl", missing)
     ctx.count("deltas", deltas)
     ctx.count("units_held_for_temu_orders", sum(held.values()))
     return {"compared": found, "changed": len(changes), "deltas": deltas}
+
+
+def sellable_stock(available: int, held: int) -> int:
+    """What TEMU may sell of an article: JTL's available stock less what TEMU orders hold, in
+    TEMU's range (0 to 1,000,000)."""
+    return min(max(available - held, 0), MAX_STOCK)
 
 
 async def _held_by_temu(

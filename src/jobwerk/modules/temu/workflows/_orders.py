@@ -107,10 +107,11 @@ async def fetch_orders(ctx: StepContext[SyncOrdersParams]) -> dict[str, Any]:
         # of an order created weeks ago must still be seen.
         created, changed = None, TimeWindow(int(since) - SKEW, window.end)
     named = ctx.params.order_sns
-    if named is None:
-        await settle_events(shop.database(ctx), owner, ctx.run_id)  # this sync reads them all
+    if named is None:  # this sync reads every change: it takes every event waiting
+        readdress = await settle_events(shop.database(ctx), owner, ctx.run_id)
     else:
         taken = await take_events(shop.database(ctx), owner, ctx.run_id, named)
+        readdress = taken.address_changed
     async with shop.temu_session(ctx, settings) as client:
         ctx.progress(0, None, message="reading the order list")
         if named is not None:
@@ -121,6 +122,9 @@ async def fetch_orders(ctx: StepContext[SyncOrdersParams]) -> dict[str, Any]:
                 created=created,
                 updated=changed,
             )
+            listed = {o.parent_order_map.parent_order_sn for o in orders}
+            if readdress - listed:
+                orders = merged(orders, await list_named(client, sorted(readdress - listed)))
         if created is not None and ctx.params.parent_order_status is None and named is None:
             # Orders to ship are due whatever their age: the look-back must not hide them.
             orders = merged(
@@ -128,8 +132,8 @@ async def fetch_orders(ctx: StepContext[SyncOrdersParams]) -> dict[str, Any]:
             )
         ctx.count("orders_listed", len(orders))
         wanted = await needing_details(ctx, owner, orders)
-        if named is not None:  # a changed address is read again, complete or not
-            wanted += [sn for sn in _to_ship(orders) & taken.address_changed if sn not in wanted]
+        # A changed address is read again, complete or not.
+        wanted += [sn for sn in _to_ship(orders) & readdress if sn not in wanted]
         details = await fetch_details(ctx, client, wanted)
         unpriced = set(wanted) - {sn for sn, _ in details["amount"]}
         details["sku_price"] = await sku_prices(ctx, client, owner, orders, unpriced)
@@ -225,7 +229,7 @@ async def _upsert_orders(
         if ctx.params.verbose:
             ctx.info(f"order {sn}: status {row.status}")
     await session.flush()
-    await _save_lines(session, rows, orders)
+    moved |= await _save_lines(session, rows, orders)
     await _forget_temu_stock(session, owner, moved)
     return len(numbers) - len(existing), len(existing)
 
@@ -312,7 +316,13 @@ def _apply(
         row.amounts = amount
 
 
-async def _save_lines(session: AsyncSession, rows: list[TemuOrder], orders: dict[str, Any]) -> None:
+async def _save_lines(
+    session: AsyncSession, rows: list[TemuOrder], orders: dict[str, Any]
+) -> set[int]:
+    """Store the orders' lines; returns the skuIds whose stock TEMU moved by itself: of new
+    lines, and of lines whose status, SKU or quantity changed (one line cancelled, a quantity
+    changed while the order was pending), though the parent order's status stayed."""
+    moved: set[int] = set()
     ids = [row.id for row in rows]
     lines = {
         (line.order_id, line.order_sn): line
@@ -327,12 +337,14 @@ async def _save_lines(session: AsyncSession, rows: list[TemuOrder], orders: dict
             if line is None:
                 line = TemuOrderLine(order_id=row.id, order_sn=item["orderSn"])
                 session.add(line)
-            line.status = int(item["orderStatus"])
+            state = (int(item["orderStatus"]), int(item["skuId"]), int(item["quantity"]))
+            if (line.status, line.sku_id, line.quantity) != state:
+                moved.update(sku for sku in (line.sku_id, state[1]) if sku is not None)
+            line.status, line.sku_id, line.quantity = state
             line.goods_id = int(item["goodsId"])
-            line.sku_id = int(item["skuId"])
             line.sku_sn = products[0].get("extCode")
-            line.quantity = int(item["quantity"])
             line.name = item.get("goodsName")
+    return moved
 
 
 # Registered after the first two steps: the order of registration is the order of the steps.

@@ -35,7 +35,7 @@ from jobwerk.modules.temu.models import TemuInventory
 from jobwerk.modules.temu.settings import TemuSettings
 from jobwerk.modules.temu.store import chunks
 from jobwerk.modules.temu.workflows import _shop as shop
-from jobwerk.modules.temu.workflows._inventory import _held_by_temu, _key
+from jobwerk.modules.temu.workflows._inventory import _held_by_temu, _key, sellable_stock
 from jobwerk.modules.temu.workflows._preview import DryRun, is_dry_run
 from jobwerk.modules.temu.workflows._push import Push
 from jobwerk.modules.temu.workflows._watch_send import Sender, SharedLease
@@ -69,15 +69,6 @@ watch_stock = Workflow(
 
 
 @dataclass(frozen=True, slots=True)
-class Mapped:
-    """A TEMU SKU the shop's inventory maps to a JTL article."""
-
-    row_id: int
-    sku_id: int
-    goods_id: int
-
-
-@dataclass(frozen=True, slots=True)
 class Seen:
     """One look at JTL: the changed SKU keys (None: compare every SKU), the available stock read
     by SKU key, and the backend's mark to look from next time."""
@@ -101,7 +92,8 @@ class Watch:
             if is_dry_run(ctx.params)
             else ctx.resources.stock_watch(self.owner, self.settings)
         )
-        self.mapped: dict[str, Mapped] | None = None
+        self.mapped: dict[str, list[int]] | None = None
+        """The inventory rows by JTL article (several TEMU SKUs may list one article)."""
         self.checked_at = utcnow()
         self.lease = SharedLease(ctx, self.owner)
         self.sender = Sender(ctx, client, self.lease)
@@ -149,12 +141,14 @@ class Watch:
         self.checked_at = utcnow()
         async with self.db.read() as session:
             found = await session.execute(
-                select(
-                    TemuInventory.id, TemuInventory.sku_id, TemuInventory.goods_id,
-                    TemuInventory.sku_sn,
-                ).where(TemuInventory.instance_id == self.owner)
-            )  # fmt: skip
-            self.mapped = {_key(sn): Mapped(row_id, sku, goods) for row_id, sku, goods, sn in found}
+                select(TemuInventory.id, TemuInventory.sku_sn).where(
+                    TemuInventory.instance_id == self.owner
+                )
+            )
+            mapped: dict[str, list[int]] = defaultdict(list)
+            for row_id, sku_sn in found:
+                mapped[_key(sku_sn)].append(row_id)
+            self.mapped = mapped
         if not self.mapped:
             self.ctx.warning("no TEMU products are stored yet: run a full inventory sync")
         self.state.mark = None
@@ -188,7 +182,7 @@ class Watch:
                 found = await session.execute(select(*columns).where(mine))
                 rows = {row.id: row for row in found}
                 return list(rows.values())
-            ids = sorted(mapped[key].row_id for key in changed if key in mapped)
+            ids = sorted(row_id for key in changed for row_id in mapped.get(key, ()))
             for part in chunks(ids):
                 found = await session.execute(select(*columns).where(TemuInventory.id.in_(part)))
                 rows.update((row.id, row) for row in found)
@@ -234,7 +228,7 @@ class Watch:
             available = seen.get(key, self.state.available.get(key))
             if available is None:
                 continue  # no such article in JTL: its TEMU stock is left alone
-            sellable = max(available - held.get(row.sku_id, 0), 0)
+            sellable = sellable_stock(available, held.get(row.sku_id, 0))
             temu = row.temu_stock
             if temu is None and row.sku_id in at_temu:
                 temu = at_temu[row.sku_id]
