@@ -239,6 +239,27 @@ def test_orders_move_temu_stock_and_every_change_is_in_the_history(
     ]
 
 
+def test_units_cancelled_from_one_line_go_back_to_stock_and_the_order_stays(
+    server: SandboxServer, sandbox: TemuSandbox
+) -> None:
+    base = server.url
+    order = next(
+        o for o in sandbox.state.orders.values()
+        if o.status == 2 and len(o.lines) >= 2 and all(line.status == 2 for line in o.lines)
+    )  # fmt: skip
+    line = order.lines[0]
+    before, units = line.sku.stock, line.quantity
+    path = f"{base}/_sandbox/orders/{order.parent_order_sn}/lines/{line.order_sn}/cancel"
+
+    assert httpx.post(path, json={"units": units + 1}).status_code == 409
+    answer = httpx.post(path, json={"units": units})
+
+    assert answer.status_code == 200, answer.text
+    assert (line.sku.stock, line.status, order.status) == (before + units, 3, 2)
+    listed = httpx.post(path, json={"units": 1})
+    assert listed.status_code == 409  # nothing left to cancel on that line
+
+
 def test_control_api_arms_refusals_changes_addresses_and_scopes(
     server: SandboxServer, sandbox: TemuSandbox
 ) -> None:

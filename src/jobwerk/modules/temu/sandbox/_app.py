@@ -97,6 +97,16 @@ async def _cancel_order(request: Request) -> Response:
     return await _change_order(request, _sandbox(request).cancel_order)
 
 
+async def _cancel_units(request: Request) -> Response:
+    try:
+        units = int((await _body(request)).get("units", 1))
+    except (TypeError, ValueError) as exc:
+        return JSONResponse({"detail": str(exc)}, status_code=422)
+    line = request.path_params["line"]
+    sandbox = _sandbox(request)
+    return await _change_order(request, lambda sn: sandbox.cancel_units(sn, line, units))
+
+
 async def _get_sku(request: Request) -> Response:
     try:
         snapshot = _sandbox(request).sku_snapshot(int(request.path_params["sku_id"]))
@@ -234,6 +244,7 @@ def create_sandbox_app(
         Route("/_sandbox/orders/{sn}", _get_order, methods=["GET"]),
         Route("/_sandbox/orders/{sn}/cancel", _cancel_order, methods=["POST"]),
         Route("/_sandbox/orders/{sn}/address", _address, methods=["POST"]),
+        Route("/_sandbox/orders/{sn}/lines/{line}/cancel", _cancel_units, methods=["POST"]),
         Route("/_sandbox/orders/{sn}/refusals", _refusals, methods=["POST"]),
         Route("/_sandbox/skus/{sku_id}", _get_sku, methods=["GET"]),
         Route("/_sandbox/skus/{sku_id}/history", _stock_history, methods=["GET"]),
