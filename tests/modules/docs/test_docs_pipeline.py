@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import ipaddress
 import json
 import multiprocessing
+import operator
 import os
 import re
 import subprocess
@@ -132,6 +134,17 @@ async def test_a_dying_worker_fails_its_page_and_the_pool_is_replaced() -> None:
         page = await converter.run(convert_page, job)
     assert page.markdown == "Hello\n"
     assert multiprocessing.active_children() == []
+
+
+@pytest.mark.skipif(
+    "forkserver" not in multiprocessing.get_all_start_methods(), reason="no fork server"
+)
+async def test_workers_keep_the_preloaded_objects_out_of_collections() -> None:
+    # Frozen in the fork server: a collection in a worker would copy the pages it shares.
+    frozen = gc.get_freeze_count()
+    async with Converter(1) as converter:
+        assert await converter.run(operator.call, gc.get_freeze_count) > 0
+    assert gc.get_freeze_count() == frozen  # the crawling process is left alone
 
 
 def test_public_hosts_keep_the_polite_defaults_and_ceilings() -> None:

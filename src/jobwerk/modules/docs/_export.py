@@ -47,7 +47,7 @@ CONTENT_TYPES = {
     "page-markdown": "text/markdown; charset=utf-8",
 }
 _EXTENSIONS = {"markdown": "md", "json": "json", "html": "html", "pdf": "pdf"}
-BATCH_PAGES = 16
+BATCH_PAGES = 4  # small: the sections of the batches in flight are what the export holds
 
 
 def default_base_name(start_url: str) -> str:
@@ -214,20 +214,29 @@ class _Plan:
     def _rendered(self, converter: Converter, tables: str, html: bool) -> Iterator[Sections]:
         """The pages' sections in site order, rendered a few batches ahead by the workers."""
         want_json = "json" in self.formats
-        jobs = [
-            SectionJob(
-                page.title,
-                page.final_url,
-                anchor,
-                page.markdown,
-                page.spooled,
-                json_page_meta(page, anchor) if want_json else None,
-            )
-            for page, anchor in zip(self.crawl.pages, page_anchors(self.crawl.pages), strict=True)
-        ]
+        pages = self.crawl.pages
+        anchors = page_anchors(pages)
+
+        def jobs(start: int) -> list[SectionJob]:  # one batch's, not every page's at once
+            return [
+                SectionJob(
+                    page.title,
+                    page.final_url,
+                    anchor,
+                    page.markdown,
+                    page.spooled,
+                    json_page_meta(page, anchor) if want_json else None,
+                )
+                for page, anchor in zip(
+                    pages[start : start + BATCH_PAGES],
+                    anchors[start : start + BATCH_PAGES],
+                    strict=True,
+                )
+            ]
+
         batches = (
-            SectionBatch(self.crawl.spool, tables, html, self.per_page, jobs[i : i + BATCH_PAGES])
-            for i in range(0, len(jobs), BATCH_PAGES)
+            SectionBatch(self.crawl.spool, tables, html, self.per_page, jobs(start))
+            for start in range(0, len(pages), BATCH_PAGES)
         )
         window: deque[Future[list[Sections]]] = deque()
         ahead = 2 * max(1, converter.workers)

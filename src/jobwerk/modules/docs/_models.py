@@ -196,7 +196,7 @@ class ScrapeProgress:
 ChangeStatus = Literal["new", "same", "changed"]
 
 
-@dataclass
+@dataclass(slots=True)
 class Page:
     """One extracted page; ``markdown`` is the body without the title heading.
 

@@ -37,8 +37,11 @@ def _pool(workers: int) -> ProcessPoolExecutor:
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
     if method == "forkserver":
-        # The server imports these once; each worker is a fork of it, ready in milliseconds.
-        context.set_forkserver_preload(["__main__", _convert.__name__])
+        # The server imports these once (then freezes them for the collector); each worker is a
+        # fork of it, ready in milliseconds.
+        context.set_forkserver_preload(
+            ["__main__", _convert.__name__, f"{__package__}._forkserver"]
+        )
     return ProcessPoolExecutor(workers, mp_context=context)
 
 

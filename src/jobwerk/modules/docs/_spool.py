@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SpoolRef:
     """Where one page's Markdown (UTF-8) lies in a spool folder."""
 
