@@ -85,9 +85,14 @@ async def test_a_signed_order_event_syncs_just_that_order_into_jtl(
     assert run["status"] in SUCCEEDED, run
     assert run["result"]["counts"]["orders_listed"] == 1  # just that order, not the shop's
     assert order.parent_order_sn in await jtl_queued(shop)
+    assert await waiting_events(app) == []  # done: the sync stored the order
+
+
+async def waiting_events(app: FastAPI) -> list[tuple[str, str | None]]:
+    """The events not done yet: order and the run that took each."""
     async with runtime_of(app).db.read() as session:
-        events = list(await session.scalars(select(TemuOrderEvent)))
-    assert [(e.parent_order_sn, e.run_id) for e in events] == [(order.parent_order_sn, run["id"])]
+        events = await session.scalars(select(TemuOrderEvent).order_by(TemuOrderEvent.id))
+        return [(event.parent_order_sn, event.run_id) for event in events]
 
 
 async def test_events_arriving_while_a_webhook_sync_waits_join_it(
@@ -117,11 +122,12 @@ async def test_a_paused_order_sync_keeps_the_event_for_later(
     answer = await api.post(URL, **push(STATUS_CHANGED, status_changed(sn)))
     assert answer.status_code == 200 and answer.json()["queued"] == {instance: False}
     assert await webhook_runs(app, instance) == []
+    assert await waiting_events(app) == [(sn, None)]
     await api.post(f"/api/jobs/{orders_job}/toggle", headers=ADMIN)
     run = await sync_orders(api)  # a scheduled sync reads every change and takes the event
-    async with runtime_of(app).db.read() as session:
-        taken = await session.scalar(select(TemuOrderEvent.run_id))
-    assert taken == run["id"]
+
+    assert run["status"] in SUCCEEDED
+    assert await waiting_events(app) == []
 
 
 async def test_an_address_change_waiting_for_a_paused_sync_is_read_by_the_next_one(
@@ -142,6 +148,28 @@ async def test_an_address_change_waiting_for_a_paused_sync_is_read_by_the_next_o
     async with runtime_of(app).db.read() as session:
         order = await session.scalar(select(TemuOrder).where(TemuOrder.parent_order_sn == sn))
     assert order is not None and "Neue Gasse 7" in json.dumps(order.shipping_info)
+
+
+async def test_events_of_a_webhook_sync_that_failed_wait_for_the_next_sync(
+    app: FastAPI, api: httpx.AsyncClient, shop: Shop, instance: str
+) -> None:
+    assert (await sync_orders(api))["status"] in SUCCEEDED
+    sn = shop.to_ship()[0]
+    shop.sandbox.change_address(sn, street="Am Hang 3")
+    shop.sandbox.inject_fault("system_error", "bg.order.list.v2.get", count=None, probability=1.0)
+    answer = await api.post(URL, **push(ADDRESS_CHANGED, {"parentOrderSn": sn}))
+    assert answer.json()["queued"] == {instance: True}
+    (failed,) = await webhook_runs(app, instance)
+    assert (await wait_for_run(api, failed.id))["status"] == "failed"
+    assert await waiting_events(app) == [(sn, failed.id)]  # taken, never stored
+    shop.sandbox.clear_faults()
+
+    assert (await sync_orders(api))["status"] in SUCCEEDED
+
+    assert await waiting_events(app) == []
+    async with runtime_of(app).db.read() as session:
+        order = await session.scalar(select(TemuOrder).where(TemuOrder.parent_order_sn == sn))
+    assert order is not None and "Am Hang 3" in json.dumps(order.shipping_info)
 
 
 async def test_other_event_types_are_acknowledged_and_ignored(

@@ -1,25 +1,29 @@
 """TEMU webhook events on their way to an order sync: recorded by the webhook endpoint, taken by
 the next order sync that reads those orders (a webhook-started one reads just them; a scheduled
-one reads every change anyway)."""
+one reads every change anyway), deleted once that sync stored the orders. Events a run took but
+never stored (it failed, or its process died) wait again for the next sync."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from jobwerk.modules.temu.client import OrderListItem, TemuClient
 from jobwerk.modules.temu.models import TemuOrderEvent
 from jobwerk.modules.temu.store import chunks
+from jobwerk.sdk import RunStatus
 from jobwerk.storage.db import Database
-from jobwerk.storage.models import utcnow
+from jobwerk.storage.models import Run, utcnow
 
 ADDRESS_CHANGED = "bg_trade_logistics_address_changed"
 ORDER_EVENTS = frozenset(
     {"bg_order_status_change_event", "bg_cancel_order_status_change", ADDRESS_CHANGED}
 )
 """The events that name a parent order whose sync they call for."""
+ACTIVE = (RunStatus.QUEUED, RunStatus.RUNNING)
 LIST_BY_NUMBER = 20
 """``parentOrderSnList`` takes at most 20 numbers per call."""
 
@@ -43,18 +47,45 @@ async def record_events(db: Database, instance_id: str, events: Sequence[tuple[s
         await session.execute(insert(TemuOrderEvent), rows)
 
 
-async def take_events(db: Database, instance_id: str, run_id: str, named: Sequence[str]) -> Named:
+async def released_runs(events: Database, runs: Database, instance_id: str) -> set[str]:
+    """The runs that took events of the instance and are no longer queued or running: they
+    ended before storing the orders (which deletes the events), so their events wait again."""
+    async with events.read() as session:
+        found = await session.scalars(
+            select(TemuOrderEvent.run_id)
+            .where(TemuOrderEvent.instance_id == instance_id, TemuOrderEvent.run_id.is_not(None))
+            .distinct()
+        )
+        takers = {run_id for run_id in found if run_id is not None}
+    if not takers:
+        return set()
+    async with runs.read() as session:
+        live = set(
+            await session.scalars(select(Run.id).where(Run.id.in_(takers), Run.status.in_(ACTIVE)))
+        )
+    return takers - live
+
+
+def _waiting(instance_id: str, run_id: str, released: set[str]) -> ColumnElement[bool]:
+    """The events ``run_id`` may take: nobody's, its own (a retried step reads them again), and
+    those of released runs."""
+    taker = TemuOrderEvent.run_id
+    return and_(
+        TemuOrderEvent.instance_id == instance_id,
+        or_(taker.is_(None), taker == run_id, taker.in_(sorted(released))),
+    )
+
+
+async def take_events(
+    db: Database, instance_id: str, run_id: str, named: Sequence[str], released: set[str]
+) -> Named:
     """Take every waiting event of the instance for ``run_id``: the orders to read are those
     named and those of the events."""
     async with db.write() as session:
         found = (
             await session.execute(
                 select(TemuOrderEvent.id, TemuOrderEvent.parent_order_sn, TemuOrderEvent.event_code)
-                .where(
-                    TemuOrderEvent.instance_id == instance_id,
-                    # Those it took before, too: a retried step reads them again.
-                    or_(TemuOrderEvent.run_id.is_(None), TemuOrderEvent.run_id == run_id),
-                )
+                .where(_waiting(instance_id, run_id, released))
                 .order_by(TemuOrderEvent.id)
             )
         ).all()
@@ -67,15 +98,16 @@ async def take_events(db: Database, instance_id: str, run_id: str, named: Sequen
     return Named(numbers, changed)
 
 
-async def settle_events(db: Database, instance_id: str, run_id: str) -> set[str]:
+async def settle_events(
+    db: Database, instance_id: str, run_id: str, released: set[str]
+) -> set[str]:
     """A sync that reads every change takes the events waiting so far with it.
 
     Returns:
         The orders whose address changed: the sync reads their addresses again (a changed
         address need not show in the order list's changes).
     """
-    waiting = or_(TemuOrderEvent.run_id.is_(None), TemuOrderEvent.run_id == run_id)
-    mine = and_(TemuOrderEvent.instance_id == instance_id, waiting)
+    mine = _waiting(instance_id, run_id, released)
     async with db.write() as session:
         changed = await session.scalars(
             select(TemuOrderEvent.parent_order_sn).where(
@@ -85,6 +117,15 @@ async def settle_events(db: Database, instance_id: str, run_id: str) -> set[str]
         numbers = set(changed)
         await session.execute(update(TemuOrderEvent).where(mine).values(run_id=run_id))
     return numbers
+
+
+async def finish_events(session: AsyncSession, instance_id: str, run_id: str) -> None:
+    """The orders of the events ``run_id`` took are stored: the events are done."""
+    await session.execute(
+        delete(TemuOrderEvent).where(
+            TemuOrderEvent.instance_id == instance_id, TemuOrderEvent.run_id == run_id
+        )
+    )
 
 
 async def list_named(client: TemuClient, numbers: Sequence[str]) -> list[OrderListItem]:

@@ -176,6 +176,7 @@ async def _save_products(
     await _write_chunks(db, insert(TemuProduct), new_products)
     await _write_chunks(db, update(TemuProduct), changed_products)
     await _write_chunks(db, insert(TemuInventory), new_stock)
+    changed_stock.sort(key=lambda row: row["id"])  # rows locked in id order, like every writer
     await _write_chunks(db, update(TemuInventory), changed_stock)
     gone = [sku_id for sku_id in products if sku_id not in listed]
     for part in chunks(gone):
@@ -241,6 +242,7 @@ async def compare_stock(ctx: StepContext[SyncInventoryParams]) -> dict[str, Any]
                                 {"id": known.id, "jtl_stock": sellable, "needs_sync": needs}
                             )
                 ctx.progress(found, len(rows), message="comparing JTL stock")
+    changes.sort(key=lambda change: change["id"])  # rows locked in id order, like every writer
     await _write_chunks(db, update(TemuInventory), changes)
     async with db.session() as session:
         deltas = await _count_deltas(session, owner)

@@ -31,7 +31,13 @@ from jobwerk.modules.temu.workflows._details import (
     needing_details,
     sku_prices,
 )
-from jobwerk.modules.temu.workflows._events import list_named, settle_events, take_events
+from jobwerk.modules.temu.workflows._events import (
+    finish_events,
+    list_named,
+    released_runs,
+    settle_events,
+    take_events,
+)
 from jobwerk.modules.temu.workflows._jtl import queue_orders, read_tracking
 from jobwerk.modules.temu.workflows._lease import ORDERS, holding
 from jobwerk.modules.temu.workflows._preview import DryRun, ReplayJtl, ReplayOf
@@ -107,10 +113,11 @@ async def fetch_orders(ctx: StepContext[SyncOrdersParams]) -> dict[str, Any]:
         # of an order created weeks ago must still be seen.
         created, changed = None, TimeWindow(int(since) - SKEW, window.end)
     named = ctx.params.order_sns
+    released = await released_runs(shop.database(ctx), ctx.db, owner)
     if named is None:  # this sync reads every change: it takes every event waiting
-        readdress = await settle_events(shop.database(ctx), owner, ctx.run_id)
+        readdress = await settle_events(shop.database(ctx), owner, ctx.run_id, released)
     else:
-        taken = await take_events(shop.database(ctx), owner, ctx.run_id, named)
+        taken = await take_events(shop.database(ctx), owner, ctx.run_id, named, released)
         readdress = taken.address_changed
     async with shop.temu_session(ctx, settings) as client:
         ctx.progress(0, None, message="reading the order list")
@@ -187,6 +194,7 @@ async def import_orders(ctx: StepContext[SyncOrdersParams]) -> dict[str, Any]:
         if listed_from and ctx.params.parent_order_status is None:
             # The watermark moves with the data it covers; a status-filtered run covers less.
             await write_cursor(session, owner, CURSOR, {"listed_from": listed_from})
+        await finish_events(session, owner, source_run)
     ctx.count("orders_new", created)
     ctx.count("orders_updated", updated)
     ctx.result["orders"] = {"new": created, "updated": updated}
@@ -239,11 +247,18 @@ async def _forget_temu_stock(session: AsyncSession, owner: str, sku_ids: set[int
     last sent for these SKUs no longer holds, so the next inventory sync (or look of the stock
     watch) sends it again, also where TEMU refused the last one. A target computed before no
     longer holds either: the row's version moves on, so such an edit is neither claimed nor
-    its answer stored."""
+    its answer stored. Rows are locked in id order, as every writer of them does (PostgreSQL
+    would otherwise abort one of two runs locking the same rows in opposite orders)."""
     for part in chunks(sorted(sku_ids)):
+        locked = await session.scalars(
+            select(TemuInventory.id)
+            .where(TemuInventory.instance_id == owner, TemuInventory.sku_id.in_(part))
+            .order_by(TemuInventory.id)
+            .with_for_update()
+        )
         await session.execute(
             update(TemuInventory)
-            .where(TemuInventory.instance_id == owner, TemuInventory.sku_id.in_(part))
+            .where(TemuInventory.id.in_(list(locked)))
             .values(
                 temu_stock=None,
                 error=None,

@@ -108,6 +108,7 @@ async def _claim_keys(
         found = await session.execute(
             select(TemuInventory.id, TemuInventory.temu_version)
             .where(TemuInventory.id.in_(ids))
+            .order_by(TemuInventory.id)  # locked in id order, like every writer of the rows
             .with_for_update()
         )
         versions: dict[int, int] = dict(found.all())
@@ -175,6 +176,8 @@ async def _save_results(
             synced.append(answered)
             if verbose:
                 ctx.info(f"SKU {sku.sku_id}: stock {sku.temu} → {sku.target}")
+    synced.sort(key=lambda row: row["row_id"])  # rows locked in id order, like every writer
+    refused.sort(key=lambda row: row["row_id"])
     async with db.write() as session:
         connection = await session.connection()
         if synced:

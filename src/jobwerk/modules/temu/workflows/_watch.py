@@ -241,6 +241,8 @@ class Watch:
                     Push(row.id, row.sku_id, sellable, temu, row.push_key, row.push_target,
                          row.temu_version)
                 )  # fmt: skip
+        changes.sort(key=lambda change: change["id"])  # rows locked in id order, like every writer
+        read.sort(key=lambda row: row["row_id"])
         for part in chunks(changes):
             async with self.db.write() as session:
                 await session.execute(update(TemuInventory), part)
