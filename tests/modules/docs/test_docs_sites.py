@@ -7,10 +7,12 @@ import re
 from pathlib import Path
 
 from jobwerk.modules.docs.scraper import (
+    CrawlCache,
     CrawlResult,
     ExportFormat,
     ScrapeSettings,
     crawl,
+    normalize_url,
     scrape,
 )
 from tests.support.docs import make_request
@@ -99,14 +101,58 @@ async def test_exports_combined_and_per_page(
     assert "[install guide](002-install.md)" in first
 
 
+def outputs(folder: Path) -> dict[str, str]:
+    """Every export file's text; the generation time and the pages' run data masked."""
+    run_data = "generated_at|crawled_at|change|bytes|duration_seconds"
+    volatile = re.compile(rf'generated .* UTC|"({run_data})": ("[^"]*"|[\d.]+)')
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    return {str(p.relative_to(folder)): volatile.sub("~", p.read_text()) for p in files}
+
+
 async def test_rerun_uses_conditional_requests(
     site_url: str, loopback: ScrapeSettings, tmp_path: Path
 ) -> None:
     cache = tmp_path / "cache.json"
     request = make_request(f"{site_url}/sphinx/")
+    request.export_formats = [ExportFormat.MARKDOWN, ExportFormat.JSON]
     first = await scrape(request, tmp_path / "one", loopback, cache_path=cache)
     assert {p.change for p in first.crawl.pages} == {"new"}
     second = await scrape(request, tmp_path / "two", loopback, cache_path=cache)
     assert {p.change for p in second.crawl.pages} == {"same"}
     assert second.crawl.progress.bytes_fetched < first.crawl.progress.bytes_fetched / 4
-    assert [p.markdown for p in second.crawl.pages] == [p.markdown for p in first.crawl.pages]
+    assert len(outputs(tmp_path / "two")) == len(first.crawl.pages) + 2
+    assert outputs(tmp_path / "two") == outputs(tmp_path / "one")
+
+
+async def test_cache_file_of_earlier_versions_is_migrated(
+    site_url: str, loopback: ScrapeSettings, tmp_path: Path
+) -> None:
+    request = make_request(f"{site_url}/sphinx/")
+    fresh = await crawl(request, loopback)
+    entries = {
+        normalize_url(p.url): {
+            "url": p.url,
+            "final_url": p.final_url,
+            "title": p.title,
+            "markdown": p.markdown,
+            "links": p.links,
+            "content_hash": p.content_hash,
+            "depth": p.depth,
+            "etag": p.etag,
+            "last_modified": p.last_modified,
+            "crawled_at": p.crawled_at.isoformat() if p.crawled_at else None,
+        }
+        for p in fresh.pages
+    }
+    cache = tmp_path / "cache.json"
+    cache.write_text(json.dumps({"version": 1, "entries": entries}))
+    rerun = await scrape(request, tmp_path / "two", loopback, cache_path=cache)
+    assert {p.change for p in rerun.crawl.pages} == {"same"}
+    assert rerun.crawl.progress.bytes_fetched < fresh.progress.bytes_fetched / 4
+    await scrape(request, tmp_path / "one", loopback)
+    assert outputs(tmp_path / "two") == outputs(tmp_path / "one")
+    with CrawlCache.load(cache) as migrated:
+        assert migrated.entries.keys() == entries.keys()
+        key = normalize_url(str(request.url))
+        start = entries[key]
+        assert migrated.read(migrated.entries[key]) == (start["links"], start["markdown"])

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import structlog
 
 from ._browser import Renderer, chromium
-from ._cache import CacheEntry, CrawlCache
+from ._cache import CrawlCache
 from ._combine import site_order
 from ._convert import ConvertedPage, PageJob, convert_page
 from ._discovery import Robots, discover_sitemap_urls, fetch_robots
@@ -25,12 +25,14 @@ from ._models import (
     Credentials,
     FailedPage,
     Page,
+    PageTexts,
     ScrapeProgress,
     ScrapeRequest,
     ScrapeSettings,
     SkippedPage,
 )
 from ._pool import Converter
+from ._spool import append_text
 from ._urls import Scope, looks_binary, normalize_url, origin
 
 log = structlog.get_logger("jobwerk.docs")
@@ -75,8 +77,8 @@ class Crawler:
         self.credentials = credentials
         self.cache = cache
         self._previous = dict(cache.entries) if cache is not None else {}
-        # A cache keeps every page's Markdown anyway: then there is nothing to spool.
-        self._spool = spool if cache is None else None
+        self._spool = spool
+        self._texts = PageTexts(None)  # reads the spool while the crawl runs
         self._on_progress = on_progress
         self._cancel = cancel
         self.progress = ScrapeProgress(max_pages=self.options.max_pages)
@@ -117,6 +119,7 @@ class Crawler:
         async with AsyncExitStack() as stack:
             fetcher = await stack.enter_async_context(self._fetcher())
             self._converter = await stack.enter_async_context(Converter(self.settings.workers))
+            self._texts = stack.enter_context(PageTexts(self._spool))
             # Enough fetched pages waiting that no worker idles, few enough to bound memory.
             self._slots = asyncio.Semaphore(2 * self._converter.workers + 2)
             if self.options.render_js:
@@ -374,45 +377,39 @@ class Crawler:
             change=change,
             spooled=converted.spooled,
         )
+        if self.cache is not None:
+            self.cache.put(item.key, page, self._texts.markdown(page))
         self._store(item.key, final_key, page)
 
     def _reuse(self, item: _Item, final_key: str, response: Response) -> None:
+        assert self.cache is not None  # the previous entries come from it
         entry = self._previous[item.key]
+        links, markdown = self.cache.read(entry)
         self._hashes[entry.content_hash] = final_key
-        for link in entry.links:
+        for link in links:
             self._enqueue(link, item.depth + 1)
         page = Page(
             url=item.url,
             final_url=entry.final_url,
             title=entry.title,
-            markdown=entry.markdown,
+            markdown=markdown,
             depth=item.depth,
-            links=entry.links,
+            links=links,
             content_hash=entry.content_hash,
             etag=response.headers.get("etag") or entry.etag,
             last_modified=response.headers.get("last-modified") or entry.last_modified,
             crawled_at=datetime.now(UTC),
             change="same",
         )
+        self.cache.put(item.key, page, markdown)
+        if self._spool is not None:
+            page.markdown, page.spooled = "", append_text(self._spool, markdown)
         self._store(item.key, final_key, page)
 
     def _store(self, key: str, final_key: str, page: Page) -> None:
         self._pages[final_key] = page
         if key != final_key:
             self._alias(key, final_key)
-        if self.cache is not None:
-            self.cache.entries[key] = CacheEntry(
-                url=page.url,
-                final_url=page.final_url,
-                title=page.title,
-                markdown=page.markdown,
-                links=page.links,
-                content_hash=page.content_hash,
-                depth=page.depth,
-                etag=page.etag,
-                last_modified=page.last_modified,
-                crawled_at=page.crawled_at,
-            )
         self.progress.pages_ok += 1
         self.progress.pages_done += 1
 

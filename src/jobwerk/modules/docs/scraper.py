@@ -97,8 +97,7 @@ async def crawl(
         on_progress: called (sync or async) after every page with the live counters.
         cancel: an ``asyncio.Event`` or a callable returning True to stop; fetched pages are kept.
         spool: an existing folder for the pages' Markdown, which then stays on disk instead of
-            in the result (``CrawlResult.open_spool`` reads it); ignored with a ``cache``,
-            which holds every page anyway.
+            in the result (``CrawlResult.open_spool`` reads it).
 
     Returns:
         The pages in site order, failures and skips; ``cancelled``/``stop_reason`` say why it
@@ -132,17 +131,17 @@ async def scrape(
 ) -> ScrapeResult:
     """Crawl, then write the requested exports (also for a cancelled, partial crawl).
 
-    Without a cache the pages stream to a spool folder inside ``output_dir`` as they are
-    converted and the exports are written from it in site order, so memory stays flat however
-    large the site; the spool is removed afterwards (the result's pages then carry no Markdown:
-    it is in the export files).
+    The pages stream to a spool folder inside ``output_dir`` as they are converted (or taken
+    from the cache) and the exports are written from it in site order, so memory stays flat
+    however large the site; the spool is removed afterwards (the result's pages then carry no
+    Markdown: it is in the export files).
 
     Args:
         request: what to crawl and which formats to export.
         output_dir: folder for the export files (created if missing).
         settings: operator settings, see ``crawl``.
         credentials: auth headers/cookies for the start URL's origin.
-        cache_path: JSON file with the previous run's cache; read before and written after.
+        cache_path: the previous run's cache file; read before and written after.
         on_progress: progress callback, see ``crawl``.
         cancel: cancellation token, see ``crawl``.
         base_name: base of the export file names; default derived from the start URL.
@@ -154,9 +153,11 @@ async def scrape(
         UnsafeTarget: the start URL is refused by the SSRF guard.
     """
     settings = settings or ScrapeSettings()
-    cache = await asyncio.to_thread(CrawlCache.load, cache_path) if cache_path else None
-    spool = None if cache else Path(await asyncio.to_thread(_make_spool, output_dir))
+    spool = Path(await asyncio.to_thread(_make_spool, output_dir))
+    cache: CrawlCache | None = None
     try:
+        if cache_path is not None:
+            cache = await asyncio.to_thread(CrawlCache.load, cache_path)
         result = await crawl(
             request,
             settings,
@@ -177,8 +178,9 @@ async def scrape(
             base_name=base_name,
         )
     finally:
-        if spool is not None:
-            await asyncio.shield(asyncio.to_thread(shutil.rmtree, spool, True))
+        if cache is not None:
+            cache.close()
+        await asyncio.shield(asyncio.to_thread(shutil.rmtree, spool, True))
     result.spool = None
     return ScrapeResult(result, files)
 

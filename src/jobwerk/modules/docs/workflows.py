@@ -88,17 +88,17 @@ async def crawl_pages(ctx: StepContext[ScrapeRequest]) -> dict[str, Any]:
     request = ctx.params
     data_dir = ctx.data_dir
     cache_file = cache_path(data_dir, request)
-    cache = await ctx.to_thread(CrawlCache.load, cache_file)
-    ctx.info(f"crawling {request.url}", cached_pages=len(cache.entries))
-    result = await crawl(
-        request,
-        DocsSettings().scrape_settings(),
-        credentials=await load_credentials(ctx),
-        cache=cache,
-        on_progress=_reporter(ctx),
-        cancel=lambda: ctx.cancelled,
-    )
-    await ctx.to_thread(cache.save, cache_file)
+    with await ctx.to_thread(CrawlCache.load, cache_file) as cache:
+        ctx.info(f"crawling {request.url}", cached_pages=len(cache.entries))
+        result = await crawl(
+            request,
+            DocsSettings().scrape_settings(),
+            credentials=await load_credentials(ctx),
+            cache=cache,
+            on_progress=_reporter(ctx),
+            cancel=lambda: ctx.cancelled,
+        )
+        await ctx.to_thread(cache.save, cache_file)
     ctx.result.update(_summary(result))
     if result.cancelled:
         # The runner starts no further step after a cancel: keep what was fetched here.
