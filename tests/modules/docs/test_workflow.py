@@ -100,9 +100,13 @@ async def test_startup_removes_stale_crawl_results(
     stale, fresh = folder / f"{'a' * 32}.json", folder / f"{'b' * 32}.json"
     for path in (stale, fresh):
         path.write_text("{}")
-    os.utime(stale, (time.time() - 2 * 86_400,) * 2)
+    pages = folder / ("a" * 32)  # the stale crawl's pages
+    pages.mkdir()
+    (pages / "pages.md").write_text("# page")
+    for path in (stale, pages):
+        os.utime(path, (time.time() - 2 * 86_400,) * 2)
     await module.startup(app_runtime)
-    assert not stale.exists() and fresh.exists()
+    assert not stale.exists() and not pages.exists() and fresh.exists()
 
 
 async def test_failed_pages_are_listed_not_fatal(

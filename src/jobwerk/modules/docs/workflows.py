@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -88,6 +89,11 @@ async def crawl_pages(ctx: StepContext[ScrapeRequest]) -> dict[str, Any]:
     request = ctx.params
     data_dir = ctx.data_dir
     cache_file = cache_path(data_dir, request)
+    # The pages' Markdown goes to disk as it is converted, beside the crawl file the export
+    # step reads: memory stays flat however large the site.
+    crawl_file = data_dir / "docs" / "crawls" / f"{ctx.run_id}.json"
+    spool = crawl_file.with_suffix("")
+    await ctx.to_thread(_fresh_folder, spool)
     with await ctx.to_thread(CrawlCache.load, cache_file) as cache:
         ctx.info(f"crawling {request.url}", cached_pages=len(cache.entries))
         result = await crawl(
@@ -97,28 +103,41 @@ async def crawl_pages(ctx: StepContext[ScrapeRequest]) -> dict[str, Any]:
             cache=cache,
             on_progress=_reporter(ctx),
             cancel=lambda: ctx.cancelled,
+            spool=spool,
         )
         await ctx.to_thread(cache.save, cache_file)
     ctx.result.update(_summary(result))
     if result.cancelled:
         # The runner starts no further step after a cancel: keep what was fetched here.
         ctx.warning(f"cancelled after {len(result.pages)} pages; exporting them as they are")
-        return await _export(ctx, result)
-    crawl_file = data_dir / "docs" / "crawls" / f"{ctx.run_id}.json"
+        try:
+            return await _export(ctx, result)
+        finally:
+            await ctx.to_thread(shutil.rmtree, spool, True)
     await ctx.to_thread(_write_bytes, crawl_file, _CRAWL.dump_json(result))
     return {"crawl_file": crawl_file.name, "pages": len(result.pages)}
 
 
 def remove_stale_crawls(data_dir: Path, older_than_seconds: float = 86_400) -> int:
-    """Delete crawl results a dead process left between the crawl and export steps."""
+    """Delete crawl results (and their pages' folders) a dead process left between the crawl
+    and export steps."""
     folder = data_dir / "docs" / "crawls"
     if not folder.is_dir():
         return 0
     limit = time.time() - older_than_seconds
-    stale = [path for path in folder.glob("*.json") if path.stat().st_mtime < limit]
+    stale = [path for path in folder.iterdir() if path.stat().st_mtime < limit]
     for path in stale:
-        path.unlink(missing_ok=True)
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
     return len(stale)
+
+
+def _fresh_folder(path: Path) -> None:
+    """An empty folder at ``path`` (a retried step's leftovers removed)."""
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
 
 
 def _summary(result: CrawlResult) -> dict[str, Any]:
@@ -154,6 +173,7 @@ async def export_pages(ctx: StepContext[ScrapeRequest]) -> dict[str, Any]:
         return await _export(ctx, _CRAWL.validate_json(raw))
     finally:
         await ctx.to_thread(crawl_file.unlink, True)
+        await ctx.to_thread(shutil.rmtree, crawl_file.with_suffix(""), True)
 
 
 async def _export(ctx: StepContext[ScrapeRequest], result: CrawlResult) -> dict[str, Any]:
