@@ -26,15 +26,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import multiprocessing
 import os
 import random
 import statistics
 import tempfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -46,6 +45,7 @@ import httpx
 import uvicorn
 from sqlalchemy import select
 
+from _sandbox_process import sandbox_process
 from jobwerk.app import create_app
 from jobwerk.config import Settings
 from jobwerk.core import job_service, run_service
@@ -91,25 +91,6 @@ def serve_sandbox(channel: Connection, orders: int, skus: int, rate: float, repl
     with SandboxServer(sandbox) as server:
         channel.send({**facts, "url": server.url, "router_url": server.router_url()})
         channel.recv()
-
-
-@contextmanager
-def sandbox_process(orders: int, skus: int, rate: float, replica: Path) -> Iterator[dict[str, Any]]:
-    context = multiprocessing.get_context("spawn")
-    ours, theirs = context.Pipe()
-    child = context.Process(
-        target=serve_sandbox, args=(theirs, orders, skus, rate, str(replica)), daemon=True
-    )
-    child.start()
-    try:
-        if not ours.poll(1800):
-            raise SystemExit("the sandbox process did not start")
-        yield ours.recv()
-    finally:
-        ours.send("stop")
-        child.join(30)
-        if child.is_alive():
-            child.terminate()
 
 
 @asynccontextmanager
@@ -426,7 +407,9 @@ async def main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as folder:
         data = Path(folder)
         began = time.perf_counter()
-        with sandbox_process(args.orders, args.skus, args.rate, data / "eazybusiness.db") as facts:
+        with sandbox_process(
+            serve_sandbox, args.orders, args.skus, args.rate, data / "eazybusiness.db"
+        ) as facts:
             figure("setup (sandbox process + replica)", f"{time.perf_counter() - began:.0f} s")
             settings = Settings(data_dir=data / "jobwerk", _env_file=None, modules=["temu"])
             app = create_app(settings)

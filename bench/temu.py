@@ -21,12 +21,9 @@ import argparse
 import asyncio
 import json
 import math
-import multiprocessing
 import tempfile
 import time
 import tracemalloc
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 from multiprocessing.connection import Connection
@@ -36,6 +33,7 @@ from typing import Any
 import psutil
 from sqlalchemy import select
 
+from _sandbox_process import sandbox_process
 from jobwerk.config import Settings
 from jobwerk.core import run_service
 from jobwerk.core.instances import create_instance
@@ -72,25 +70,6 @@ def serve_sandbox(channel: Connection, orders: int, skus: int, rate: float, repl
     with SandboxServer(sandbox) as server:
         channel.send({**facts, "router_url": server.router_url()})
         channel.recv()  # any message (or the parent going away) stops the server
-
-
-@contextmanager
-def sandbox_process(orders: int, skus: int, rate: float, replica: Path) -> Iterator[dict[str, Any]]:
-    context = multiprocessing.get_context("spawn")
-    ours, theirs = context.Pipe()
-    child = context.Process(
-        target=serve_sandbox, args=(theirs, orders, skus, rate, str(replica)), daemon=True
-    )
-    child.start()
-    try:
-        if not ours.poll(1800):
-            raise SystemExit("the sandbox process did not start")
-        yield ours.recv()
-    finally:
-        ours.send("stop")
-        child.join(30)
-        if child.is_alive():
-            child.terminate()
 
 
 class RssSampler:
@@ -260,7 +239,7 @@ async def main(orders: int, skus: int, rate: float) -> None:
     with tempfile.TemporaryDirectory() as folder:
         data = Path(folder)
         start = time.perf_counter()
-        with sandbox_process(orders, skus, rate, data / "eazybusiness.db") as facts:
+        with sandbox_process(serve_sandbox, orders, skus, rate, data / "eazybusiness.db") as facts:
             figure("setup (sandbox process + replica)", f"{time.perf_counter() - start:.1f} s")
             settings = Settings(
                 data_dir=data / "jobwerk", _env_file=None, engine={"scheduler": False},
