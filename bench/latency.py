@@ -51,7 +51,7 @@ from jobwerk.config import Settings
 from jobwerk.core import job_service, run_service
 from jobwerk.core.instances import create_instance
 from jobwerk.core.runtime import Runtime
-from jobwerk.core.states import FINISHED
+from jobwerk.core.states import FINISHED, SUCCEEDED
 from jobwerk.logging import configure_logging
 from jobwerk.modules.registry import ensure_default_jobs
 from jobwerk.modules.temu import job_ids, module, watch_job_id
@@ -322,7 +322,7 @@ async def wait_run(runtime: Runtime, run_id: str) -> Any:
         async with runtime.db.read() as session:
             run = await run_service.get_run(session, run_id)
         if run.status in FINISHED:
-            if run.status not in ("completed", "completed_with_warnings"):
+            if run.status not in SUCCEEDED:
                 raise SystemExit(f"{run.workflow} {run.status}: {run.error}")
             return run
 

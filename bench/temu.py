@@ -38,8 +38,9 @@ from jobwerk.config import Settings
 from jobwerk.core import run_service
 from jobwerk.core.instances import create_instance
 from jobwerk.core.runtime import Runtime
-from jobwerk.core.states import FINISHED
+from jobwerk.core.states import FINISHED, SUCCEEDED
 from jobwerk.logging import configure_logging
+from jobwerk.modules.registry import register_module
 from jobwerk.modules.temu import module
 from jobwerk.modules.temu.demo import create_matching_replica
 from jobwerk.modules.temu.jtl import create_jtl_engine
@@ -129,7 +130,7 @@ async def run_workflow(runtime: Runtime, workflow: str, instance: str, **params:
         async with runtime.db.session() as session:
             current = await run_service.get_run(session, run.id)
             if current.status in FINISHED:
-                if current.status != "completed":
+                if current.status not in SUCCEEDED:
                     raise SystemExit(f"{workflow} {current.status}: {current.error}")
                 return current
 
@@ -246,8 +247,7 @@ async def main(orders: int, skus: int, rate: float) -> None:
                 modules=["temu"],
             )  # fmt: skip
             runtime = Runtime(settings)
-            for workflow in module.workflows():
-                runtime.workflows.register(workflow)
+            register_module(runtime, module.name, module)
             await runtime.start(scheduler=False)
             await module.startup(runtime)
             async with runtime.transaction() as session:
