@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 from urllib.parse import urljoin
 
@@ -136,15 +137,46 @@ async def test_a_dying_worker_fails_its_page_and_the_pool_is_replaced() -> None:
     assert multiprocessing.active_children() == []
 
 
-@pytest.mark.skipif(
+needs_fork_server = pytest.mark.skipif(
     "forkserver" not in multiprocessing.get_all_start_methods(), reason="no fork server"
 )
+
+
+@needs_fork_server
 async def test_workers_keep_the_preloaded_objects_out_of_collections() -> None:
     # Frozen in the fork server: a collection in a worker would copy the pages it shares.
     frozen = gc.get_freeze_count()
     async with Converter(1) as converter:
         assert await converter.run(operator.call, gc.get_freeze_count) > 0
     assert gc.get_freeze_count() == frozen  # the crawling process is left alone
+
+
+@needs_fork_server
+def test_workers_do_not_run_the_main_module_again(tmp_path: Path) -> None:
+    # Else every worker runs the CLI's or the server's main module and holds its whole import
+    # tree privately (about 17 MiB a worker under the benchmark's main module).
+    ran = tmp_path / "ran"
+    script = tmp_path / "main.py"
+    script.write_text(
+        textwrap.dedent(f"""
+            import asyncio, os
+            from jobwerk.modules.docs._convert import PageJob, convert_page
+            from jobwerk.modules.docs._pool import Converter
+
+            with open({str(ran)!r}, "a") as handle:
+                handle.write(f"{{os.getpid()}}\\n")
+
+            async def main():
+                job = PageJob("https://docs.example.org/", b"<main>Hi</main>", None, None, None)
+                async with Converter(2) as converter:
+                    await asyncio.gather(*(converter.run(convert_page, job) for _ in range(4)))
+
+            if __name__ == "__main__":
+                asyncio.run(main())
+        """)
+    )
+    subprocess.run([sys.executable, str(script)], check=True, timeout=60)
+    assert len(ran.read_text().split()) == 1, "only in the parent, not in its two workers"
 
 
 def test_public_hosts_keep_the_polite_defaults_and_ceilings() -> None:

@@ -38,10 +38,8 @@ def _pool(workers: int) -> ProcessPoolExecutor:
     context = multiprocessing.get_context(method)
     if method == "forkserver":
         # The server imports these once (then freezes them for the collector); each worker is a
-        # fork of it, ready in milliseconds.
-        context.set_forkserver_preload(
-            ["__main__", _convert.__name__, f"{__package__}._forkserver"]
-        )
+        # fork of it, ready in milliseconds, without the parent's __main__ (see _forkserver).
+        context.set_forkserver_preload([_convert.__name__, f"{__package__}._forkserver"])
     return ProcessPoolExecutor(workers, mp_context=context)
 
 
