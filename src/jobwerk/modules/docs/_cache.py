@@ -3,6 +3,11 @@
 A cache file is JSON Lines: a format line, one index line per page (its validators, title, hash
 and where its record lies), an empty line, then the records (links and Markdown), one per line.
 Loading reads the index only; a page's record is read when the crawl reuses the page.
+
+Caches of earlier versions kept each link's key instead of the link, so a re-crawl would request
+URLs no page links (``/guide`` for ``/guide/index.html``, which some hosts answer 404). Loading
+one keeps its pages' hashes, so changes are still reported, but not their validators: the first
+crawl with it fetches every page again and stores the links as the pages have them.
 """
 
 from __future__ import annotations
@@ -18,7 +23,8 @@ from pydantic import BaseModel, Field, TypeAdapter
 
 from ._models import Page
 
-_FORMAT = b'{"format": "jobwerk-crawl-cache", "version": 2}\n'
+_FORMAT = b'{"format": "jobwerk-crawl-cache", "version": 3}\n'
+_KEYED_LINKS = b'{"format": "jobwerk-crawl-cache", "version": 2}\n'
 
 
 class CacheEntry(BaseModel):
@@ -39,14 +45,19 @@ class CacheEntry(BaseModel):
 _INDEX_LINE = TypeAdapter(tuple[str, CacheEntry])
 
 
-class _Record(BaseModel):
-    links: list[str]
+class CachedBody(BaseModel):
+    """What a reused page needs besides its index entry."""
+
+    links: list[str]  # in scope, as the page had them: one per page they lead to
     markdown: str
+    nofollow: bool = False
 
 
-class _LegacyEntry(_Record):
+class _LegacyEntry(BaseModel):
     """An entry of the single-JSON cache file written by earlier versions."""
 
+    links: list[str]
+    markdown: str
     url: str
     final_url: str
     title: str
@@ -78,8 +89,9 @@ class CrawlCache:
     def load(cls, path: Path) -> CrawlCache:
         """Read a cache file's index; a missing or unreadable file gives an empty cache.
 
-        A file in the single-JSON format of earlier versions is read whole and migrated: its
-        records go to the scratch file, and ``save`` writes the current format.
+        A cache of an earlier version loses its validators (see above). One in the single-JSON
+        format is read whole and migrated: its records go to the scratch file, and ``save``
+        writes the current format.
         """
         cache = cls()
         try:
@@ -87,15 +99,20 @@ class CrawlCache:
         except OSError:
             return cache
         try:
-            if handle.read(len(_FORMAT)) == _FORMAT:
+            start = handle.read(len(_FORMAT))
+            if start in (_FORMAT, _KEYED_LINKS):
                 cache.entries, cache._records_start = _read_index(handle)
                 cache._file = handle
+                if start == _KEYED_LINKS:
+                    for stale in cache.entries.values():
+                        stale.etag = stale.last_modified = None
                 return cache
             handle.seek(0)
             legacy = _LegacyCache.model_validate_json(handle.read())
             handle.close()
             for key, entry in legacy.entries.items():
-                cache.put(key, Page(**entry.model_dump()), entry.markdown)
+                page = Page(**entry.model_dump(exclude={"etag", "last_modified"}))
+                cache.put(key, page, CachedBody(links=entry.links, markdown=entry.markdown))
         except (OSError, ValueError):
             handle.close()
             cache.close()
@@ -130,11 +147,11 @@ class CrawlCache:
         # The written file stays open: a later save by another run may replace ``path``.
         self.entries, self._file, self._records_start = saved, out, records_start
 
-    def put(self, key: str, page: Page, markdown: str) -> None:
-        """Store a crawled page (``markdown`` is its body: the page may hold it spooled)."""
+    def put(self, key: str, page: Page, body: CachedBody) -> None:
+        """Store a crawled page (its Markdown is in ``body``: the page may hold it spooled)."""
         if self._scratch is None:
             self._scratch = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
-        data = _Record(links=page.links, markdown=markdown).model_dump_json().encode() + b"\n"
+        data = body.model_dump_json().encode() + b"\n"
         offset = self._scratch.seek(0, os.SEEK_END)
         self._scratch.write(data)
         self.entries[key] = CacheEntry(
@@ -150,11 +167,12 @@ class CrawlCache:
             pending=True,
         )
 
-    def read(self, entry: CacheEntry) -> tuple[list[str], str]:
+    def read(self, entry: CacheEntry) -> CachedBody:
         """The links and Markdown of a cached page."""
-        record = _Record.model_validate_json(self._record(entry))
+        body = CachedBody.model_validate_json(self._record(entry))
         # Every page links the navigation: share one string per link instead of one per page.
-        return [sys.intern(link) for link in record.links], record.markdown
+        body.links = [sys.intern(link) for link in body.links]
+        return body
 
     def conditional_headers(self, key: str) -> dict[str, str]:
         """``If-None-Match`` / ``If-Modified-Since`` for a page (raw stored header values)."""

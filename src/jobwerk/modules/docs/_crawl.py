@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import structlog
 
 from ._browser import Renderer, chromium
-from ._cache import CrawlCache
+from ._cache import CachedBody, CrawlCache
 from ._combine import site_order
 from ._convert import ConvertedPage, PageJob, convert_page
 from ._discovery import Robots, discover_sitemap_urls, fetch_robots
@@ -320,10 +320,23 @@ class Crawler:
         finally:
             self._queue.task_done()
 
+    def _links(self, urls: list[str]) -> dict[str, str]:
+        """The crawlable links by key, each as the first URL (without fragment) leading there."""
+        links: dict[str, str] = {}
+        for url in urls:
+            key = self._crawlable(url)
+            if key is not None and key not in links:
+                links[key] = url.split("#", 1)[0]
+        return links
+
+    def _follow(self, links: dict[str, str], depth: int) -> None:
+        for url in links.values():
+            self._enqueue(url, depth)
+
     def _take(self, item: _Item, final_key: str, response: Response, page: ConvertedPage) -> None:
+        links = self._links(page.links)
         if not page.nofollow:
-            for link in page.links:
-                self._enqueue(link, item.depth + 1)
+            self._follow(links, item.depth + 1)
         canonical = page.canonical
         if canonical and self.scope.contains(canonical) and self._key(canonical) != final_key:
             canonical_key = self._key(canonical)
@@ -340,8 +353,6 @@ class Crawler:
         if page.content_hash is None:
             self._skip(item.url, "no_content")
             return
-        keys = (self._crawlable(u) for u in page.links)
-        links = [k for k in keys if k is not None]
         self._add_page(item, final_key, response, page, links)
 
     def _add_page(
@@ -350,7 +361,7 @@ class Crawler:
         final_key: str,
         response: Response,
         converted: ConvertedPage,
-        links: list[str],
+        links: dict[str, str],
     ) -> None:
         digest = converted.content_hash
         assert digest is not None
@@ -369,7 +380,7 @@ class Crawler:
             title=converted.title or response.final_url,
             markdown=converted.markdown,
             depth=item.depth,
-            links=list(dict.fromkeys(links)),
+            links=list(links),
             content_hash=digest,
             etag=response.headers.get("etag"),
             last_modified=response.headers.get("last-modified"),
@@ -378,32 +389,37 @@ class Crawler:
             spooled=converted.spooled,
         )
         if self.cache is not None:
-            self.cache.put(item.key, page, self._texts.markdown(page))
+            markdown = self._texts.markdown(page)
+            body = CachedBody(
+                links=list(links.values()), markdown=markdown, nofollow=converted.nofollow
+            )
+            self.cache.put(item.key, page, body)
         self._store(item.key, final_key, page)
 
     def _reuse(self, item: _Item, final_key: str, response: Response) -> None:
         assert self.cache is not None  # the previous entries come from it
         entry = self._previous[item.key]
-        links, markdown = self.cache.read(entry)
+        body = self.cache.read(entry)
         self._hashes[entry.content_hash] = final_key
-        for link in links:
-            self._enqueue(link, item.depth + 1)
+        links = self._links(body.links)
+        if not body.nofollow:
+            self._follow(links, item.depth + 1)
         page = Page(
             url=item.url,
             final_url=entry.final_url,
             title=entry.title,
-            markdown=markdown,
+            markdown=body.markdown,
             depth=item.depth,
-            links=links,
+            links=list(links),
             content_hash=entry.content_hash,
             etag=response.headers.get("etag") or entry.etag,
             last_modified=response.headers.get("last-modified") or entry.last_modified,
             crawled_at=datetime.now(UTC),
             change="same",
         )
-        self.cache.put(item.key, page, markdown)
+        self.cache.put(item.key, page, body)
         if self._spool is not None:
-            page.markdown, page.spooled = "", append_text(self._spool, markdown)
+            page.markdown, page.spooled = "", append_text(self._spool, body.markdown)
         self._store(item.key, final_key, page)
 
     def _store(self, key: str, final_key: str, page: Page) -> None:
