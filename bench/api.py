@@ -55,8 +55,8 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-async def seed(data_dir: Path) -> str:
-    """Store 10,000 finished runs and an API key; returns the key."""
+async def seed(data_dir: Path, runs: int = RUNS) -> str:
+    """Store ``runs`` finished runs and an admin API key; returns the key."""
     database = Database(f"sqlite+aiosqlite:///{data_dir / 'jobwerk.db'}")
     await database.upgrade()
     start = utcnow() - timedelta(days=30)
@@ -72,7 +72,7 @@ async def seed(data_dir: Path) -> str:
                 started_at=start + timedelta(seconds=index * 60 + 1),
                 finished_at=start + timedelta(seconds=index * 60 + 30),
             )
-            for index in range(RUNS)
+            for index in range(runs)
         )
         _, key = await auth.create_api_key(session, "bench", auth.Role.ADMIN)
     await database.dispose()

@@ -9,7 +9,14 @@ pages counted once), whether every code block and table survived, and a checksum
 files (run-specific values masked) so a speed-up provably changes nothing. Each scrape runs in a
 fresh process; the loopback host is unthrottled and keeps connections alive (HTTP/1.1).
 
-Usage: python bench/scrape.py [--sites mkdocs,sphinx,sphinx-5k] [--repeat N] [--html]
+``--server`` scrapes each site as a user does instead: one ``POST /api/v1/scrape`` to a fresh
+``jobwerk serve`` process, polled until the run ends, then again (a re-crawl with the docs
+cache). Two lines per site: figures of the server's process tree (the server and its workers),
+pages/s from the request to the run's end, peak RSS of the server process. Checksums differ
+from the library mode's (the server names the files after the start URL, not ``bench``) and a
+re-crawl's from the first's (its pages are marked ``same``).
+
+Usage: python bench/scrape.py [--sites mkdocs,sphinx,sphinx-5k] [--repeat N] [--html] [--server]
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import os
 import re
 import resource
 import socket
@@ -28,13 +36,16 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
+import httpx
 import psutil
 
 from _docs_sites import Site, build_mkdocs, build_sphinx
+from api import free_port, seed, wait_ready
+from jobwerk.core.states import FINISHED, SUCCEEDED
 from jobwerk.modules.docs.scraper import (
     ExportFormat,
     ScrapeOptions,
@@ -83,14 +94,16 @@ def http_server(directory: Path) -> Iterator[str]:
 
 
 class Sampler(threading.Thread):
-    """Samples memory (PSS) and CPU time of this process and its descendants (the workers).
+    """Samples memory (PSS) and CPU time of a process (this one unless ``root`` is given) and
+    its descendants (the workers).
 
     Reading a process's memory map costs CPU: ``own_cpu`` is the sampler's, which is not the
-    scraper's and is subtracted from the figures.
+    scraper's and is subtracted from the figures when the sampled process is this one.
     """
 
-    def __init__(self, interval: float = 0.1) -> None:
+    def __init__(self, root: psutil.Process | None = None, interval: float = 0.1) -> None:
         super().__init__(daemon=True)
+        self.root = root or psutil.Process()
         self.interval = interval
         self.peak_total_pss = 0
         self.child_cpu: dict[int, float] = {}
@@ -98,7 +111,7 @@ class Sampler(threading.Thread):
         self._done = threading.Event()
 
     def run(self) -> None:
-        me = psutil.Process()
+        me = self.root
         started = time.thread_time()
         while not self._done.wait(self.interval):
             total = 0
@@ -106,14 +119,32 @@ class Sampler(threading.Thread):
                 with contextlib.suppress(psutil.Error):
                     total += proc.memory_full_info().pss  # shared pages counted once
                     if proc.pid != me.pid:
-                        times = proc.cpu_times()
-                        self.child_cpu[proc.pid] = times.user + times.system
+                        self.child_cpu[proc.pid] = cpu_seconds(proc)
             self.peak_total_pss = max(self.peak_total_pss, total)
             self.own_cpu = time.thread_time() - started
 
     def stop(self) -> None:
         self._done.set()
         self.join()
+
+
+def cpu_seconds(proc: psutil.Process) -> float:
+    """User plus system CPU seconds of a process so far."""
+    times = proc.cpu_times()
+    return times.user + times.system
+
+
+def reset_peak_rss(pid: int) -> None:
+    """Start a new peak RSS of a process (Linux keeps one, ``VmHWM``; sampling misses spikes)."""
+    Path(f"/proc/{pid}/clear_refs").write_text("5")
+
+
+def peak_rss(pid: int) -> int:
+    """The peak RSS of a process since its start or last ``reset_peak_rss``, in bytes."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise ValueError(f"no VmHWM for process {pid}")
 
 
 def checksum(out: Path) -> tuple[str, list[str]]:
@@ -178,23 +209,137 @@ def child(url: str, out: Path, site: dict[str, Any]) -> None:
     print(json.dumps(figures))
 
 
-def measure(site: Site, base_url: str, out: Path, html: bool) -> dict[str, float | str | bool]:
-    """Run one scrape of ``site`` in a fresh interpreter and read its figures."""
-    spec = {
+def spec(site: Site, html: bool) -> dict[str, Any]:
+    """What ``intact`` checks of a site, and whether HTML is exported."""
+    return {
         "fences": site.fences,
         "tables": site.tables,
         "table_header": site.table_header,
         "html": html,
     }
+
+
+def measure(site: Site, base_url: str, out: Path, html: bool) -> dict[str, float | str | bool]:
+    """Run one scrape of ``site`` in a fresh interpreter and read its figures."""
     args = [sys.executable, __file__, "--child", f"{base_url}/{site.name}{site.start}"]
-    completed = subprocess.run([*args, str(out), json.dumps(spec)], capture_output=True, text=True)
+    specs = json.dumps(spec(site, html))
+    completed = subprocess.run([*args, str(out), specs], capture_output=True, text=True)
     if completed.returncode:
         raise SystemExit(f"{site.name}: the scrape failed\n{completed.stderr}")
     figures: dict[str, float | str | bool] = json.loads(completed.stdout.splitlines()[-1])
     return figures
 
 
-def report(site: Site, runs: list[dict[str, float | str | bool]], html: bool) -> str:
+class Server(NamedTuple):
+    """A running ``jobwerk serve``: a client with an admin key, its process, its data folder."""
+
+    client: httpx.AsyncClient
+    process: psutil.Process
+    data_dir: Path
+
+
+@contextlib.asynccontextmanager
+async def jobwerk_server(data_dir: Path) -> AsyncIterator[Server]:
+    """A ``jobwerk serve`` process with the docs module on ``data_dir``; its log is printed
+    after it stops if it wrote one."""
+    key = await seed(data_dir, runs=0)
+    port = free_port()
+    env = {
+        **os.environ,
+        "JOBWERK_DATA_DIR": str(data_dir),
+        "JOBWERK_MODULES": '["docs"]',
+        "JOBWERK_DOCS__ALLOW_HOSTS": "127.0.0.1",
+        "JOBWERK_LOG__LEVEL": "WARNING",
+        "JOBWERK_ENGINE__SCHEDULER": "false",
+    }
+    command = [sys.executable, "-m", "jobwerk", "serve", "--port", str(port)]
+    log = data_dir / "server.log"
+    with log.open("wb") as handle:
+        process = await asyncio.create_subprocess_exec(
+            *command, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=handle
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        await wait_ready(base)
+        async with httpx.AsyncClient(base_url=base, headers={"X-API-Key": key}) as client:
+            yield Server(client, psutil.Process(process.pid), data_dir)
+    finally:
+        process.terminate()
+        await asyncio.wait_for(process.wait(), 30)
+        if text := log.read_text(errors="replace").strip():
+            print(f"server log:\n{text}", file=sys.stderr)
+
+
+async def scrape_on_server(
+    server: Server, url: str, site: Site, html: bool
+) -> dict[str, float | str | bool]:
+    """One ``POST /api/v1/scrape``, polled until its run ends: figures of the server's process
+    tree, then the checks of the run's export folder."""
+    formats = [*FORMATS, ExportFormat.HTML] if html else FORMATS
+    body = {
+        "url": url,
+        "export_formats": [fmt.value for fmt in formats],
+        "options": {"max_pages": 10_000, "concurrency": 16, "rate_limit": 0},
+    }
+    tree = server.process
+    children_before = {proc.pid: cpu_seconds(proc) for proc in tree.children(recursive=True)}
+    cpu_before = cpu_seconds(tree)
+    reset_peak_rss(tree.pid)
+    sampler = Sampler(tree)
+    sampler.start()
+    started = time.perf_counter()
+    answer = await server.client.post("/api/v1/scrape", json=body)
+    answer.raise_for_status()
+    run_id = answer.json()["job_id"]
+    while True:
+        run = (await server.client.get(f"/api/v1/jobs/{run_id}")).json()
+        if run["status"] in FINISHED:
+            break
+        await asyncio.sleep(0.1)
+    wall = time.perf_counter() - started
+    cpu = cpu_seconds(tree) - cpu_before
+    rss = peak_rss(tree.pid)
+    sampler.stop()
+    cpu += sum(
+        seconds - children_before.get(pid, 0.0) for pid, seconds in sampler.child_cpu.items()
+    )
+    if run["status"] not in SUCCEEDED:
+        raise SystemExit(f"{site.name}: the run {run['status']}: {run['error'] or run['reason']}")
+    result = run["result"]
+    exports = server.data_dir / "exports" / run_id
+    markdown = next(entry["name"] for entry in result["exports"] if entry["name"].endswith(".md"))
+    ok, fences, tables = intact(exports / markdown, spec(site, html))
+    digest, names = checksum(exports)
+    return {
+        "pages": result["pages"],
+        "failed": result["pages_failed"],
+        "skipped": result["pages_skipped"],
+        "crawl_seconds": result["duration_seconds"],
+        "wall": wall,
+        "cpu": cpu,
+        "rss_main": rss,
+        "pss_total": sampler.peak_total_pss,
+        "intact": ok,
+        "fences": fences,
+        "tables": tables,
+        "checksum": digest,
+        "files": len(names),
+    }
+
+
+async def measure_on_server(
+    site: Site, base_url: str, data_dir: Path, html: bool
+) -> list[dict[str, float | str | bool]]:
+    """A first scrape of ``site`` and a re-crawl (with the docs cache) on a fresh server whose
+    data folder ``data_dir`` exists."""
+    url = f"{base_url}/{site.name}{site.start}"
+    async with jobwerk_server(data_dir) as server:
+        return [await scrape_on_server(server, url, site, html) for _ in range(2)]
+
+
+def report(
+    site: Site, runs: list[dict[str, float | str | bool]], html: bool, label: str = ""
+) -> str:
     """One line of figures (medians over the runs)."""
 
     def median(key: str) -> float:
@@ -204,7 +349,8 @@ def report(site: Site, runs: list[dict[str, float | str | bool]], html: bool) ->
     checksums = sorted({str(run["checksum"]) for run in runs})
     load = ", ".join(f"{x:.2f}" for x in psutil.getloadavg())
     return (
-        f"docs scrape {site.name} ({'Markdown, JSON, HTML' if html else 'Markdown, JSON'}): "
+        f"docs scrape {site.name} ({'Markdown, JSON, HTML' if html else 'Markdown, JSON'})"
+        f"{label}: "
         f"{pages:.0f}/{site.pages} pages, "
         f"{pages / median('wall'):.1f} pages/s end to end "
         f"({pages / median('crawl_seconds'):.1f} crawling), "
@@ -217,6 +363,18 @@ def report(site: Site, runs: list[dict[str, float | str | bool]], html: bool) ->
     )
 
 
+def report_server(site: Site, base_url: str, outputs: Path, args: argparse.Namespace) -> None:
+    """Print the first scrapes' and the re-crawls' line, each over ``--repeat`` servers."""
+    pairs = []
+    for i in range(args.repeat):
+        data_dir = outputs / f"{site.name}-server-{i}"
+        data_dir.mkdir(parents=True, exist_ok=True)
+        pairs.append(asyncio.run(measure_on_server(site, base_url, data_dir, args.html)))
+    for index, label in enumerate(("first", "re-crawl")):
+        runs = [pair[index] for pair in pairs]
+        print(report(site, runs, args.html, f" via jobwerk serve, {label}"), flush=True)
+
+
 def main() -> None:
     """Build the sites, serve them, scrape each ``--repeat`` times."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -226,6 +384,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="runs per site (medians printed)")
     parser.add_argument("--html", action="store_true", help="also export HTML")
     parser.add_argument("--out", type=Path, help="keep the exports in this folder (for diffs)")
+    parser.add_argument("--server", action="store_true", help="scrape through jobwerk serve")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -241,6 +400,9 @@ def main() -> None:
         outputs = args.out or Path(tmp)
         with http_server(root) as base_url:
             for site in sites:
+                if args.server:
+                    report_server(site, base_url, outputs, args)
+                    continue
                 runs = [
                     measure(site, base_url, outputs / f"{site.name}-{i}", args.html)
                     for i in range(args.repeat)

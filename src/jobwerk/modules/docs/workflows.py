@@ -114,6 +114,8 @@ async def crawl_pages(ctx: StepContext[ScrapeRequest]) -> dict[str, Any]:
             return await _export(ctx, result)
         finally:
             await ctx.to_thread(shutil.rmtree, spool, True)
+    for page in result.pages:
+        page.links = []  # the export needs none: without them the file is a tenth of the size
     await ctx.to_thread(_write_bytes, crawl_file, _CRAWL.dump_json(result))
     return {"crawl_file": crawl_file.name, "pages": len(result.pages)}
 
