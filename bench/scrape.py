@@ -44,8 +44,6 @@ import httpx
 import psutil
 
 from _docs_sites import Site, build_mkdocs, build_sphinx
-from api import free_port, seed, wait_ready
-from jobwerk.core.states import FINISHED, SUCCEEDED
 from jobwerk.modules.docs.scraper import (
     ExportFormat,
     ScrapeOptions,
@@ -242,6 +240,9 @@ class Server(NamedTuple):
 async def jobwerk_server(data_dir: Path) -> AsyncIterator[Server]:
     """A ``jobwerk serve`` process with the docs module on ``data_dir``; its log is printed
     after it stops if it wrote one."""
+    # Imported here: the library mode's measured process must not hold the server's modules.
+    from api import free_port, seed, wait_ready
+
     key = await seed(data_dir, runs=0)
     port = free_port()
     env = {
@@ -275,6 +276,8 @@ async def scrape_on_server(
 ) -> dict[str, float | str | bool]:
     """One ``POST /api/v1/scrape``, polled until its run ends: figures of the server's process
     tree, then the checks of the run's export folder."""
+    from jobwerk.core.states import FINISHED, SUCCEEDED
+
     formats = [*FORMATS, ExportFormat.HTML] if html else FORMATS
     body = {
         "url": url,
