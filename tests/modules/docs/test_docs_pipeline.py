@@ -13,6 +13,7 @@ import re
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urljoin
 
@@ -21,6 +22,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from jobwerk.modules.docs._combine import markdown_section, page_markdown
 from jobwerk.modules.docs._convert import PageJob, convert_page
 from jobwerk.modules.docs._export import document_title, write_exports
 from jobwerk.modules.docs._fetch import Fetcher, parallel_requests, request_interval
@@ -226,3 +228,73 @@ def test_the_scraper_imports_without_the_server() -> None:
     code = "import sys, jobwerk.modules.docs.scraper; print('fastapi' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "False", result.stderr
+
+
+_LINE_FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
+_LINE_LINK = re.compile(r"\]\((<[^>\n]*>|[^)\s]+)((?:\s+\"[^\"\n]*\")?)\)")
+
+
+def line_by_line(markdown: str, resolve: Callable[[str], str | None], demote: bool) -> str:
+    """The definition the exports follow, one line at a time: outside fenced code, links are
+    resolved and (in sections) headings demoted one level."""
+
+    def link(match: re.Match[str]) -> str:
+        new = resolve(match.group(1).strip("<>"))
+        return match.group(0) if new is None else f"]({new}{match.group(2)})"
+
+    out: list[str] = []
+    fence: str | None = None
+    for line in markdown.split("\n"):
+        match = _LINE_FENCE.match(line)
+        if fence is None and match:
+            fence = match.group(1)
+        elif fence is not None:
+            if match and line.strip() == match.group(1) and match.group(1)[0] == fence[0]:
+                fence = None if len(match.group(1)) >= len(fence) else fence
+        else:
+            line = _LINE_LINK.sub(link, line)
+            heading = re.match(r"(#{1,6}) ", line)
+            if demote and heading:
+                line = "#" * min(6, len(heading.group(1)) + 1) + line[len(heading.group(1)) :]
+        out.append(line)
+    return "\n".join(out)
+
+
+# Lines that open, close or fail to close fences, headings, and links (one of them broken
+# across two lines, which stays unresolved).
+_LINES = st.sampled_from(
+    [
+        "```",
+        "````",
+        "~~~",
+        "~~~~",
+        "  ```py",
+        "``` x",
+        "\u2028```",
+        "",
+        " ",
+        "# a",
+        "###### a",
+        "####### a",
+        "## [a](http://h/p)",
+        "see [a](http://h/p) and [b](x)",
+        '[a](http://h/q "t")',
+        "[a](<http://h/p>)",
+        "[a](http://h/p",
+        '"t") [a](http://h/p)',
+    ]
+)
+
+
+@given(st.lists(_LINES, max_size=30).map("\n".join))
+def test_sections_and_page_files_rewrite_outside_code_as_line_by_line(markdown: str) -> None:
+    def resolve(url: str) -> str | None:
+        return "#p001" if url.startswith("http://h/p") else None
+
+    head = markdown_section("T", "http://h/", "p1", "", resolve)
+    body = line_by_line(markdown, resolve, demote=True).strip()
+    section = markdown_section("T", "http://h/", "p1", markdown, resolve)
+    assert section == (f"{head}\n\n{body}" if body else head)
+    body = line_by_line(markdown, resolve, demote=False).strip()
+    page = page_markdown("T", "http://h/", markdown, resolve)
+    assert page == f"# T\n\nSource: <http://h/>\n\n{body}\n"

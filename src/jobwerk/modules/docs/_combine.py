@@ -20,9 +20,10 @@ from markdown_it import MarkdownIt
 
 from ._models import CrawlResult, FailedPage, Page, SkippedPage
 
-_LINK = re.compile(r"\]\((<[^>\n]*>|[^)\s]+)((?:\s+\"[^\"\n]*\")?)\)")
-_HEADING = re.compile(r"^(#{1,6}) ")
-_FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
+# Each matches within one line of a multi-line text (``[^\S\n]`` is whitespace but a newline).
+_LINK = re.compile(r"\]\((<[^>\n]*>|[^)\s]+)((?:[^\S\n]+\"[^\"\n]*\")?)\)")
+_HEADING = re.compile(r"^(#{1,6}) ", re.M)
+_FENCE = re.compile(r"^[^\S\n]*(`{3,}|~{3,})", re.M)
 _INLINE_ESCAPE = re.compile(r"([\\`*_\[\]<])")
 _SPACES = re.compile(r"\s+")
 _BODY = "\x00body\x00"  # where the rendered Markdown goes in the HTML template
@@ -45,23 +46,30 @@ def page_file_names(pages: list[Page]) -> list[str]:
     return [f"{i:03d}-{slugify(p.title, 50)}.md" for i, p in enumerate(pages, 1)]
 
 
-def map_lines_outside_code(markdown: str, transform: Callable[[str], str]) -> str:
-    """Apply ``transform`` to every line that is not inside a fenced code block."""
+def map_outside_code(markdown: str, transform: Callable[[str], str]) -> str:
+    """Apply ``transform`` to the text outside fenced code blocks, a run of whole lines at once.
+
+    A fence opens on a line starting with three or more backticks or tildes and closes on a
+    line of only the same character, at least as many; the fence lines count as code.
+    """
     out: list[str] = []
+    start = 0  # of the text not yet written: outside code, or the open block's fence line
     fence: str | None = None
-    for line in markdown.split("\n"):
-        match = _FENCE.match(line) if "``" in line or "~~" in line else None
-        if fence is None and match:
-            fence = match.group(1)
-            out.append(line)
-        elif fence is not None:
-            closing = match is not None and line.strip() == match.group(1)
-            if closing and match and match.group(1)[0] == fence[0]:
-                fence = None if len(match.group(1)) >= len(fence) else fence
-            out.append(line)
-        else:
-            out.append(transform(line))
-    return "\n".join(out)
+    for match in _FENCE.finditer(markdown):
+        marker = match.group(1)
+        if fence is None:
+            out.append(transform(markdown[start : match.start()]))
+            fence, start = marker, match.start()
+            continue
+        end = markdown.find("\n", match.end())
+        end = len(markdown) if end < 0 else end
+        closes = markdown[match.start() : end].strip() == marker and marker[0] == fence[0]
+        if closes and len(marker) >= len(fence):
+            out.append(markdown[start:end])
+            fence, start = None, end
+    rest = markdown[start:]
+    out.append(rest if fence is not None else transform(rest))
+    return "".join(out)
 
 
 def _link_rewriter(resolve: Callable[[str], str | None]) -> Callable[[str], str]:
@@ -70,28 +78,19 @@ def _link_rewriter(resolve: Callable[[str], str | None]) -> Callable[[str], str]
         new = resolve(target)
         return match.group(0) if new is None else f"]({new}{match.group(2)})"
 
-    def line(text: str) -> str:
-        return _LINK.sub(one, text) if "](" in text else text
+    def text(lines: str) -> str:
+        return _LINK.sub(one, lines) if "](" in lines else lines
 
-    return line
+    return text
 
 
-def _shift_heading(line: str, by: int = 1) -> str:
-    match = _HEADING.match(line) if line.startswith("#") else None
-    if not match:
-        return line
-    level = min(6, len(match.group(1)) + by)
-    return "#" * level + line[len(match.group(1)) :]
+def _demote(match: re.Match[str]) -> str:
+    return "#" * min(6, len(match.group(1)) + 1) + " "
 
 
 def rewrite_links(markdown: str, resolve: Callable[[str], str | None]) -> str:
     """Replace link targets for which ``resolve`` returns a new target (outside code)."""
-    return map_lines_outside_code(markdown, _link_rewriter(resolve))
-
-
-def shift_headings(markdown: str, by: int = 1) -> str:
-    """Demote ATX headings by ``by`` levels (capped at 6), outside code."""
-    return map_lines_outside_code(markdown, lambda line: _shift_heading(line, by))
+    return map_outside_code(markdown, _link_rewriter(resolve))
 
 
 def link_resolver(
@@ -143,17 +142,17 @@ def markdown_section(
     title: str, final_url: str, anchor: str, body: str, resolve: Callable[[str], str | None]
 ) -> str:
     """One page of the combined Markdown: separator, anchored heading, source, body."""
-    shifted = map_lines_outside_code(body, _section_line(resolve)).strip()
+    shifted = map_outside_code(body, _section_text(resolve)).strip()
     parts = ["---", f'<a id="{anchor}"></a>\n\n## {_inline(title)}', f"Source: <{final_url}>"]
     if shifted:
         parts.append(shifted)
     return "\n\n".join(parts)
 
 
-def _section_line(resolve: Callable[[str], str | None]) -> Callable[[str], str]:
-    """Links rewritten, then headings demoted (both outside code, so one pass does both)."""
+def _section_text(resolve: Callable[[str], str | None]) -> Callable[[str], str]:
+    """Links rewritten and headings demoted (both outside code, so one pass does both)."""
     rewrite = _link_rewriter(resolve)
-    return lambda line: _shift_heading(rewrite(line))
+    return lambda text: _HEADING.sub(_demote, rewrite(text))
 
 
 def combined_markdown(
