@@ -13,7 +13,6 @@ crawl with it fetches every page again and stores the links as the pages have th
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
 from datetime import datetime
 from pathlib import Path
@@ -169,10 +168,7 @@ class CrawlCache:
 
     def read(self, entry: CacheEntry) -> CachedBody:
         """The links and Markdown of a cached page."""
-        body = CachedBody.model_validate_json(self._record(entry))
-        # Every page links the navigation: share one string per link instead of one per page.
-        body.links = [sys.intern(link) for link in body.links]
-        return body
+        return CachedBody.model_validate_json(self._record(entry))
 
     def conditional_headers(self, key: str) -> dict[str, str]:
         """``If-None-Match`` / ``If-Modified-Since`` for a page (raw stored header values)."""
