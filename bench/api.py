@@ -30,6 +30,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
+from typing import IO
 
 import httpx
 import uvloop
@@ -89,6 +90,35 @@ async def wait_ready(base: str) -> None:
                 pass
             await asyncio.sleep(0.1)
     raise RuntimeError("server did not start")
+
+
+@asynccontextmanager
+async def jobwerk_serve(
+    data_dir: Path,
+    env: dict[str, str],
+    *args: str,
+    stderr: int | IO[bytes] = asyncio.subprocess.DEVNULL,
+) -> AsyncIterator[tuple[int, int]]:
+    """A ready ``python -m jobwerk serve`` on a free port over ``data_dir`` (``env`` adds to or
+    overrides its settings); yields its port and process id, and stops it on exit."""
+    port = free_port()
+    settings = {
+        **os.environ,
+        "JOBWERK_DATA_DIR": str(data_dir),
+        "JOBWERK_LOG__LEVEL": "WARNING",
+        "JOBWERK_ENGINE__SCHEDULER": "false",
+        **env,
+    }
+    command = [sys.executable, "-m", "jobwerk", "serve", "--port", str(port), *args]
+    server = await asyncio.create_subprocess_exec(
+        *command, env=settings, stdout=asyncio.subprocess.DEVNULL, stderr=stderr
+    )
+    try:
+        await wait_ready(f"http://127.0.0.1:{port}")
+        yield port, server.pid
+    finally:
+        server.terminate()
+        await asyncio.wait_for(server.wait(), 30)
 
 
 class KeepAlive:
@@ -254,31 +284,10 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         data_dir = Path(folder)
         key = await seed(data_dir)
-        port = free_port()
-        env = {
-            **os.environ,
-            "JOBWERK_DATA_DIR": str(data_dir),
-            "JOBWERK_MODULES": '["demo"]',
-            "JOBWERK_LOG__LEVEL": "WARNING",
-            "JOBWERK_ENGINE__SCHEDULER": "false",
-            "JOBWERK_API__WS_HEARTBEAT_SECONDS": "30",
-        }
-        server = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "jobwerk",
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            str(options.workers),
-            env=env,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
-        )
-        try:
+        env = {"JOBWERK_MODULES": '["demo"]', "JOBWERK_API__WS_HEARTBEAT_SECONDS": "30"}
+        workers = ("--workers", str(options.workers))
+        async with jobwerk_serve(data_dir, env, *workers) as (port, _):
             base = f"http://127.0.0.1:{port}"
-            await wait_ready(base)
             print(f"jobwerk serve --workers {options.workers}")
             # The floor: the same load on a route that does next to nothing.
             await load(port, key, "/health", 50, options.seconds, lambda _: True)
@@ -292,9 +301,6 @@ async def main() -> None:
                 )
             await load(port, key, path, 50, options.seconds, fifty_runs, fresh=True)
             await fan_out(base, key, options.clients, options.rounds)
-        finally:
-            server.terminate()
-            await asyncio.wait_for(server.wait(), 30)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,6 @@ import asyncio
 import contextlib
 import hashlib
 import json
-import os
 import re
 import resource
 import socket
@@ -241,32 +240,19 @@ async def jobwerk_server(data_dir: Path) -> AsyncIterator[Server]:
     """A ``jobwerk serve`` process with the docs module on ``data_dir``; its log is printed
     after it stops if it wrote one."""
     # Imported here: the library mode's measured process must not hold the server's modules.
-    from api import free_port, seed, wait_ready
+    from api import jobwerk_serve, seed
 
     key = await seed(data_dir, runs=0)
-    port = free_port()
-    env = {
-        **os.environ,
-        "JOBWERK_DATA_DIR": str(data_dir),
-        "JOBWERK_MODULES": '["docs"]',
-        "JOBWERK_DOCS__ALLOW_HOSTS": "127.0.0.1",
-        "JOBWERK_LOG__LEVEL": "WARNING",
-        "JOBWERK_ENGINE__SCHEDULER": "false",
-    }
-    command = [sys.executable, "-m", "jobwerk", "serve", "--port", str(port)]
+    env = {"JOBWERK_MODULES": '["docs"]', "JOBWERK_DOCS__ALLOW_HOSTS": "127.0.0.1"}
     log = data_dir / "server.log"
-    with log.open("wb") as handle:
-        process = await asyncio.create_subprocess_exec(
-            *command, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=handle
-        )
-    base = f"http://127.0.0.1:{port}"
     try:
-        await wait_ready(base)
-        async with httpx.AsyncClient(base_url=base, headers={"X-API-Key": key}) as client:
-            yield Server(client, psutil.Process(process.pid), data_dir)
+        with log.open("wb") as handle:
+            async with jobwerk_serve(data_dir, env, stderr=handle) as (port, pid):
+                base = f"http://127.0.0.1:{port}"
+                headers = {"X-API-Key": key}
+                async with httpx.AsyncClient(base_url=base, headers=headers) as client:
+                    yield Server(client, psutil.Process(pid), data_dir)
     finally:
-        process.terminate()
-        await asyncio.wait_for(process.wait(), 30)
         if text := log.read_text(errors="replace").strip():
             print(f"server log:\n{text}", file=sys.stderr)
 
