@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from jobwerk.config import DatabaseSettings
 from jobwerk.core.states import SUCCEEDED
 from jobwerk.modules.temu import store
+from jobwerk.modules.temu.sandbox import Sku
 from jobwerk.modules.temu.workflows._preview import FOLDER, LISTED
 from jobwerk.storage.db import Database
 from jobwerk.storage.models import Instance, Run
@@ -34,6 +35,15 @@ from tests.support.temu import (
     sync_orders,
     worker_ships,
 )
+
+
+async def jtl_stock_raised(api: httpx.AsyncClient, shop: Shop, count: int) -> list[Sku]:
+    """After a full inventory sync: JTL's stock of the first ``count`` SKUs raised by 1, 2, …"""
+    await sync(api, "inventory", mode="full")
+    skus = list(shop.sandbox.state.skus.values())[:count]
+    for offset, sku in enumerate(skus, 1):
+        set_jtl_stock(shop, sku, sku.stock + offset)
+    return skus
 
 
 async def test_an_order_preview_changes_nothing_and_lists_the_orders_with_their_xml(
@@ -65,10 +75,7 @@ async def test_an_order_preview_changes_nothing_and_lists_the_orders_with_their_
 async def test_a_stock_preview_lists_each_edit_old_to_new_and_the_sync_sends_just_those(
     app: FastAPI, api: httpx.AsyncClient, shop: Shop, instance: str
 ) -> None:
-    await sync(api, "inventory", mode="full")
-    skus = list(shop.sandbox.state.skus.values())[:3]
-    for offset, sku in enumerate(skus, 1):
-        set_jtl_stock(shop, sku, sku.stock + offset)
+    skus = await jtl_stock_raised(api, shop, 3)
     before = await world_state(app, shop)
 
     run = await preview(api, "inventory", mode="quick")
@@ -88,10 +95,7 @@ async def test_a_stock_preview_lists_each_edit_old_to_new_and_the_sync_sends_jus
 async def test_a_watch_preview_looks_once_and_lists_the_edits_the_watch_then_sends(
     app: FastAPI, api: httpx.AsyncClient, shop: Shop, instance: str
 ) -> None:
-    await sync(api, "inventory", mode="full")
-    skus = list(shop.sandbox.state.skus.values())[:2]
-    for offset, sku in enumerate(skus, 1):
-        set_jtl_stock(shop, sku, sku.stock + offset)
+    skus = await jtl_stock_raised(api, shop, 2)
     before = await world_state(app, shop)
 
     answer = await api.post(f"/api/temu/instances/{instance}/stock-watch/preview", headers=ADMIN)
