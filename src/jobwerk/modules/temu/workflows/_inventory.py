@@ -234,9 +234,7 @@ async def compare_stock(ctx: StepContext[SyncInventoryParams]) -> dict[str, Any]
                     for known in inventory.get(_key(level.sku), ()):
                         found += 1
                         sellable = sellable_stock(level.available, held.get(known.sku_id, 0))
-                        # A pending attempt's outcome is unknown, and TEMU moves its own stock
-                        # when orders come and go (temu_stock None): only a push makes it sure.
-                        needs = sellable != known.temu_stock or known.push_key is not None
+                        needs = needs_push(sellable, known.temu_stock, known.push_key)
                         if known.jtl_stock != sellable or known.needs_sync != needs:
                             changes.append(
                                 {"id": known.id, "jtl_stock": sellable, "needs_sync": needs}
@@ -259,6 +257,12 @@ def sellable_stock(available: int, held: int) -> int:
     """What TEMU may sell of an article: JTL's available stock less what TEMU orders hold, in
     TEMU's range (0 to 1,000,000)."""
     return min(max(available - held, 0), MAX_STOCK)
+
+
+def needs_push(sellable: int, temu_stock: int | None, push_key: str | None) -> bool:
+    """Whether TEMU must be sent ``sellable``: it differs from TEMU's stock, TEMU's stock is
+    unknown (TEMU moves it when orders come and go), or a pending attempt's outcome is."""
+    return sellable != temu_stock or push_key is not None
 
 
 async def _held_by_temu(

@@ -35,7 +35,12 @@ from jobwerk.modules.temu.models import TemuInventory
 from jobwerk.modules.temu.settings import TemuSettings
 from jobwerk.modules.temu.store import chunks
 from jobwerk.modules.temu.workflows import _shop as shop
-from jobwerk.modules.temu.workflows._inventory import _held_by_temu, _key, sellable_stock
+from jobwerk.modules.temu.workflows._inventory import (
+    _held_by_temu,
+    _key,
+    needs_push,
+    sellable_stock,
+)
 from jobwerk.modules.temu.workflows._preview import DryRun, is_dry_run
 from jobwerk.modules.temu.workflows._push import Push
 from jobwerk.modules.temu.workflows._watch_send import Sender, SharedLease
@@ -233,7 +238,7 @@ class Watch:
             if temu is None and row.sku_id in at_temu:
                 temu = at_temu[row.sku_id]
                 read.append({"row_id": row.id, "version": row.temu_version, "stock": temu})
-            needs = sellable != temu or row.push_key is not None
+            needs = needs_push(sellable, temu, row.push_key)
             if row.jtl_stock != sellable or row.needs_sync != needs:
                 changes.append({"id": row.id, "jtl_stock": sellable, "needs_sync": needs})
             if needs:
